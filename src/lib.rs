@@ -1,1 +1,24 @@
-//! cxoauth
+//! # cxoauth
+//!
+//! OAuth2 client-credentials tokens and authenticated REST calls for Genesys Cloud CX and any
+//! OAuth2 server, for Rust and — through the C ABI in [`ffi`] (header `include/cxoauth.h`) — for
+//! C, C++, Go, .NET and Python hosts.
+//!
+//! Layers, top to bottom: [`ffi`] (ABI only: handles, result codes, panic boundary, argument
+//! checks) → [`client`] (request + retry policy) → [`token`] (cache, single-flight, refresh) →
+//! [`providers`] (Genesys regions, the client-credentials exchange) → [`transport`] (reqwest).
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod ffi;
+pub mod providers;
+pub mod retry;
+pub mod runtime;
+pub mod token;
+pub mod transport;
+
+pub use client::{ApiRequest, Client};
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+pub use transport::HttpResponse;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates include/cxoauth.h with the pinned cbindgen.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want="0.29.4"
+if ! command -v cbindgen >/dev/null || [ "$(cbindgen --version | awk '{print $2}')" != "$want" ]; then
+  cargo install cbindgen --version "$want" --locked
+fi
+cbindgen --config cbindgen.toml --crate cxoauth --output include/cxoauth.h --quiet

@@ -1,0 +1,410 @@
+//! The client: authenticated API requests with the retry policy, and the blocking entry points
+//! the C ABI calls.
+//!
+//! Retry policy of [`Client::request`]:
+//! * 401: invalidate the token that was used (by generation), fetch a new one, retry once; a
+//!   second 401 is returned as the response.
+//! * 429: wait for `Retry-After` (delta-seconds or HTTP-date) or, without it, exponential
+//!   backoff with full jitter; at most `max_retries` times; never past the deadline and never
+//!   longer than `max_retry_after` — then the 429 response is returned.
+//! * 502/503/504, connection failures and attempt timeouts: the same, but only for idempotent
+//!   methods (GET, HEAD, PUT, DELETE, OPTIONS).
+//! * The whole call, token fetch included, ends by `deadline`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::Method;
+use tokio::sync::watch;
+use url::Url;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::deadline_error;
+use crate::retry::{backoff, parse_retry_after};
+use crate::runtime;
+use crate::token::{CachedToken, TokenManager};
+use crate::transport::{header_name, HttpResponse, Transport};
+
+/// Most header lines one request may carry.
+pub const MAX_HEADERS: usize = 256;
+
+/// A validated API request.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Option<Bytes>,
+}
+
+pub fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+pub struct Client {
+    cfg: Arc<Config>,
+    transport: Arc<Transport>,
+    tokens: TokenManager,
+    /// Bumped by [`Client::cancel`]: every call in flight at that moment stops.
+    cancel: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.cfg).finish()
+    }
+}
+
+impl Client {
+    pub fn new(cfg: Config) -> Result<Client> {
+        let cfg = Arc::new(cfg);
+        let transport = Arc::new(Transport::new(&cfg)?);
+        Ok(Client {
+            tokens: TokenManager::new(Arc::clone(&cfg), Arc::clone(&transport)),
+            cfg,
+            transport,
+            cancel: watch::channel(0).0,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn tokens(&self) -> &TokenManager {
+        &self.tokens
+    }
+
+    /// Aborts every call on this client that is in flight now with [`ErrorKind::Cancelled`].
+    /// Later calls run normally.
+    pub fn cancel(&self) {
+        self.cancel.send_modify(|g| *g = g.wrapping_add(1));
+    }
+
+    /// Cancels calls in flight and the background token fetch (the client is going away).
+    pub fn close(&self) {
+        self.cancel();
+        self.tokens.shutdown();
+    }
+
+    /// Runs `fut` under the client's deadline and cancellation.
+    async fn guarded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        let mut cancelled = self.cancel.subscribe();
+        let deadline = tokio::time::Instant::now() + self.cfg.deadline;
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, fut) => r.unwrap_or_else(|_| Err(deadline_error(&self.cfg))),
+            _ = cancelled.changed() => Err(Error::new(ErrorKind::Cancelled, "call cancelled")),
+        }
+    }
+
+    /// A valid token: from the cache, or fetched (single-flight).
+    pub async fn token(&self) -> Result<Arc<CachedToken>> {
+        self.guarded(self.tokens.get()).await
+    }
+
+    /// Builds an [`ApiRequest`]: checks the method, resolves `path_or_url` against the API base
+    /// (refusing any other host), parses `Name: value` header lines.
+    pub fn prepare(
+        &self,
+        method: &str,
+        path_or_url: &str,
+        headers: &[&str],
+        body: Option<Bytes>,
+    ) -> Result<ApiRequest> {
+        let method = parse_method(method)?;
+        let url = resolve_target(&self.cfg.api_base, path_or_url)?;
+        let headers = parse_headers(headers)?;
+        Ok(ApiRequest {
+            method,
+            url,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends an authenticated request with the retry policy; any HTTP status the API produced
+    /// is a successful result.
+    pub async fn request(&self, req: ApiRequest) -> Result<HttpResponse> {
+        self.guarded(self.request_inner(req)).await
+    }
+
+    async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
+        let cfg = &self.cfg;
+        let deadline = Instant::now() + cfg.deadline;
+        let idempotent = is_idempotent(&req.method);
+        let mut retried_401 = false;
+        let mut retries: u32 = 0;
+        loop {
+            let token = self.tokens.get().await?;
+            let mut headers = req.headers.clone();
+            headers.insert(AUTHORIZATION, token.bearer.clone());
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(deadline_error(cfg));
+            }
+            let sent = self
+                .transport
+                .send(
+                    req.method.clone(),
+                    &req.url,
+                    headers,
+                    req.body.clone(),
+                    cfg.timeout.min(remaining),
+                    cfg.max_body_bytes,
+                )
+                .await;
+            let wait = match sent {
+                Ok(resp) if resp.status == 401 && !retried_401 => {
+                    retried_401 = true;
+                    self.tokens.invalidate(token.generation);
+                    continue;
+                }
+                Ok(resp) => {
+                    let retryable =
+                        resp.status == 429 || (idempotent && matches!(resp.status, 502..=504));
+                    if !retryable || retries >= cfg.max_retries {
+                        return Ok(resp);
+                    }
+                    let after = resp
+                        .header("Retry-After")
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    match self.wait_time(after, retries, deadline) {
+                        Some(w) => w,
+                        None => return Ok(resp),
+                    }
+                }
+                Err(se) => {
+                    if !(se.retryable && idempotent) || retries >= cfg.max_retries {
+                        return Err(se.error);
+                    }
+                    match self.wait_time(None, retries, deadline) {
+                        Some(w) => w,
+                        None => return Err(se.error),
+                    }
+                }
+            };
+            tokio::time::sleep(wait).await;
+            retries += 1;
+        }
+    }
+
+    /// How long to wait before the next attempt, or `None` when waiting is not allowed
+    /// (Retry-After above `max_retry_after`, or the wait would end past the deadline).
+    fn wait_time(
+        &self,
+        retry_after: Option<Duration>,
+        attempt: u32,
+        deadline: Instant,
+    ) -> Option<Duration> {
+        let wait = match retry_after {
+            Some(d) if d > self.cfg.max_retry_after => return None,
+            Some(d) => d,
+            None => backoff(attempt, self.cfg.backoff_base, self.cfg.backoff_max),
+        };
+        let ends = Instant::now().checked_add(wait)?;
+        (ends < deadline).then_some(wait)
+    }
+
+    // ---- blocking entry points (for the C ABI and other synchronous callers) ----
+
+    /// The token as a string, blocking. A fresh cached token is returned on the calling thread
+    /// without touching the runtime.
+    pub fn token_blocking(self: &Arc<Self>) -> Result<Arc<CachedToken>> {
+        if let Some(t) = self.tokens.usable()? {
+            return Ok(t);
+        }
+        let me = Arc::clone(self);
+        runtime::run_blocking(async move { me.token().await })
+    }
+
+    pub fn request_blocking(self: &Arc<Self>, req: ApiRequest) -> Result<HttpResponse> {
+        let me = Arc::clone(self);
+        runtime::run_blocking(async move { me.request(req).await })
+    }
+}
+
+/// An HTTP method: a token (RFC 9110 section 5.6.2), upper-cased for the well-known ones.
+pub fn parse_method(m: &str) -> Result<Method> {
+    if m.is_empty() || m.len() > 32 || !m.bytes().all(is_tchar) {
+        return Err(Error::invalid(
+            "method must be an HTTP token such as GET or POST",
+        ));
+    }
+    let upper = m.to_ascii_uppercase();
+    let known = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    let m = if known.contains(&upper.as_str()) {
+        upper.as_str()
+    } else {
+        m
+    };
+    Method::from_bytes(m.as_bytes()).map_err(|_| Error::invalid("method is not valid"))
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Resolves `path_or_url`: a path (`/api/v2/...`, query allowed) is joined to the API base; an
+/// absolute URL must be on the API base's origin (scheme, host, port), so the token is never
+/// sent to another host.
+pub fn resolve_target(api_base: &Url, path_or_url: &str) -> Result<Url> {
+    if path_or_url.is_empty() {
+        return Err(Error::invalid("path_or_url is empty"));
+    }
+    if path_or_url
+        .bytes()
+        .any(|b| b.is_ascii_control() || b == b' ')
+    {
+        return Err(Error::invalid(
+            "path_or_url must not contain spaces or control characters",
+        ));
+    }
+    let url = if path_or_url.starts_with('/') {
+        if path_or_url.starts_with("//") {
+            return Err(Error::invalid(
+                "path_or_url must not start with \"//\" (a host-relative URL)",
+            ));
+        }
+        let base = api_base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path_or_url}"))
+            .map_err(|e| Error::invalid(format!("path_or_url is not a valid path: {e}")))?
+    } else {
+        let url = Url::parse(path_or_url).map_err(|_| {
+            Error::invalid("path_or_url must be a path starting with '/' or an absolute https URL")
+        })?;
+        if url.origin() != api_base.origin() {
+            return Err(Error::invalid(format!(
+                "refusing to send the token to {}: only the API host {} is allowed",
+                url.host_str().unwrap_or("(no host)"),
+                api_base.host_str().unwrap_or("?")
+            )));
+        }
+        if url.username() != "" || url.password().is_some() {
+            return Err(Error::invalid("path_or_url must not contain credentials"));
+        }
+        url
+    };
+    Ok(url)
+}
+
+/// Parses `Name: value` lines. Names must be tokens, values must not hold CR, LF or NUL, and
+/// `Authorization` / `Host` / framing headers are the library's own.
+pub fn parse_headers(lines: &[&str]) -> Result<HeaderMap> {
+    if lines.len() > MAX_HEADERS {
+        return Err(Error::invalid(format!(
+            "too many headers (at most {MAX_HEADERS})"
+        )));
+    }
+    let mut map = HeaderMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(Error::invalid(format!(
+                "header {i} has no ':' (expected \"Name: value\")"
+            )));
+        };
+        let name_ok = !name.is_empty() && name.bytes().all(is_tchar);
+        let hname = header_name(name)
+            .filter(|_| name_ok)
+            .ok_or_else(|| Error::invalid(format!("header {i} has an invalid name")))?;
+        if matches!(
+            hname.as_str(),
+            "authorization" | "host" | "content-length" | "transfer-encoding" | "connection"
+        ) {
+            return Err(Error::invalid(format!(
+                "header {i}: {} is set by the library",
+                hname.as_str()
+            )));
+        }
+        let value = value.trim_matches(|c| c == ' ' || c == '\t');
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(Error::invalid(format!(
+                "header {i} value contains CR, LF or NUL"
+            )));
+        }
+        let hvalue = HeaderValue::from_str(value)
+            .map_err(|_| Error::invalid(format!("header {i} has an invalid value")))?;
+        map.append(hname, hvalue);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://api.mypurecloud.de").unwrap()
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            resolve_target(&base(), "/api/v2/organizations/me?x=1")
+                .unwrap()
+                .as_str(),
+            "https://api.mypurecloud.de/api/v2/organizations/me?x=1"
+        );
+        assert!(resolve_target(&base(), "https://api.mypurecloud.de/api/v2/x").is_ok());
+        for bad in [
+            "https://evil.example/api",
+            "http://api.mypurecloud.de/api",
+            "https://api.mypurecloud.de:8443/api",
+            "//evil.example/x",
+            "api/v2",
+            "",
+            "/a b",
+            "/a\r\nX: y",
+            "https://user:pw@api.mypurecloud.de/x",
+        ] {
+            let e = resolve_target(&base(), bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        let with_prefix = Url::parse("http://127.0.0.1:8080/prefix/").unwrap();
+        assert_eq!(
+            resolve_target(&with_prefix, "/api/v2/x").unwrap().as_str(),
+            "http://127.0.0.1:8080/prefix/api/v2/x"
+        );
+    }
+
+    #[test]
+    fn headers() {
+        let h = parse_headers(&["Accept: application/json", "X-A:  b ", "X-A: c"]).unwrap();
+        assert_eq!(h.get_all("x-a").iter().count(), 2);
+        assert_eq!(h["accept"], "application/json");
+        for bad in [
+            "NoColon",
+            ": empty name",
+            "Bad Name: x",
+            "X: a\r\nInjected: yes",
+            "X: a\nb",
+            "Authorization: Bearer mine",
+            "host: other",
+        ] {
+            assert_eq!(
+                parse_headers(&[bad]).unwrap_err().kind,
+                ErrorKind::InvalidArgument,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn methods() {
+        assert_eq!(parse_method("get").unwrap(), Method::GET);
+        assert_eq!(parse_method("PATCH").unwrap(), Method::PATCH);
+        assert_eq!(parse_method("PROPFIND").unwrap().as_str(), "PROPFIND");
+        for bad in ["", "GET /", "G\r\nET", "GÉT", "(GET)"] {
+            assert!(parse_method(bad).is_err(), "{bad:?}");
+        }
+        assert!(is_idempotent(&Method::PUT));
+        assert!(!is_idempotent(&Method::POST));
+        assert!(!is_idempotent(&Method::PATCH));
+    }
+}

@@ -1,0 +1,585 @@
+//! Configuration: a JSON object from the caller, completed from the environment.
+//!
+//! Precedence for every value: the JSON key, then the process environment, then the opt-in
+//! `env_file` (which is read, never exported: the library never calls `setenv`, which is not
+//! thread-safe in a multi-threaded host).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::providers::genesys;
+
+/// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Body,
+}
+
+/// A complete, validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub token_url: Url,
+    pub api_base: Url,
+    pub client_id: String,
+    pub client_secret: Zeroizing<String>,
+    pub client_auth: ClientAuth,
+    pub scope: Option<String>,
+    /// Wanted refresh margin; the effective one is clamped per token (see `token.rs`).
+    pub refresh_margin: Duration,
+    /// Per-attempt timeout (connect + send + whole reply).
+    pub timeout: Duration,
+    /// Whole call, retries and waits included.
+    pub deadline: Duration,
+    pub max_retries: u32,
+    pub max_retry_after: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub max_body_bytes: usize,
+    pub user_agent: String,
+    pub proxy: Option<Url>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("token_url", &self.token_url.as_str())
+            .field("api_base", &self.api_base.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("client_auth", &self.client_auth)
+            .field("scope", &self.scope)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("max_retries", &self.max_retries)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("user_agent", &self.user_agent)
+            .field("proxy", &self.proxy.as_ref().map(redact_url))
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+fn redact_url(u: &Url) -> String {
+    let mut u = u.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("redacted"));
+    }
+    u.to_string()
+}
+
+pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_DEADLINE_MS: u64 = 60_000;
+pub const DEFAULT_MAX_RETRIES: u64 = 3;
+pub const DEFAULT_MAX_RETRY_AFTER_S: u64 = 180;
+pub const DEFAULT_BACKOFF_BASE_MS: u64 = 200;
+pub const DEFAULT_BACKOFF_MAX_MS: u64 = 10_000;
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Every key the JSON object may hold.
+pub const KEYS: &[&str] = &[
+    "region",
+    "token_url",
+    "api_base",
+    "client_id",
+    "client_secret",
+    "client_auth",
+    "scope",
+    "refresh_margin_s",
+    "timeout_ms",
+    "deadline_ms",
+    "max_retries",
+    "max_retry_after_s",
+    "backoff_base_ms",
+    "backoff_max_ms",
+    "max_body_bytes",
+    "user_agent",
+    "proxy",
+    "ca_file",
+    "env_file",
+];
+
+/// Where missing values come from. `Process` reads the real environment.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned().filter(|v| !v.is_empty())
+    }
+}
+
+struct Layered<'a> {
+    first: &'a dyn Env,
+    file: HashMap<String, String>,
+}
+
+impl Env for Layered<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.first.get(name).or_else(|| Env::get(&self.file, name))
+    }
+}
+
+impl Config {
+    /// Parses `json` (`None`, empty or `{}`: everything from the environment) and completes it
+    /// from the process environment.
+    pub fn from_json(json: Option<&str>) -> Result<Config> {
+        Self::from_json_with_env(json, &ProcessEnv)
+    }
+
+    pub fn from_json_with_env(json: Option<&str>, env: &dyn Env) -> Result<Config> {
+        let obj = parse_object(json)?;
+        let file = match opt_string(&obj, "env_file")? {
+            Some(path) => read_env_file(&path)?,
+            None => HashMap::new(),
+        };
+        let env = Layered { first: env, file };
+        build(&obj, &env)
+    }
+}
+
+fn parse_object(json: Option<&str>) -> Result<Map<String, Value>> {
+    let text = json.map(str::trim).unwrap_or("");
+    if text.is_empty() {
+        return Ok(Map::new());
+    }
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        // serde_json's message has line/column only, never the input text.
+        Error::config(format!("config is not valid JSON: {e}"))
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(Error::config("config must be a JSON object"));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(Error::config(format!(
+            "unknown config key \"{}\" (known keys: {})",
+            truncate(unknown, 64),
+            KEYS.join(", ")
+        )));
+    }
+    Ok(obj)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        s.chars().take(max).collect::<String>() + "..."
+    }
+}
+
+fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::config(format!(
+            "config key \"{key}\" must be a string"
+        ))),
+    }
+}
+
+fn opt_u64(obj: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Option<u64>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            _ => Err(Error::config(format!(
+                "config key \"{key}\" must be a whole number from {min} to {max}"
+            ))),
+        },
+        Some(_) => Err(Error::config(format!(
+            "config key \"{key}\" must be a number"
+        ))),
+    }
+}
+
+fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
+    // Typed keys first, so a wrong value is reported even when endpoints are missing too.
+    let client_auth = match opt_string(obj, "client_auth")?.as_deref() {
+        None | Some("basic") => ClientAuth::Basic,
+        Some("body") => ClientAuth::Body,
+        Some(_) => {
+            return Err(Error::config(
+                "config key \"client_auth\" must be \"basic\" or \"body\"",
+            ))
+        }
+    };
+    let scope = opt_string(obj, "scope")?.filter(|s| !s.is_empty());
+
+    let ms = Duration::from_millis;
+    let secs = Duration::from_secs;
+    let refresh_margin =
+        secs(opt_u64(obj, "refresh_margin_s", 0, 86_400)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
+    let timeout = ms(opt_u64(obj, "timeout_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_TIMEOUT_MS));
+    let deadline = ms(opt_u64(obj, "deadline_ms", 1, 86_400_000)?.unwrap_or(DEFAULT_DEADLINE_MS));
+    let max_retries = opt_u64(obj, "max_retries", 0, 100)?.unwrap_or(DEFAULT_MAX_RETRIES) as u32;
+    let max_retry_after =
+        secs(opt_u64(obj, "max_retry_after_s", 0, 86_400)?.unwrap_or(DEFAULT_MAX_RETRY_AFTER_S));
+    let backoff_base =
+        ms(opt_u64(obj, "backoff_base_ms", 1, 600_000)?.unwrap_or(DEFAULT_BACKOFF_BASE_MS));
+    let backoff_max =
+        ms(opt_u64(obj, "backoff_max_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_BACKOFF_MAX_MS));
+    let max_body_bytes =
+        opt_u64(obj, "max_body_bytes", 1024, 1 << 32)?.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize;
+
+    let user_agent = opt_string(obj, "user_agent")?
+        .unwrap_or_else(|| format!("cxoauth/{}", env!("CARGO_PKG_VERSION")));
+    if user_agent.is_empty() || user_agent.chars().any(char::is_control) {
+        return Err(Error::config(
+            "config key \"user_agent\" must be non-empty without control characters",
+        ));
+    }
+    let proxy = match opt_string(obj, "proxy")? {
+        Some(p) => {
+            let u = Url::parse(&p)
+                .map_err(|e| Error::config(format!("config key \"proxy\" is not a URL: {e}")))?;
+            if !matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") {
+                return Err(Error::config(
+                    "config key \"proxy\" must be an http, https or socks5 URL",
+                ));
+            }
+            Some(u)
+        }
+        None => None,
+    };
+    let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
+    if let Some(p) = &ca_file {
+        if !p.is_file() {
+            return Err(Error::config(format!(
+                "config key \"ca_file\": {} is not a readable file",
+                p.display()
+            )));
+        }
+    }
+
+    let json_region = opt_string(obj, "region")?;
+    let token_url = opt_string(obj, "token_url")?;
+    let api_base = opt_string(obj, "api_base")?;
+
+    // The region is only needed for what token_url/api_base do not give.
+    let region_domain = if token_url.is_some() && api_base.is_some() {
+        None
+    } else {
+        let (region, key) = match json_region {
+            Some(r) => (Some(r), "region"),
+            None => (env.get("GENESYSCLOUD_REGION"), "GENESYSCLOUD_REGION"),
+        };
+        match region {
+            Some(r) => Some(genesys::resolve_domain(&r).ok_or_else(|| {
+                Error::config(format!(
+                    "{key} \"{}\" is neither a Genesys Cloud region (e.g. eu-central-1) nor a domain (e.g. mypurecloud.de)",
+                    truncate(&r, 64)
+                ))
+            })?),
+            None => None,
+        }
+    };
+
+    let token_url = match (token_url, &region_domain) {
+        (Some(u), _) => parse_url("token_url", &u)?,
+        (None, Some(d)) => parse_url("region", &genesys::token_url(d))?,
+        (None, None) => {
+            return Err(Error::config(
+                "no token endpoint: set \"region\" (or GENESYSCLOUD_REGION) or \"token_url\"",
+            ))
+        }
+    };
+    let api_base = match (api_base, &region_domain) {
+        (Some(u), _) => parse_url("api_base", &u)?,
+        (None, Some(d)) => parse_url("region", &genesys::api_base(d))?,
+        (None, None) => {
+            return Err(Error::config(
+                "no API base: set \"region\" (or GENESYSCLOUD_REGION) or \"api_base\"",
+            ))
+        }
+    };
+    if api_base.query().is_some() || api_base.fragment().is_some() {
+        return Err(Error::config(
+            "config key \"api_base\" must not have a query or fragment",
+        ));
+    }
+
+    let client_id = opt_string(obj, "client_id")?
+        .or_else(|| env.get("GENESYSCLOUD_OAUTHCLIENT_ID"))
+        .or_else(|| env.get("GENESYS_CLIENT_ID"))
+        .ok_or_else(|| {
+            Error::config(
+                "no client id: set \"client_id\" or GENESYSCLOUD_OAUTHCLIENT_ID (or GENESYS_CLIENT_ID)",
+            )
+        })?;
+    let client_secret = Zeroizing::new(
+        opt_string(obj, "client_secret")?
+            .or_else(|| env.get("GENESYSCLOUD_OAUTHCLIENT_SECRET"))
+            .or_else(|| env.get("GENESYS_CLIENT_SECRET"))
+            .ok_or_else(|| {
+                Error::config(
+                    "no client secret: set \"client_secret\" or GENESYSCLOUD_OAUTHCLIENT_SECRET (or GENESYS_CLIENT_SECRET)",
+                )
+            })?,
+    );
+    if client_id.is_empty() || client_id.chars().any(char::is_control) {
+        return Err(Error::config(
+            "config key \"client_id\" must be non-empty without control characters",
+        ));
+    }
+    if client_secret.is_empty() {
+        return Err(Error::config(
+            "config key \"client_secret\" must be non-empty",
+        ));
+    }
+
+    Ok(Config {
+        token_url,
+        api_base,
+        client_id,
+        client_secret,
+        client_auth,
+        scope,
+        refresh_margin,
+        timeout,
+        deadline,
+        max_retries,
+        max_retry_after,
+        backoff_base,
+        backoff_max,
+        max_body_bytes,
+        user_agent,
+        proxy,
+        ca_file,
+    })
+}
+
+/// Parses an endpoint URL: https anywhere, plain http only to loopback.
+pub fn parse_url(key: &str, text: &str) -> Result<Url> {
+    let url = Url::parse(text)
+        .map_err(|e| Error::config(format!("config key \"{key}\" is not a valid URL: {e}")))?;
+    if url.username() != "" || url.password().is_some() {
+        return Err(Error::config(format!(
+            "config key \"{key}\" must not contain credentials"
+        )));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::config(format!(
+                "config key \"{key}\": plain http is only allowed to loopback (127.0.0.0/8, ::1, localhost); use https"
+            )))
+        }
+        _ => {
+            return Err(Error::config(format!(
+                "config key \"{key}\" must be an https URL"
+            )))
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::config(format!("config key \"{key}\" has no host")));
+    }
+    Ok(url)
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Reads a `.env` file: `KEY=VALUE` lines, `export ` prefixes, `#` comments, single or double
+/// quotes. Values are returned, never put into the process environment.
+pub fn read_env_file(path: &str) -> Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config(format!("config key \"env_file\": cannot read {path}: {e}")))?;
+    Ok(parse_env_text(&text))
+}
+
+pub fn parse_env_text(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        let v = v.trim();
+        let v = if v.len() >= 2
+            && ((v.starts_with('"') && v.ends_with('"'))
+                || (v.starts_with('\'') && v.ends_with('\'')))
+        {
+            v[1..v.len() - 1].to_string()
+        } else {
+            // unquoted: a " #" starts a comment
+            match v.find(" #") {
+                Some(i) => v[..i].trim_end().to_string(),
+                None => v.to_string(),
+            }
+        };
+        out.insert(k.to_string(), v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn cfg(json: &str, e: &[(&str, &str)]) -> Result<Config> {
+        Config::from_json_with_env(Some(json), &env(e))
+    }
+
+    #[test]
+    fn region_and_credentials_from_json() {
+        let c = cfg(
+            r#"{"region":"eu-central-1","client_id":"id","client_secret":"s"}"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.token_url.as_str(),
+            "https://login.mypurecloud.de/oauth/token"
+        );
+        assert_eq!(c.api_base.as_str(), "https://api.mypurecloud.de/");
+        assert_eq!(c.client_auth, ClientAuth::Basic);
+        assert_eq!(c.timeout, Duration::from_millis(10_000));
+        assert_eq!(c.max_retries, 3);
+    }
+
+    #[test]
+    fn everything_from_environment_with_fallback_names() {
+        let c = Config::from_json_with_env(
+            None,
+            &env(&[
+                ("GENESYSCLOUD_REGION", "mypurecloud.jp"),
+                ("GENESYS_CLIENT_ID", "old-id"),
+                ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "new-secret"),
+                ("GENESYS_CLIENT_SECRET", "old-secret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.client_id, "old-id");
+        assert_eq!(c.client_secret.as_str(), "new-secret");
+        assert_eq!(c.api_base.as_str(), "https://api.mypurecloud.jp/");
+        // JSON wins over the environment
+        let c = cfg(
+            r#"{"client_id":"json-id"}"#,
+            &[
+                ("GENESYSCLOUD_REGION", "ap-south-1"),
+                ("GENESYSCLOUD_OAUTHCLIENT_ID", "env-id"),
+                ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.client_id, "json-id");
+        assert_eq!(
+            c.token_url.as_str(),
+            "https://login.aps1.pure.cloud/oauth/token"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"bogus":1}"#, "\"bogus\""),
+            (r#"{"region":"nowhere"}"#, "region"),
+            (r#"{"region":7}"#, "\"region\" must be a string"),
+            (r#"{"timeout_ms":-5}"#, "\"timeout_ms\""),
+            (r#"{"timeout_ms":"5"}"#, "\"timeout_ms\" must be a number"),
+            (r#"{"max_retries":1e30}"#, "\"max_retries\""),
+            (r#"{"client_auth":"digest"}"#, "\"client_auth\""),
+            (
+                r#"{"token_url":"http://example.com/t","api_base":"https://a.b"}"#,
+                "loopback",
+            ),
+            (
+                r#"{"token_url":"ftp://x.y/t","api_base":"https://a.b"}"#,
+                "\"token_url\"",
+            ),
+            (r#"[1,2]"#, "JSON object"),
+            (r#"{"region":"#, "not valid JSON"),
+            (r#"{"region":"eu-west-1"}"#, "client id"),
+            (r#"{"region":"eu-west-1","client_id":"a"}"#, "client secret"),
+            (r#"{"client_id":"a","client_secret":"b"}"#, "token endpoint"),
+        ];
+        for (json, needle) in cases {
+            let e = cfg(json, &[]).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Config, "{json}");
+            assert!(e.message.contains(needle), "{json}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn loopback_http_allowed() {
+        let c = cfg(
+            r#"{"token_url":"http://127.0.0.1:9/oauth/token","api_base":"http://localhost:9","client_id":"a","client_secret":"b","client_auth":"body"}"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.client_auth, ClientAuth::Body);
+        assert!(cfg(
+            r#"{"token_url":"http://[::1]:9/t","api_base":"http://127.8.9.1","client_id":"a","client_secret":"b"}"#,
+            &[]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn debug_redacts_secret() {
+        let c = cfg(
+            r#"{"region":"eu-west-1","client_id":"a","client_secret":"hunter2-secret"}"#,
+            &[],
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn env_file_parsing() {
+        let m = parse_env_text(
+            "# comment\nexport GENESYS_CLIENT_ID=abc\nGENESYS_CLIENT_SECRET=\"a b#c\"\nX='q' \nY=v # trailing\nbad line\n",
+        );
+        assert_eq!(m["GENESYS_CLIENT_ID"], "abc");
+        assert_eq!(m["GENESYS_CLIENT_SECRET"], "a b#c");
+        assert_eq!(m["X"], "q");
+        assert_eq!(m["Y"], "v");
+        assert_eq!(m.len(), 4);
+    }
+}

@@ -1,0 +1,127 @@
+//! The library's error type. Every failure carries a stable [`ErrorKind`] (mapped 1:1 to the C
+//! result codes), a human readable message that never contains a secret or a token, and the
+//! HTTP details the server gave (status, OAuth error code, Genesys correlation id).
+
+use std::fmt;
+
+/// Failure classes. The numeric values are the C ABI's result codes and are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorKind {
+    /// A NULL pointer, invalid UTF-8, a malformed header line, a foreign host, ...
+    InvalidArgument = 1,
+    /// The configuration is incomplete or wrong; the message names the key.
+    Config = 2,
+    /// No connection could be made or it broke before a complete reply.
+    Network = 3,
+    /// The per-attempt timeout or the whole-call deadline passed.
+    Timeout = 4,
+    /// TLS handshake or certificate verification failed.
+    Tls = 5,
+    /// The token endpoint rejected the credentials (`invalid_client`, `unauthorized_client`,
+    /// `invalid_scope`, ...). Not retried.
+    Auth = 6,
+    /// The token endpoint kept rate limiting until retries or the deadline ran out.
+    RateLimited = 7,
+    /// The token endpoint kept answering 5xx until retries or the deadline ran out.
+    Server = 8,
+    /// The server's reply could not be understood (malformed token JSON, bad expires_in, ...).
+    Protocol = 9,
+    /// The call was aborted by `oauth_cancel` or by freeing the client.
+    Cancelled = 10,
+    /// A bug: a panic was caught at the ABI boundary, or a call came from a library thread.
+    Internal = 11,
+}
+
+impl ErrorKind {
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Network => "network error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "TLS error",
+            ErrorKind::Auth => "authentication rejected",
+            ErrorKind::RateLimited => "rate limited",
+            ErrorKind::Server => "server error",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Internal => "internal error",
+        }
+    }
+}
+
+/// An error with its details. Cloneable so that one failed token fetch can be handed to every
+/// caller that was waiting for it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// HTTP status of the reply that caused the error, 0 when there was none.
+    pub http_status: u16,
+    /// The OAuth `error` field (e.g. `invalid_client`) or the Genesys API `code`.
+    pub oauth_code: Option<String>,
+    /// `ININ-Correlation-Id` of the failing reply, when the server sent one.
+    pub correlation_id: Option<String>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            http_status: 0,
+            oauth_code: None,
+            correlation_id: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.http_status = status;
+        self
+    }
+
+    pub fn with_oauth_code(mut self, code: Option<String>) -> Self {
+        self.oauth_code = code;
+        self
+    }
+
+    pub fn with_correlation_id(mut self, id: Option<String>) -> Self {
+        self.correlation_id = id;
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("http_status", &self.http_status)
+            .field("oauth_code", &self.oauth_code)
+            .field("correlation_id", &self.correlation_id)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

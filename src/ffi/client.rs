@@ -1,0 +1,200 @@
+//! `oauth_client`: creation, tokens, requests, cancellation, freeing.
+
+use std::ffi::{c_char, CStr, CString};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{guard, guard_value, oauth_error, oauth_response, oauth_result, out_arg, str_arg};
+use crate::client::{Client, MAX_HEADERS};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// A client for one credential set: token cache, connection pool, retry policy. Thread-safe:
+/// share one per credential set between all threads. Created by `oauth_client_new`, freed by
+/// `oauth_free`.
+pub struct oauth_client {
+    client: Arc<Client>,
+}
+
+/// Borrows the client behind a handle for the duration of a call. The handle is an
+/// `Arc<oauth_client>` turned into a raw pointer: each call holds its own reference, so
+/// `oauth_free` while calls are in flight does not free memory they use.
+///
+/// # Safety
+/// `p` is NULL or a handle from `oauth_client_new` that was not yet freed.
+unsafe fn client_arg(p: *const oauth_client) -> Result<Arc<oauth_client>> {
+    if p.is_null() {
+        return Err(Error::invalid("client is NULL"));
+    }
+    Arc::increment_strong_count(p);
+    Ok(Arc::from_raw(p))
+}
+
+/// Creates a client.
+///
+/// `config_json` is a JSON object (NULL, `""` or `"{}"`: everything from the environment); see
+/// README for the keys. Missing values come from `GENESYSCLOUD_OAUTHCLIENT_ID`,
+/// `GENESYSCLOUD_OAUTHCLIENT_SECRET`, `GENESYSCLOUD_REGION` (then `GENESYS_CLIENT_ID`,
+/// `GENESYS_CLIENT_SECRET`). Makes no network request. On success writes `*out_client`.
+/// Errors: `OAUTH_ERR_CONFIG` naming the key, `OAUTH_ERR_INVALID_ARGUMENT` for a NULL
+/// `out_client` or a non-UTF-8 `config_json`.
+#[no_mangle]
+pub extern "C" fn oauth_client_new(
+    config_json: *const c_char,
+    out_client: *mut *mut oauth_client,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    guard("oauth_client_new", out_err, || {
+        out_arg(out_client, "out_client")?;
+        let json = if config_json.is_null() {
+            None
+        } else {
+            // SAFETY: a NUL-terminated string by contract.
+            Some(unsafe { str_arg(config_json, "config_json") }?)
+        };
+        let client = Client::new(Config::from_json(json)?)?;
+        let handle = Arc::into_raw(Arc::new(oauth_client {
+            client: Arc::new(client),
+        }));
+        // SAFETY: checked non-NULL above.
+        unsafe { *out_client = handle.cast_mut() };
+        Ok(())
+    })
+}
+
+/// Frees a client. NULL is a no-op.
+///
+/// Calls other threads are making on this client at that moment end promptly with
+/// `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them); the
+/// secret and the cached token are zeroized once the last call has returned. The handle must not
+/// be passed to any function afterwards, and no thread may *start* a call with it concurrently
+/// with `oauth_free`.
+#[no_mangle]
+pub extern "C" fn oauth_free(client: *mut oauth_client) {
+    guard_value((), || {
+        if !client.is_null() {
+            // SAFETY: a live handle, released once.
+            let c = unsafe { Arc::from_raw(client.cast_const()) };
+            c.client.close();
+        }
+    })
+}
+
+/// Aborts every call in flight on `client` with `OAUTH_ERR_CANCELLED`, promptly (e.g. on host
+/// shutdown). Calls started afterwards run normally. A NULL client is
+/// `OAUTH_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn oauth_cancel(client: *mut oauth_client) -> oauth_result {
+    guard("oauth_cancel", std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live handle.
+        let c = unsafe { client_arg(client) }?;
+        c.client.cancel();
+        Ok(())
+    })
+}
+
+/// Gets a valid access token (without the "Bearer " prefix) into `*out_token`; free it with
+/// `oauth_string_free`.
+///
+/// A cached token is returned without any I/O or lock. Inside the refresh margin the cached
+/// token is returned while one background refresh runs. Without a valid token, concurrent
+/// callers share one token request. Errors: `OAUTH_ERR_AUTH` (credentials rejected, see
+/// `oauth_error_oauth_code`), `OAUTH_ERR_RATE_LIMITED`, `OAUTH_ERR_SERVER`,
+/// `OAUTH_ERR_PROTOCOL`, `OAUTH_ERR_NETWORK`, `OAUTH_ERR_TLS`, `OAUTH_ERR_TIMEOUT`,
+/// `OAUTH_ERR_CANCELLED`, `OAUTH_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn oauth_get_token(
+    client: *mut oauth_client,
+    out_token: *mut *mut c_char,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    guard("oauth_get_token", out_err, || {
+        // SAFETY: NULL or a live handle.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out_token, "out_token")?;
+        let token = c.client.token_blocking()?;
+        let s = CString::new(token.value.as_bytes())
+            .map_err(|_| Error::invalid("token contains NUL"))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out_token = s.into_raw() };
+        Ok(())
+    })
+}
+
+/// Sends an authenticated API request and returns the final response.
+///
+/// * `method`: an HTTP method token (`"GET"`, `"POST"`, ...).
+/// * `path_or_url`: a path joined to the API base (`"/api/v2/organizations/me?x=1"`), or an
+///   absolute URL on the API base's own scheme, host and port (anything else is refused:
+///   the token is never sent to another host).
+/// * `headers`: NULL, or a NULL-terminated array of `"Name: value"` strings (at most 256;
+///   `Authorization`, `Host`, `Content-Length`, `Transfer-Encoding`, `Connection` are the
+///   library's own). CR/LF in a value is refused.
+/// * `body`/`body_len`: request body; `body` may be NULL only when `body_len` is 0.
+///
+/// Returns `OAUTH_OK` with `*out_response` for any HTTP status the API produced after the retry
+/// policy (401 → one token refresh and retry; 429 → Retry-After/backoff up to `max_retries`;
+/// 502/503/504 and connection failures → retried for idempotent methods only). An error is
+/// returned only when no response or no token could be obtained.
+#[no_mangle]
+pub extern "C" fn oauth_request(
+    client: *mut oauth_client,
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+    out_response: *mut *mut oauth_response,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    guard("oauth_request", out_err, || {
+        // SAFETY: NULL or a live handle.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out_response, "out_response")?;
+        // SAFETY: NUL-terminated strings by contract.
+        let method = unsafe { str_arg(method, "method") }?;
+        let target = unsafe { str_arg(path_or_url, "path_or_url") }?;
+        // SAFETY: NULL or a NULL-terminated array of C strings by contract.
+        let lines = unsafe { header_lines(headers) }?;
+        let body = match (body.is_null(), body_len) {
+            (_, 0) => None,
+            (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
+            // SAFETY: `body` points to `body_len` readable bytes by contract.
+            (false, n) => Some(Bytes::copy_from_slice(unsafe {
+                std::slice::from_raw_parts(body, n)
+            })),
+        };
+        let req = c.client.prepare(method, target, &lines, body)?;
+        let resp = c.client.request_blocking(req)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out_response = oauth_response::boxed(resp) };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `headers` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn header_lines<'a>(headers: *const *const c_char) -> Result<Vec<&'a str>> {
+    let mut out = Vec::new();
+    if headers.is_null() {
+        return Ok(out);
+    }
+    for i in 0.. {
+        let p = *headers.add(i);
+        if p.is_null() {
+            break;
+        }
+        if i >= MAX_HEADERS {
+            return Err(Error::invalid(format!(
+                "too many headers (at most {MAX_HEADERS}), or the list is not NULL-terminated"
+            )));
+        }
+        out.push(
+            CStr::from_ptr(p)
+                .to_str()
+                .map_err(|_| Error::invalid(format!("header {i} is not valid UTF-8")))?,
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,117 @@
+//! `oauth_error`: the per-call error object, and the library's string functions.
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+
+use zeroize::Zeroize;
+
+use super::{c_string, guard_value, oauth_result, OAUTH_ERR_INVALID_ARGUMENT};
+use crate::error::Error;
+
+/// Details of one failed call. Created by the library, owned by the caller, freed with
+/// `oauth_error_free`. Immutable: safe to read from any thread.
+pub struct oauth_error {
+    code: oauth_result,
+    message: CString,
+    http_status: u16,
+    oauth_code: Option<CString>,
+    correlation_id: Option<CString>,
+}
+
+impl oauth_error {
+    pub(crate) fn boxed(e: Error) -> *mut oauth_error {
+        Box::into_raw(Box::new(oauth_error {
+            code: e.kind.code(),
+            message: c_string(&format!("{}: {}", e.kind.name(), e.message)),
+            http_status: e.http_status,
+            oauth_code: e.oauth_code.as_deref().map(c_string),
+            correlation_id: e.correlation_id.as_deref().map(c_string),
+        }))
+    }
+}
+
+/// The error's result code (never `OAUTH_OK`). `OAUTH_ERR_INVALID_ARGUMENT` for a NULL `err`.
+#[no_mangle]
+pub extern "C" fn oauth_error_code(err: *const oauth_error) -> oauth_result {
+    guard_value(OAUTH_ERR_INVALID_ARGUMENT, || {
+        // SAFETY: NULL or a live oauth_error from this library.
+        unsafe { err.as_ref() }.map_or(OAUTH_ERR_INVALID_ARGUMENT, |e| e.code)
+    })
+}
+
+/// Human readable description: class, then details ("authentication rejected: token request to
+/// login.mypurecloud.de failed: HTTP 401 invalid_client: client not found"). Never contains a
+/// secret or a token. Owned by `err` (valid until `oauth_error_free`); a static string for a
+/// NULL `err`.
+#[no_mangle]
+pub extern "C" fn oauth_error_message(err: *const oauth_error) -> *const c_char {
+    const NULL_ERR: &CStr = c"invalid argument: err is NULL";
+    guard_value(NULL_ERR.as_ptr(), || {
+        // SAFETY: NULL or a live oauth_error from this library.
+        unsafe { err.as_ref() }.map_or(NULL_ERR.as_ptr(), |e| e.message.as_ptr())
+    })
+}
+
+/// HTTP status of the reply that caused the error, or 0 when there was none (or `err` is NULL).
+#[no_mangle]
+pub extern "C" fn oauth_error_http_status(err: *const oauth_error) -> u16 {
+    guard_value(0, || {
+        // SAFETY: NULL or a live oauth_error from this library.
+        unsafe { err.as_ref() }.map_or(0, |e| e.http_status)
+    })
+}
+
+/// The server's error code: the OAuth `error` field of a token endpoint reply (e.g.
+/// `"invalid_client"`), or NULL when there is none (or `err` is NULL). Owned by `err`.
+#[no_mangle]
+pub extern "C" fn oauth_error_oauth_code(err: *const oauth_error) -> *const c_char {
+    guard_value(ptr::null(), || {
+        // SAFETY: NULL or a live oauth_error from this library.
+        unsafe { err.as_ref() }
+            .and_then(|e| e.oauth_code.as_ref())
+            .map_or(ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// The `ININ-Correlation-Id` header of the failing reply (quote it to Genesys support), or NULL.
+/// Owned by `err`.
+#[no_mangle]
+pub extern "C" fn oauth_error_correlation_id(err: *const oauth_error) -> *const c_char {
+    guard_value(ptr::null(), || {
+        // SAFETY: NULL or a live oauth_error from this library.
+        unsafe { err.as_ref() }
+            .and_then(|e| e.correlation_id.as_ref())
+            .map_or(ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// Frees an error. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn oauth_error_free(err: *mut oauth_error) {
+    guard_value((), || {
+        if !err.is_null() {
+            // SAFETY: a pointer this library returned, freed once.
+            drop(unsafe { Box::from_raw(err) });
+        }
+    })
+}
+
+/// Frees a string the library returned (e.g. by `oauth_get_token`), overwriting its bytes
+/// first. NULL is a no-op. Never pass it memory from anywhere else.
+#[no_mangle]
+pub extern "C" fn oauth_string_free(s: *mut c_char) {
+    guard_value((), || {
+        if !s.is_null() {
+            // SAFETY: a pointer this library returned via CString::into_raw, freed once.
+            let mut bytes = unsafe { CString::from_raw(s) }.into_bytes_with_nul();
+            bytes.zeroize();
+        }
+    })
+}
+
+/// The library version, e.g. `"0.1.0"`. Static: never free it.
+#[no_mangle]
+pub extern "C" fn oauth_version() -> *const c_char {
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}

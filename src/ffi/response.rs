@@ -1,0 +1,109 @@
+//! `oauth_response`: an immutable HTTP response.
+
+use std::ffi::{c_char, CStr, CString};
+use std::ptr;
+
+use super::{c_string, guard_value};
+use crate::transport::HttpResponse;
+
+/// A complete HTTP response from `oauth_request`. Immutable: safe to read from any thread.
+/// Freed with `oauth_response_free`.
+pub struct oauth_response {
+    status: u16,
+    /// The body followed by one NUL byte (not counted in its length), so text bodies can be
+    /// used as C strings.
+    body: Vec<u8>,
+    /// Lower-cased names; values of repeated headers joined with ", ".
+    headers: Vec<(String, CString)>,
+}
+
+impl oauth_response {
+    pub(crate) fn boxed(r: HttpResponse) -> *mut oauth_response {
+        let mut headers: Vec<(String, CString)> = Vec::new();
+        for name in r.headers.keys() {
+            let joined = r
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ");
+            headers.push((name.as_str().to_string(), c_string(&joined)));
+        }
+        let mut body = r.body;
+        body.push(0);
+        Box::into_raw(Box::new(oauth_response {
+            status: r.status,
+            body,
+            headers,
+        }))
+    }
+}
+
+/// The HTTP status code, or 0 for a NULL response.
+#[no_mangle]
+pub extern "C" fn oauth_response_status(response: *const oauth_response) -> u16 {
+    guard_value(0, || {
+        // SAFETY: NULL or a live response from this library.
+        unsafe { response.as_ref() }.map_or(0, |r| r.status)
+    })
+}
+
+/// The body bytes, owned by `response`. The body is always followed by a NUL byte that is not
+/// counted in `*out_len`, so a text body can be printed directly. Never NULL for a valid
+/// response (an empty body is ""). For a NULL response: returns NULL and sets `*out_len` to 0.
+/// `out_len` may be NULL.
+#[no_mangle]
+pub extern "C" fn oauth_response_body(
+    response: *const oauth_response,
+    out_len: *mut usize,
+) -> *const u8 {
+    guard_value(ptr::null(), || {
+        // SAFETY: NULL or a live response from this library.
+        let r = unsafe { response.as_ref() };
+        let (p, len) = r.map_or((ptr::null(), 0), |r| (r.body.as_ptr(), r.body.len() - 1));
+        if !out_len.is_null() {
+            // SAFETY: non-NULL out-param by contract.
+            unsafe { *out_len = len };
+        }
+        p
+    })
+}
+
+/// The value of header `name` (case-insensitive), owned by `response`; repeated headers are
+/// joined with ", ". NULL when absent, or when `response` or `name` is NULL or `name` is not
+/// UTF-8.
+#[no_mangle]
+pub extern "C" fn oauth_response_header(
+    response: *const oauth_response,
+    name: *const c_char,
+) -> *const c_char {
+    guard_value(ptr::null(), || {
+        // SAFETY: NULL or a live response from this library.
+        let Some(r) = (unsafe { response.as_ref() }) else {
+            return ptr::null();
+        };
+        if name.is_null() {
+            return ptr::null();
+        }
+        // SAFETY: a NUL-terminated string by contract.
+        let Ok(name) = unsafe { CStr::from_ptr(name) }.to_str() else {
+            return ptr::null();
+        };
+        r.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(ptr::null(), |(_, v)| v.as_ptr())
+    })
+}
+
+/// Frees a response. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn oauth_response_free(response: *mut oauth_response) {
+    guard_value((), || {
+        if !response.is_null() {
+            // SAFETY: a pointer this library returned, freed once.
+            drop(unsafe { Box::from_raw(response) });
+        }
+    })
+}

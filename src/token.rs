@@ -1,0 +1,237 @@
+//! The token cache: lock-free reads, single-flight fetches, proactive refresh, and
+//! compare-and-invalidate after a 401.
+//!
+//! * A fresh token (before `refresh_at`) is read with one atomic load, no lock.
+//! * Between `refresh_at` and `expires_at` callers still get the cached token while exactly one
+//!   background fetch runs.
+//! * With no usable token, every caller waits for the same single fetch (a spawned task, so a
+//!   caller that gives up does not cancel it for the others).
+//! * After a 401 the request path invalidates the token *it used*, by generation: a hundred
+//!   concurrent 401s for one token cause one refetch, and a 401 for an already replaced token
+//!   causes none.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use reqwest::header::HeaderValue;
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::{fetch_token, TokenGrant};
+use crate::runtime;
+use crate::transport::{sensitive, Transport};
+
+/// A cached access token. Its bytes are zeroized when the last reference goes.
+pub struct CachedToken {
+    pub value: Zeroizing<String>,
+    /// Ready-made `Authorization: Bearer ...` value (marked sensitive).
+    pub bearer: HeaderValue,
+    /// Increases with every fetched token; used by [`TokenManager::invalidate`].
+    pub generation: u64,
+    pub refresh_at: Instant,
+    pub expires_at: Instant,
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("value", &"<redacted>")
+            .field("generation", &self.generation)
+            .field("refresh_at", &self.refresh_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The refresh margin actually used for a token of `lifetime`: the configured margin, but never
+/// more than half the lifetime (a 10 s token with a 60 s margin would otherwise never be
+/// cached).
+pub fn effective_margin(configured: Duration, lifetime: Duration) -> Duration {
+    configured.min(lifetime / 2)
+}
+
+type FetchResult = Option<Result<Arc<CachedToken>>>;
+
+struct Inner {
+    cfg: Arc<Config>,
+    transport: Arc<Transport>,
+    slot: ArcSwapOption<CachedToken>,
+    inflight: Mutex<Option<watch::Receiver<FetchResult>>>,
+    generation: AtomicU64,
+    fetches: AtomicU64,
+    /// The last failed fetch, repeated to callers for `backoff_base` instead of a new request:
+    /// a misconfigured client under load must not hammer the token endpoint.
+    last_failure: Mutex<Option<(Instant, Error)>>,
+    shutdown: watch::Sender<bool>,
+}
+
+#[derive(Clone)]
+pub struct TokenManager {
+    inner: Arc<Inner>,
+}
+
+impl TokenManager {
+    pub fn new(cfg: Arc<Config>, transport: Arc<Transport>) -> Self {
+        TokenManager {
+            inner: Arc::new(Inner {
+                cfg,
+                transport,
+                slot: ArcSwapOption::const_empty(),
+                inflight: Mutex::new(None),
+                generation: AtomicU64::new(0),
+                fetches: AtomicU64::new(0),
+                last_failure: Mutex::new(None),
+                shutdown: watch::channel(false).0,
+            }),
+        }
+    }
+
+    /// The cached token if it is fresh (before its refresh time). Lock-free.
+    pub fn fresh(&self) -> Option<Arc<CachedToken>> {
+        let t = self.inner.slot.load_full()?;
+        (Instant::now() < t.refresh_at).then_some(t)
+    }
+
+    /// The cached token if it is still valid; inside the refresh margin this also starts the
+    /// one background refresh. No waiting.
+    pub fn usable(&self) -> Result<Option<Arc<CachedToken>>> {
+        let Some(t) = self.inner.slot.load_full() else {
+            return Ok(None);
+        };
+        let now = Instant::now();
+        if now < t.refresh_at {
+            return Ok(Some(t));
+        }
+        if now < t.expires_at {
+            self.start_fetch()?;
+            return Ok(Some(t));
+        }
+        Ok(None)
+    }
+
+    /// A valid token, fetching one if needed (shared with every concurrent caller).
+    pub async fn get(&self) -> Result<Arc<CachedToken>> {
+        if let Some(t) = self.usable()? {
+            return Ok(t);
+        }
+        let mut rx = self.start_fetch()?;
+        let result = rx.wait_for(Option::is_some).await.map_err(|_| {
+            Error::new(ErrorKind::Internal, "token fetch task ended without result")
+        })?;
+        result.clone().expect("wait_for guarantees Some")
+    }
+
+    /// Drops the cached token if it is still the one with `generation` (the token a request
+    /// just got a 401 with).
+    pub fn invalidate(&self, generation: u64) {
+        let slot = &self.inner.slot;
+        let current = slot.load();
+        if current.as_ref().is_some_and(|t| t.generation == generation) {
+            // Compare-and-swap so a token stored meanwhile is not thrown away.
+            let _ = slot.compare_and_swap(&*current, None);
+        }
+    }
+
+    /// How many token fetches this manager started (for tests and diagnostics).
+    pub fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Stops a running background fetch (the client is being freed).
+    pub fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+    }
+
+    /// Returns the receiver of the fetch in flight, starting one if there is none.
+    fn start_fetch(&self) -> Result<watch::Receiver<FetchResult>> {
+        let inner = &self.inner;
+        let mut slot = inner.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rx) = slot.as_ref() {
+            // A task that died (panicked) leaves a closed channel: start a new fetch then.
+            if rx.has_changed().is_ok() {
+                return Ok(rx.clone());
+            }
+        }
+        // Re-check under the lock: a fetch that just finished stored its token before it cleared
+        // the in-flight slot.
+        if let Some(t) = self.fresh() {
+            return Ok(watch::channel(Some(Ok(t))).1);
+        }
+        if let Some((at, err)) = &*inner.last_failure.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < inner.cfg.backoff_base {
+                return Ok(watch::channel(Some(Err(err.clone()))).1);
+            }
+        }
+        let handle = runtime::handle()?;
+        let (tx, rx) = watch::channel(None);
+        *slot = Some(rx.clone());
+        drop(slot);
+
+        inner.fetches.fetch_add(1, Ordering::Relaxed);
+        let task = Arc::clone(inner);
+        handle.spawn(async move {
+            let mut shutdown = task.shutdown.subscribe();
+            let started = Instant::now();
+            let deadline = started + task.cfg.deadline;
+            let result = tokio::select! {
+                r = fetch_token(&task.transport, &task.cfg, deadline) => r,
+                _ = shutdown.wait_for(|closed| *closed) => {
+                    Err(Error::new(ErrorKind::Cancelled, "client freed during token fetch"))
+                }
+            };
+            let result = result.and_then(|grant| task.store(grant, started));
+            *task.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = match &result {
+                Err(e) if e.kind != ErrorKind::Cancelled => Some((Instant::now(), e.clone())),
+                _ => None,
+            };
+            *task.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            let _ = tx.send(Some(result));
+        });
+        Ok(rx)
+    }
+}
+
+impl Inner {
+    fn store(&self, grant: TokenGrant, requested_at: Instant) -> Result<Arc<CachedToken>> {
+        let bearer = sensitive(&Zeroizing::new(format!(
+            "Bearer {}",
+            grant.access_token.as_str()
+        )))?;
+        // Lifetimes count from when the request was sent: never later than the server's clock.
+        let expires_at = requested_at + grant.expires_in;
+        let refresh_at = expires_at - effective_margin(self.cfg.refresh_margin, grant.expires_in);
+        let token = Arc::new(CachedToken {
+            value: grant.access_token,
+            bearer,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+            refresh_at,
+            expires_at,
+        });
+        self.slot.store(Some(Arc::clone(&token)));
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin_is_clamped_for_short_lifetimes() {
+        let m = Duration::from_secs(60);
+        assert_eq!(effective_margin(m, Duration::from_secs(86400)), m);
+        assert_eq!(effective_margin(m, Duration::from_secs(300)), m);
+        assert_eq!(
+            effective_margin(m, Duration::from_secs(10)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            effective_margin(Duration::ZERO, Duration::from_secs(10)),
+            Duration::ZERO
+        );
+    }
+}

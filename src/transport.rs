@@ -1,0 +1,243 @@
+//! HTTP transport: one reqwest client (connection pool, keep-alive) per cxoauth client, one
+//! attempt per call, replies read fully with a size cap, errors classified.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Method;
+use url::Url;
+
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+
+/// A complete HTTP reply.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn correlation_id(&self) -> Option<String> {
+        self.header("ININ-Correlation-Id").map(str::to_string)
+    }
+}
+
+/// A failed attempt: the error, and whether it is a connection-level failure that a retry of
+/// an idempotent request may cure.
+#[derive(Debug)]
+pub struct SendError {
+    pub error: Error,
+    pub retryable: bool,
+}
+
+pub struct Transport {
+    http: reqwest::Client,
+}
+
+fn install_crypto_provider() {
+    // reqwest is built with "rustls-no-provider" (ring instead of aws-lc-rs: no cmake/nasm,
+    // faster build, smaller library) and panics without a process default. A host that already
+    // installed one keeps its own: the error is ignored on purpose.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl Transport {
+    pub fn new(cfg: &Config) -> Result<Transport> {
+        install_crypto_provider();
+        let mut b = reqwest::Client::builder()
+            // Never follow redirects: the token and the Authorization header must not travel
+            // to a host the configuration did not name.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(cfg.user_agent.clone())
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true);
+        if let Some(p) = &cfg.proxy {
+            let proxy = reqwest::Proxy::all(p.as_str())
+                .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
+            b = b.proxy(proxy);
+        }
+        if let Some(path) = &cfg.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::config(format!(
+                    "config key \"ca_file\": cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+                Error::config(format!(
+                    "config key \"ca_file\": {} holds no PEM certificate",
+                    path.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(Error::config(format!(
+                    "config key \"ca_file\": {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| {
+            Error::new(
+                ErrorKind::Tls,
+                format!("cannot set up the HTTP client: {}", root_cause(&e)),
+            )
+        })?;
+        Ok(Transport { http })
+    }
+
+    /// Sends one request and reads the whole reply (at most `max_body` bytes) within `timeout`.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Option<bytes::Bytes>,
+        timeout: Duration,
+        max_body: usize,
+    ) -> std::result::Result<HttpResponse, SendError> {
+        let host = url.host_str().unwrap_or("?").to_string();
+        let attempt = async {
+            let mut req = self.http.request(method, url.as_str()).headers(headers);
+            if let Some(b) = body {
+                req = req.body(b);
+            }
+            let mut resp = req.send().await.map_err(|e| classify(&e, &host))?;
+            let status = resp.status().as_u16();
+            let headers = std::mem::take(resp.headers_mut());
+            if let Some(len) = resp.content_length() {
+                if len > max_body as u64 {
+                    return Err(too_large(status, &headers, max_body));
+                }
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, &host))? {
+                if body.len() + chunk.len() > max_body {
+                    return Err(too_large(status, &headers, max_body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(SendError {
+                error: Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no complete reply from {host} within {} ms",
+                        timeout.as_millis()
+                    ),
+                ),
+                retryable: true,
+            }),
+        }
+    }
+}
+
+fn too_large(status: u16, headers: &HeaderMap, max: usize) -> SendError {
+    SendError {
+        error: Error::new(
+            ErrorKind::Protocol,
+            format!("reply body is larger than the limit of {max} bytes (max_body_bytes)"),
+        )
+        .with_status(status)
+        .with_correlation_id(
+            headers
+                .get("ININ-Correlation-Id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        ),
+        retryable: false,
+    }
+}
+
+/// The innermost error's text: the useful part ("connection refused"), without reqwest's URL
+/// decoration.
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = next_source(cur) {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+fn next_source<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    // io::Error::source() skips the wrapped error itself; look inside explicitly.
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        if let Some(inner) = io.get_ref() {
+            return Some(inner);
+        }
+    }
+    e.source()
+}
+
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if c.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        cur = next_source(c);
+    }
+    false
+}
+
+fn classify(e: &reqwest::Error, host: &str) -> SendError {
+    let cause = root_cause(e);
+    if e.is_timeout() {
+        return SendError {
+            error: Error::new(ErrorKind::Timeout, format!("timeout talking to {host}")),
+            retryable: true,
+        };
+    }
+    if is_tls(e) {
+        return SendError {
+            error: Error::new(ErrorKind::Tls, format!("TLS failure with {host}: {cause}")),
+            retryable: false,
+        };
+    }
+    let what = if e.is_connect() {
+        "cannot connect to"
+    } else if e.is_body() || e.is_decode() {
+        "reply broke off from"
+    } else {
+        "request failed to"
+    };
+    SendError {
+        error: Error::new(ErrorKind::Network, format!("{what} {host}: {cause}")),
+        retryable: true,
+    }
+}
+
+/// Builds a header value that is kept out of reqwest's and hyper's Debug output.
+pub fn sensitive(value: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::new(
+            ErrorKind::Protocol,
+            "credential is not a valid header value",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+pub fn header_name(name: &str) -> Option<HeaderName> {
+    HeaderName::from_bytes(name.as_bytes()).ok()
+}
