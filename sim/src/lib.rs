@@ -1,1 +1,336 @@
-pub fn placeholder() {}
+//! Loopback-only simulator of the Genesys Cloud CX login service (`POST /oauth/token`,
+//! client-credentials grant) and a small slice of its REST API, with fault injection.
+//!
+//! It is used by cxoauth's Rust tests, C tests and demo. HTTP/1.1 is hand-rolled on top of
+//! tokio's `TcpStream` so that faults (dropped connections, truncated bodies, trickled bytes)
+//! can be injected at the byte level.
+//!
+//! ```no_run
+//! use cxoauth_sim::{Action, Fault, SimOptions, Simulator, Target};
+//!
+//! let sim = Simulator::start(SimOptions::default()).unwrap();
+//! sim.inject(Fault::new(Target::Token, Action::Status { status: 429, retry_after: Some("2".into()), body: None }));
+//! println!("token URL: {}", sim.token_url());
+//! ```
+//!
+//! Admin HTTP API (same port, never counted, never faulted): `GET /__admin/health`,
+//! `GET /__admin/counters`, `GET /__admin/faults`, `POST /__admin/faults` (one [`Fault`] or an
+//! array), `POST /__admin/reset`, `POST /__admin/revoke`, `POST /__admin/config`
+//! (`{"token_lifetime_s":N}`), `POST /__admin/clients` (`{"client_id":..,"client_secret":..}`).
+
+mod admin;
+mod api;
+mod http;
+mod routes;
+mod server;
+mod state;
+mod token;
+mod util;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::state::Shared;
+
+/// Start-up options of a [`Simulator`].
+#[derive(Clone)]
+pub struct SimOptions {
+    /// TCP port on 127.0.0.1; 0 (the default) picks a free port.
+    pub port: u16,
+    /// Registered OAuth clients as `(client_id, client_secret)`.
+    /// Default: `[("demo-client", "demo-secret")]`.
+    pub clients: Vec<(String, String)>,
+    /// `expires_in` of issued tokens, in seconds. Default 86400 (Genesys' default).
+    pub token_lifetime_s: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            port: 0,
+            clients: vec![("demo-client".to_string(), "demo-secret".to_string())],
+            token_lifetime_s: 86400,
+        }
+    }
+}
+
+impl fmt::Debug for SimOptions {
+    // Secrets are never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids: Vec<&str> = self.clients.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("SimOptions")
+            .field("port", &self.port)
+            .field("clients", &ids)
+            .field("token_lifetime_s", &self.token_lifetime_s)
+            .finish()
+    }
+}
+
+/// Request counters. Admin requests (`/__admin/...`) are never counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Every request on `/oauth/token` (any method), including ones answered by a fault.
+    pub token_requests: u64,
+    /// Access tokens successfully issued.
+    pub tokens_issued: u64,
+    /// Every request on a path under `/api/`, including ones answered by a fault.
+    pub api_requests: u64,
+    /// TCP connections that carried at least one non-admin request, so tests can assert
+    /// connection reuse.
+    pub connections: u64,
+}
+
+/// A fault to inject. It applies to the next `count` requests matching `target` (and the
+/// optional `method` / `path_prefix`), then is removed. Faults queue per target, FIFO: a
+/// request gets the first matching fault of its target's queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub target: Target,
+    /// Number of matching requests this fault answers (default 1). A count of 0 is ignored.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Only requests with this method (case-insensitive).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only requests whose path (without query) starts with this prefix.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    pub action: Action,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn ok200() -> u16 {
+    200
+}
+
+impl Fault {
+    /// A fault answering the next matching request of `target`.
+    pub fn new(target: Target, action: Action) -> Fault {
+        Fault {
+            target,
+            count: 1,
+            method: None,
+            path_prefix: None,
+            action,
+        }
+    }
+
+    /// Shorthand for `Fault::new(Target::Token, action)`.
+    pub fn token(action: Action) -> Fault {
+        Fault::new(Target::Token, action)
+    }
+
+    /// Shorthand for `Fault::new(Target::Api, action)`.
+    pub fn api(action: Action) -> Fault {
+        Fault::new(Target::Api, action)
+    }
+
+    /// Sets `count`.
+    pub fn with_count(mut self, count: u32) -> Fault {
+        self.count = count;
+        self
+    }
+
+    /// Sets `method`.
+    pub fn with_method(mut self, method: &str) -> Fault {
+        self.method = Some(method.to_string());
+        self
+    }
+
+    /// Sets `path_prefix`.
+    pub fn with_path_prefix(mut self, prefix: &str) -> Fault {
+        self.path_prefix = Some(prefix.to_string());
+        self
+    }
+}
+
+/// Which endpoint a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Any request on `/oauth/token`.
+    Token,
+    /// Any request on a path under `/api/`.
+    Api,
+}
+
+/// What a fault does. JSON form: `{"kind":"status","status":503}`, `{"kind":"drop"}`, ...
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Answer with this status. `retry_after` is sent verbatim as `Retry-After` (seconds,
+    /// HTTP-date or garbage). `body: None` generates a realistic Genesys body for the target.
+    Status {
+        status: u16,
+        #[serde(default)]
+        retry_after: Option<String>,
+        #[serde(default)]
+        body: Option<String>,
+    },
+    /// Sleep, then handle the request normally.
+    Delay { ms: u64 },
+    /// Read the request, then close the connection without any response.
+    Drop,
+    /// Send the status line and headers with `Content-Length: 1000`, 10 body bytes, then close.
+    DropMidBody,
+    /// Reply with this raw body as `application/json` (malformed JSON, missing fields, ...).
+    TokenReply {
+        #[serde(default = "ok200")]
+        status: u16,
+        body: String,
+    },
+    /// Handle the request normally but write the response a few bytes at a time.
+    Trickle {
+        bytes_per_interval: usize,
+        interval_ms: u64,
+    },
+    /// Answer 200 with a JSON-ish body of exactly this many bytes.
+    LargeBody { bytes: usize },
+    /// Answer 302 with this `Location`.
+    Redirect { location: String },
+}
+
+/// A running simulator. Dropping it stops the listener and its runtime.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Binds 127.0.0.1:`opts.port` and serves on a dedicated thread running its own tokio
+    /// runtime. Returns once the listener is bound.
+    pub fn start(opts: SimOptions) -> io::Result<Simulator> {
+        let shared = Arc::new(Shared::new(&opts));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<SocketAddr>>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let port = opts.port;
+        let server_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("cxoauth-sim".to_string())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("cxoauth-sim-worker")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let listener = match server::bind(port) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(listener.local_addr());
+                    server::accept_loop(listener, server_shared, stop_rx).await;
+                });
+                // Cancels connection tasks still running (idle keep-alive, delays, trickles).
+                rt.shutdown_timeout(Duration::from_millis(200));
+            })?;
+        let ready = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("simulator thread exited during start-up")));
+        match ready {
+            Ok(addr) => Ok(Simulator {
+                addr,
+                shared,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
+            Err(e) => {
+                let _ = thread.join();
+                Err(e)
+            }
+        }
+    }
+
+    /// The bound address (always 127.0.0.1).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/oauth/token`
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.base_url())
+    }
+
+    /// Queues a fault (FIFO per target).
+    pub fn inject(&self, f: Fault) {
+        self.shared.inject(f);
+    }
+
+    /// Faults not yet used up, token queue first.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared.pending_faults()
+    }
+
+    /// Current counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.counters()
+    }
+
+    /// Clears faults, counters and tokens; the token lifetime goes back to its start value.
+    /// Registered clients (including ones added later) are kept.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// Invalidates every issued token (the API then answers 401).
+    pub fn revoke_all(&self) {
+        self.shared.revoke_all();
+    }
+
+    /// Lifetime (`expires_in`) of tokens issued from now on.
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.shared.set_lifetime(secs);
+    }
+
+    /// Registers (or replaces the secret of) a client.
+    pub fn add_client(&self, id: &str, secret: &str) {
+        self.shared.add_client(id, secret);
+    }
+}
+
+impl fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,1 +1,168 @@
-fn main() {}
+//! `cxoauth-sim`: runs the simulator until SIGTERM / SIGINT.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cxoauth_sim::{SimOptions, Simulator};
+
+const USAGE: &str = "\
+Usage: cxoauth-sim [--port N] [--port-file PATH] [--client ID:SECRET]... [--token-lifetime SECS]
+
+Loopback-only simulator of the Genesys Cloud CX login service and REST API, with fault
+injection, for cxoauth's tests and demo. Listens on 127.0.0.1 only.
+
+Options:
+  --port N               TCP port (default 0: pick a free port)
+  --port-file PATH       once listening, write the port number to PATH (atomically)
+  --client ID:SECRET     register a client (split at the first ':'); repeatable.
+                         The default client demo-client:demo-secret is always registered.
+  --token-lifetime SECS  expires_in of issued tokens (default 86400)
+  -h, --help             print this help
+
+Endpoints: POST /oauth/token, GET /api/v2/tokens/me, GET /api/v2/organizations/me,
+GET /api/v2/users/me, ANY /api/v2/echo[/...].
+Admin: GET /__admin/health, GET /__admin/counters, GET|POST /__admin/faults,
+POST /__admin/reset, POST /__admin/revoke, POST /__admin/config {\"token_lifetime_s\":N},
+POST /__admin/clients {\"client_id\":..,\"client_secret\":..}.
+";
+
+struct Args {
+    opts: SimOptions,
+    port_file: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut opts = SimOptions::default();
+    let mut port_file = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        // Accept both "--opt value" and "--opt=value".
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" => {
+                let v = value()?;
+                opts.port = v.parse().map_err(|_| format!("invalid port: {v}"))?;
+            }
+            "--port-file" => port_file = Some(PathBuf::from(value()?)),
+            "--client" => {
+                let v = value()?;
+                let (id, secret) = v.split_once(':').ok_or("--client expects ID:SECRET")?;
+                if id.is_empty() {
+                    return Err("--client: empty client id".to_string());
+                }
+                opts.clients.push((id.to_string(), secret.to_string()));
+            }
+            "--token-lifetime" => {
+                let v = value()?;
+                opts.token_lifetime_s = v
+                    .parse()
+                    .map_err(|_| format!("invalid token lifetime: {v}"))?;
+            }
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(Some(Args { opts, port_file }))
+}
+
+fn write_port_file(path: &PathBuf, port: u16) -> std::io::Result<()> {
+    let mut tmp = OsString::from(path.as_os_str());
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, format!("{port}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Waits for SIGTERM or SIGINT. The handlers are installed by `install_signals`, before the
+/// simulator announces readiness, so an early signal is not lost.
+struct Signals {
+    rt: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+fn install_signals() -> std::io::Result<Signals> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let _guard = rt.enter();
+        let term = signal(SignalKind::terminate())?;
+        let int = signal(SignalKind::interrupt())?;
+        drop(_guard);
+        Ok(Signals { rt, term, int })
+    }
+    #[cfg(not(unix))]
+    Ok(Signals { rt })
+}
+
+impl Signals {
+    fn wait(mut self) {
+        #[cfg(unix)]
+        self.rt.block_on(async {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        });
+        #[cfg(not(unix))]
+        self.rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cxoauth-sim: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let signals = match install_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cxoauth-sim: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sim = match Simulator::start(args.opts) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("cxoauth-sim: cannot listen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "cxoauth-sim listening on {}", sim.base_url());
+    let _ = stdout.flush();
+    if let Some(path) = &args.port_file {
+        if let Err(e) = write_port_file(path, sim.addr().port()) {
+            eprintln!("cxoauth-sim: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    signals.wait();
+    drop(sim);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,107 @@
+//! Admin HTTP API under `/__admin/` (never counted, never faulted).
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::{Request, Response};
+use crate::state::Shared;
+use crate::{Action, Fault};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigBody {
+    token_lifetime_s: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientBody {
+    client_id: String,
+    client_secret: String,
+}
+
+fn bad(message: &str) -> Response {
+    Response::text(400, &format!("{message}\n"))
+}
+
+fn no_content() -> Response {
+    Response::new(204)
+}
+
+pub fn handle(shared: &Shared, req: &Request) -> Response {
+    let method = req.method.as_str();
+    let allowed = match req.path.as_str() {
+        "/__admin/health" | "/__admin/counters" => "GET, HEAD",
+        "/__admin/faults" => "GET, HEAD, POST",
+        "/__admin/reset" | "/__admin/revoke" | "/__admin/config" | "/__admin/clients" => "POST",
+        _ => return Response::text(404, "unknown admin endpoint\n"),
+    };
+    let get = method == "GET" || method == "HEAD";
+    match (req.path.as_str(), get, method == "POST") {
+        ("/__admin/health", true, _) => Response::text(200, "ok"),
+        ("/__admin/counters", true, _) => Response::json(200, &json!(shared.counters())),
+        ("/__admin/faults", true, _) => Response::json(200, &json!(shared.pending_faults())),
+        ("/__admin/faults", _, true) => match parse_faults(&req.body) {
+            Ok(faults) => {
+                faults.into_iter().for_each(|f| shared.inject(f));
+                no_content()
+            }
+            Err(message) => bad(&message),
+        },
+        ("/__admin/reset", _, true) => {
+            shared.reset();
+            no_content()
+        }
+        ("/__admin/revoke", _, true) => {
+            shared.revoke_all();
+            no_content()
+        }
+        ("/__admin/config", _, true) => match serde_json::from_slice::<ConfigBody>(&req.body) {
+            Ok(c) => {
+                shared.set_lifetime(c.token_lifetime_s);
+                no_content()
+            }
+            Err(e) => bad(&format!("invalid config JSON: {e}")),
+        },
+        ("/__admin/clients", _, true) => match serde_json::from_slice::<ClientBody>(&req.body) {
+            Ok(c) => {
+                shared.add_client(&c.client_id, &c.client_secret);
+                no_content()
+            }
+            // The serde message could quote the secret: keep it generic.
+            Err(_) => bad(
+                "invalid client JSON: expected {\"client_id\": string, \"client_secret\": string}",
+            ),
+        },
+        _ => Response::text(405, "method not allowed\n").header("Allow", allowed),
+    }
+}
+
+/// One fault object or an array of them; all are validated before any is injected.
+fn parse_faults(body: &[u8]) -> Result<Vec<Fault>, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("invalid fault JSON: {e}"))?;
+    let faults = if value.is_array() {
+        serde_json::from_value::<Vec<Fault>>(value)
+    } else {
+        serde_json::from_value::<Fault>(value).map(|f| vec![f])
+    }
+    .map_err(|e| format!("invalid fault: {e}"))?;
+    for f in &faults {
+        validate(f)?;
+    }
+    Ok(faults)
+}
+
+fn validate(f: &Fault) -> Result<(), String> {
+    let status = match &f.action {
+        Action::Status { status, .. } | Action::TokenReply { status, .. } => Some(*status),
+        _ => None,
+    };
+    match status {
+        Some(s) if !(200..=599).contains(&s) => {
+            Err(format!("invalid fault: status {s} outside 200..=599"))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,291 @@
+//! Request path and retry policy against the real simulator.
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::*;
+use cxoauth::ErrorKind;
+use cxoauth_sim::{Action, Fault, Target};
+
+fn json(resp: &cxoauth::HttpResponse) -> serde_json::Value {
+    serde_json::from_slice(&resp.body).expect("JSON body")
+}
+
+#[test]
+fn organizations_me_and_tokens_me() {
+    let sim = sim();
+    let c = client(&sim, "");
+    let r = get(&c, "/api/v2/organizations/me").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(json(&r)["name"], "Simulated Org");
+    assert!(r.correlation_id().is_some());
+    let r = get(&c, "/api/v2/tokens/me").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(json(&r)["OAuthClient"]["id"], CLIENT_ID);
+    // users/me needs a user context: the API's 400 is a response, not a library error
+    let r = get(&c, "/api/v2/users/me").unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(json(&r)["code"], "bad.request");
+}
+
+#[test]
+fn bearer_headers_and_body_reach_the_api() {
+    let sim = sim();
+    let c = client(&sim, r#""user_agent":"test-agent/1.0""#);
+    let req = c
+        .prepare(
+            "post",
+            "/api/v2/echo/things?x=1",
+            &["Content-Type: application/json", "X-Custom: a b"],
+            Some(bytes::Bytes::from_static(b"{\"k\":1}")),
+        )
+        .unwrap();
+    let r = c.request_blocking(req).unwrap();
+    assert_eq!(r.status, 200);
+    let v = json(&r);
+    assert_eq!(v["method"], "POST");
+    assert_eq!(v["path"], "/api/v2/echo/things");
+    assert_eq!(v["query"], "x=1");
+    assert_eq!(v["body"], "{\"k\":1}");
+    assert_eq!(v["headers"]["x-custom"], "a b");
+    assert_eq!(v["headers"]["user-agent"], "test-agent/1.0");
+    assert!(v["headers"]["authorization"]
+        .as_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    // absolute URL on the API host is fine
+    let url = format!("{}/api/v2/echo", sim.base_url());
+    assert_eq!(get(&c, &url).unwrap().status, 200);
+}
+
+#[test]
+fn token_never_goes_to_another_host() {
+    let sim = sim();
+    let other = common::sim();
+    let c = client(&sim, "");
+    let e = get(&c, &format!("{}/api/v2/echo", other.base_url())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    assert_eq!(other.counters().api_requests, 0);
+    // redirects are not followed either
+    sim.inject(fault(
+        Target::Api,
+        1,
+        Action::Redirect {
+            location: format!("{}/api/v2/echo", other.base_url()),
+        },
+    ));
+    let r = get(&c, "/api/v2/echo").unwrap();
+    assert_eq!(r.status, 302);
+    assert_eq!(other.counters().api_requests, 0);
+}
+
+#[test]
+fn revoked_token_causes_one_refetch_and_the_request_succeeds() {
+    let sim = sim();
+    let c = client(&sim, "");
+    assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 200);
+    sim.revoke_all();
+    assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 200);
+    let k = sim.counters();
+    assert_eq!(k.token_requests, 2);
+    assert_eq!(k.api_requests, 3);
+}
+
+#[test]
+fn concurrent_401s_cause_one_refetch() {
+    let sim = sim();
+    let c = client(&sim, "");
+    get(&c, "/api/v2/organizations/me").unwrap();
+    sim.revoke_all();
+    let barrier = Arc::new(Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let c = c.clone();
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                b.wait();
+                get(&c, "/api/v2/organizations/me").unwrap().status
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 200);
+    }
+    assert_eq!(sim.counters().token_requests, 2, "one refetch for all 401s");
+}
+
+#[test]
+fn second_401_is_returned_as_the_response() {
+    let sim = sim();
+    let c = client(&sim, "");
+    sim.inject(fault(Target::Api, 5, status(401, None)));
+    let r = get(&c, "/api/v2/organizations/me").unwrap();
+    assert_eq!(r.status, 401);
+    assert_eq!(json(&r)["code"], "bad.credentials");
+    let k = sim.counters();
+    assert_eq!(k.api_requests, 2, "one retry only");
+    assert_eq!(k.token_requests, 2, "one refetch only");
+}
+
+#[test]
+fn retry_after_seconds_is_honoured() {
+    let sim = sim();
+    let c = client(&sim, "");
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 1, status(429, Some("1"))));
+    let started = Instant::now();
+    let r = get(&c, "/api/v2/organizations/me").unwrap();
+    assert_eq!(r.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(sim.counters().api_requests, 2);
+}
+
+#[test]
+fn retry_after_http_date_is_honoured() {
+    let sim = sim();
+    let c = client(&sim, "");
+    c.token_blocking().unwrap();
+    let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+    sim.inject(fault(Target::Api, 1, status(429, Some(&when))));
+    let started = Instant::now();
+    let r = get(&c, "/api/v2/organizations/me").unwrap();
+    assert_eq!(r.status, 200);
+    // the date has whole seconds: the wait is between 1 and 2 s
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(950), "waited {waited:?}");
+    assert_eq!(sim.counters().api_requests, 2);
+}
+
+#[test]
+fn too_many_429s_return_the_429_response() {
+    let sim = sim();
+    let c = client(&sim, r#""max_retries":2"#);
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 10, status(429, Some("0"))));
+    let r = get(&c, "/api/v2/organizations/me").unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(json(&r)["code"], "too.many.requests.retry.after");
+    assert!(r.correlation_id().is_some());
+    assert_eq!(sim.counters().api_requests, 3);
+}
+
+#[test]
+fn retry_after_beyond_limits_returns_429_at_once() {
+    let sim = sim();
+    let c = client(&sim, r#""max_retry_after_s":5"#);
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 1, status(429, Some("1000000000"))));
+    let started = Instant::now();
+    let r = get(&c, "/api/v2/organizations/me").unwrap();
+    assert_eq!(r.status, 429);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // a Retry-After past the deadline is not waited for either
+    let c = client(&sim, r#""deadline_ms":1500"#);
+    sim.inject(fault(Target::Api, 1, status(429, Some("3"))));
+    let started = Instant::now();
+    assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 429);
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    // garbage Retry-After falls back to backoff
+    sim.inject(fault(Target::Api, 1, status(429, Some("soon-ish"))));
+    assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 200);
+}
+
+#[test]
+fn server_errors_retried_for_get_not_for_post() {
+    let sim = sim();
+    let c = client(&sim, "");
+    c.token_blocking().unwrap();
+    for s in [502, 503, 504] {
+        sim.inject(fault(Target::Api, 1, status(s, None)));
+    }
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+    assert_eq!(sim.counters().api_requests, 4);
+
+    sim.reset();
+    let c = client(&sim, "");
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 1, status(503, None)));
+    let req = c.prepare("POST", "/api/v2/echo", &[], None).unwrap();
+    assert_eq!(c.request_blocking(req).unwrap().status, 503);
+    assert_eq!(sim.counters().api_requests, 1);
+}
+
+#[test]
+fn dropped_connection_retried_for_get_error_for_post() {
+    let sim = sim();
+    let c = client(&sim, "");
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 1, Action::Drop));
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+
+    sim.inject(Fault {
+        method: Some("POST".into()),
+        ..fault(Target::Api, 1, Action::Drop)
+    });
+    let req = c.prepare("POST", "/api/v2/echo", &[], None).unwrap();
+    assert_eq!(
+        c.request_blocking(req).unwrap_err().kind,
+        ErrorKind::Network
+    );
+}
+
+#[test]
+fn slow_api_times_out_within_deadline() {
+    let sim = sim();
+    let c = client(&sim, r#""timeout_ms":200,"deadline_ms":800"#);
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 10, Action::Delay { ms: 5_000 }));
+    let started = Instant::now();
+    let e = get(&c, "/api/v2/echo").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
+    assert!(started.elapsed() < Duration::from_millis(1_500));
+}
+
+#[test]
+fn connections_are_reused() {
+    let sim = sim();
+    let c = client(&sim, "");
+    for _ in 0..20 {
+        assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+    }
+    let k = sim.counters();
+    assert_eq!(k.api_requests, 20);
+    assert_eq!(
+        k.connections, 1,
+        "token and 20 API calls over one kept-alive connection"
+    );
+}
+
+#[test]
+fn cancel_aborts_calls_in_flight() {
+    let sim = sim();
+    let c = client(&sim, "");
+    c.token_blocking().unwrap();
+    sim.inject(fault(Target::Api, 1, Action::Delay { ms: 10_000 }));
+    let c2 = c.clone();
+    let t = std::thread::spawn(move || get(&c2, "/api/v2/echo"));
+    wait_counters(&sim, "request in flight", |k| k.api_requests == 1);
+    let started = Instant::now();
+    c.cancel();
+    let e = t.join().unwrap().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // later calls work
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+}
+
+#[test]
+fn body_above_cap_is_protocol_error() {
+    let sim = sim();
+    let c = client(&sim, r#""max_body_bytes":65536"#);
+    sim.inject(fault(Target::Api, 1, Action::LargeBody { bytes: 1 << 20 }));
+    let e = get(&c, "/api/v2/echo").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Protocol);
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+}
