@@ -25,6 +25,14 @@
 #include <stdint.h>
 
 /**
+ * A per-call cancellation token: pass it to `oauth_get_token_cancellable` or
+ * `oauth_request_cancellable`, and call `oauth_cancel_token_cancel` from any thread to abort
+ * those calls (e.g. when a Go context or a .NET CancellationToken fires). Once cancelled it
+ * stays cancelled: calls given it later fail at once. Thread-safe.
+ */
+typedef struct oauth_cancel_token oauth_cancel_token;
+
+/**
  * A client for one credential set: token cache, connection pool, retry policy. Thread-safe:
  * share one per credential set between all threads. Created by `oauth_client_new`, freed by
  * `oauth_free`.
@@ -165,6 +173,15 @@ oauth_result oauth_get_token(struct oauth_client *client,
                              struct oauth_error **out_err);
 
 /**
+ * `oauth_get_token` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
+ * `oauth_cancel_token_new`. A NULL `cancel` is the same as `oauth_get_token`.
+ */
+oauth_result oauth_get_token_cancellable(struct oauth_client *client,
+                                         const struct oauth_cancel_token *cancel,
+                                         char **out_token,
+                                         struct oauth_error **out_err);
+
+/**
  * Sends an authenticated API request and returns the final response.
  *
  * * `method`: an HTTP method token (`"GET"`, `"POST"`, ...).
@@ -189,6 +206,37 @@ oauth_result oauth_request(struct oauth_client *client,
                            size_t body_len,
                            struct oauth_response **out_response,
                            struct oauth_error **out_err);
+
+/**
+ * `oauth_request` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
+ * `oauth_cancel_token_new`. A NULL `cancel` is the same as `oauth_request`.
+ */
+oauth_result oauth_request_cancellable(struct oauth_client *client,
+                                       const struct oauth_cancel_token *cancel,
+                                       const char *method,
+                                       const char *path_or_url,
+                                       const char *const *headers,
+                                       const uint8_t *body,
+                                       size_t body_len,
+                                       struct oauth_response **out_response,
+                                       struct oauth_error **out_err);
+
+/**
+ * Creates a cancellation token into `*out_token`; free it with `oauth_cancel_token_free`.
+ */
+oauth_result oauth_cancel_token_new(struct oauth_cancel_token **out_token,
+                                    struct oauth_error **out_err);
+
+/**
+ * Cancels every call given `token`, now and later; those calls return `OAUTH_ERR_CANCELLED`
+ * promptly. Idempotent. NULL is a no-op.
+ */
+void oauth_cancel_token_cancel(const struct oauth_cancel_token *token);
+
+/**
+ * Frees a cancellation token. Calls still using it keep their own reference. NULL is a no-op.
+ */
+void oauth_cancel_token_free(struct oauth_cancel_token *token);
 
 /**
  * The error's result code (never `OAUTH_OK`). `OAUTH_ERR_INVALID_ARGUMENT` for a NULL `err`.

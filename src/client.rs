@@ -21,6 +21,7 @@ use reqwest::Method;
 use tokio::sync::watch;
 use url::Url;
 
+use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::deadline_error;
@@ -94,19 +95,31 @@ impl Client {
         self.tokens.shutdown();
     }
 
-    /// Runs `fut` under the client's deadline and cancellation.
-    async fn guarded<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        let mut cancelled = self.cancel.subscribe();
+    /// Runs `fut` under the client's deadline, the client's cancellation and the call's own
+    /// cancel token.
+    async fn guarded<T>(
+        &self,
+        fut: impl Future<Output = Result<T>>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<T> {
+        let mut client_cancelled = self.cancel.subscribe();
+        let call_cancelled = async {
+            match cancel {
+                Some(c) => c.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
         let deadline = tokio::time::Instant::now() + self.cfg.deadline;
         tokio::select! {
             r = tokio::time::timeout_at(deadline, fut) => r.unwrap_or_else(|_| Err(deadline_error(&self.cfg))),
-            _ = cancelled.changed() => Err(Error::new(ErrorKind::Cancelled, "call cancelled")),
+            _ = client_cancelled.changed() => Err(cancelled_error()),
+            _ = call_cancelled => Err(cancelled_error()),
         }
     }
 
     /// A valid token: from the cache, or fetched (single-flight).
-    pub async fn token(&self) -> Result<Arc<CachedToken>> {
-        self.guarded(self.tokens.get()).await
+    pub async fn token(&self, cancel: Option<&CancelToken>) -> Result<Arc<CachedToken>> {
+        self.guarded(self.tokens.get(), cancel).await
     }
 
     /// Builds an [`ApiRequest`]: checks the method, resolves `path_or_url` against the API base
@@ -131,8 +144,12 @@ impl Client {
 
     /// Sends an authenticated request with the retry policy; any HTTP status the API produced
     /// is a successful result.
-    pub async fn request(&self, req: ApiRequest) -> Result<HttpResponse> {
-        self.guarded(self.request_inner(req)).await
+    pub async fn request(
+        &self,
+        req: ApiRequest,
+        cancel: Option<&CancelToken>,
+    ) -> Result<HttpResponse> {
+        self.guarded(self.request_inner(req), cancel).await
     }
 
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
@@ -216,18 +233,38 @@ impl Client {
 
     /// The token as a string, blocking. A fresh cached token is returned on the calling thread
     /// without touching the runtime.
-    pub fn token_blocking(self: &Arc<Self>) -> Result<Arc<CachedToken>> {
+    /// A token already cancelled makes the call fail at once.
+    pub fn token_blocking(
+        self: &Arc<Self>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Arc<CachedToken>> {
+        if cancel.is_some_and(CancelToken::is_cancelled) {
+            return Err(cancelled_error());
+        }
         if let Some(t) = self.tokens.usable()? {
             return Ok(t);
         }
         let me = Arc::clone(self);
-        runtime::run_blocking(async move { me.token().await })
+        let cancel = cancel.cloned();
+        runtime::run_blocking(async move { me.token(cancel.as_ref()).await })
     }
 
-    pub fn request_blocking(self: &Arc<Self>, req: ApiRequest) -> Result<HttpResponse> {
+    pub fn request_blocking(
+        self: &Arc<Self>,
+        req: ApiRequest,
+        cancel: Option<&CancelToken>,
+    ) -> Result<HttpResponse> {
+        if cancel.is_some_and(CancelToken::is_cancelled) {
+            return Err(cancelled_error());
+        }
         let me = Arc::clone(self);
-        runtime::run_blocking(async move { me.request(req).await })
+        let cancel = cancel.cloned();
+        runtime::run_blocking(async move { me.request(req, cancel.as_ref()).await })
     }
+}
+
+fn cancelled_error() -> Error {
+    Error::new(ErrorKind::Cancelled, "call cancelled")
 }
 
 /// An HTTP method: a token (RFC 9110 section 5.6.2), upper-cased for the well-known ones.

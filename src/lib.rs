@@ -8,6 +8,7 @@
 //! checks) → [`client`] (request + retry policy) → [`token`] (cache, single-flight, refresh) →
 //! [`providers`] (Genesys regions, the client-credentials exchange) → [`transport`] (reqwest).
 
+pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod runtime;
 pub mod token;
 pub mod transport;
 
+pub use cancel::CancelToken;
 pub use client::{ApiRequest, Client};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};

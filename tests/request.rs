@@ -42,7 +42,7 @@ fn bearer_headers_and_body_reach_the_api() {
             Some(bytes::Bytes::from_static(b"{\"k\":1}")),
         )
         .unwrap();
-    let r = c.request_blocking(req).unwrap();
+    let r = c.request_blocking(req, None).unwrap();
     assert_eq!(r.status, 200);
     let v = json(&r);
     assert_eq!(v["method"], "POST");
@@ -133,7 +133,7 @@ fn second_401_is_returned_as_the_response() {
 fn retry_after_seconds_is_honoured() {
     let sim = sim();
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 1, status(429, Some("1"))));
     let started = Instant::now();
     let r = get(&c, "/api/v2/organizations/me").unwrap();
@@ -150,7 +150,7 @@ fn retry_after_seconds_is_honoured() {
 fn retry_after_http_date_is_honoured() {
     let sim = sim();
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     let when = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
     sim.inject(fault(Target::Api, 1, status(429, Some(&when))));
     let started = Instant::now();
@@ -166,7 +166,7 @@ fn retry_after_http_date_is_honoured() {
 fn too_many_429s_return_the_429_response() {
     let sim = sim();
     let c = client(&sim, r#""max_retries":2"#);
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 10, status(429, Some("0"))));
     let r = get(&c, "/api/v2/organizations/me").unwrap();
     assert_eq!(r.status, 429);
@@ -179,7 +179,7 @@ fn too_many_429s_return_the_429_response() {
 fn retry_after_beyond_limits_returns_429_at_once() {
     let sim = sim();
     let c = client(&sim, r#""max_retry_after_s":5"#);
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 1, status(429, Some("1000000000"))));
     let started = Instant::now();
     let r = get(&c, "/api/v2/organizations/me").unwrap();
@@ -200,7 +200,7 @@ fn retry_after_beyond_limits_returns_429_at_once() {
 fn server_errors_retried_for_get_not_for_post() {
     let sim = sim();
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     for s in [502, 503, 504] {
         sim.inject(fault(Target::Api, 1, status(s, None)));
     }
@@ -209,10 +209,10 @@ fn server_errors_retried_for_get_not_for_post() {
 
     sim.reset();
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 1, status(503, None)));
     let req = c.prepare("POST", "/api/v2/echo", &[], None).unwrap();
-    assert_eq!(c.request_blocking(req).unwrap().status, 503);
+    assert_eq!(c.request_blocking(req, None).unwrap().status, 503);
     assert_eq!(sim.counters().api_requests, 1);
 }
 
@@ -220,7 +220,7 @@ fn server_errors_retried_for_get_not_for_post() {
 fn dropped_connection_retried_for_get_error_for_post() {
     let sim = sim();
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 1, Action::Drop));
     assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
 
@@ -230,7 +230,7 @@ fn dropped_connection_retried_for_get_error_for_post() {
     });
     let req = c.prepare("POST", "/api/v2/echo", &[], None).unwrap();
     assert_eq!(
-        c.request_blocking(req).unwrap_err().kind,
+        c.request_blocking(req, None).unwrap_err().kind,
         ErrorKind::Network
     );
 }
@@ -239,7 +239,7 @@ fn dropped_connection_retried_for_get_error_for_post() {
 fn slow_api_times_out_within_deadline() {
     let sim = sim();
     let c = client(&sim, r#""timeout_ms":200,"deadline_ms":800"#);
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 10, Action::Delay { ms: 5_000 }));
     let started = Instant::now();
     let e = get(&c, "/api/v2/echo").unwrap_err();
@@ -266,7 +266,7 @@ fn connections_are_reused() {
 fn cancel_aborts_calls_in_flight() {
     let sim = sim();
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     sim.inject(fault(Target::Api, 1, Action::Delay { ms: 10_000 }));
     let c2 = c.clone();
     let t = std::thread::spawn(move || get(&c2, "/api/v2/echo"));
@@ -288,4 +288,101 @@ fn body_above_cap_is_protocol_error() {
     let e = get(&c, "/api/v2/echo").unwrap_err();
     assert_eq!(e.kind, ErrorKind::Protocol);
     assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+}
+
+#[test]
+fn call_cancel_token_aborts_only_its_own_call() {
+    let sim = sim();
+    let c = client(&sim, "");
+    c.token_blocking(None).unwrap();
+    sim.inject(Fault {
+        path_prefix: Some("/api/v2/echo/slow".into()),
+        ..fault(Target::Api, 2, Action::Delay { ms: 1_500 })
+    });
+    let token = cxoauth::CancelToken::new();
+    let (c1, t1) = (c.clone(), token.clone());
+    let cancelled = std::thread::spawn(move || {
+        let req = c1.prepare("GET", "/api/v2/echo/slow", &[], None).unwrap();
+        c1.request_blocking(req, Some(&t1))
+    });
+    let c2 = c.clone();
+    let other = std::thread::spawn(move || get(&c2, "/api/v2/echo/slow"));
+    wait_counters(&sim, "both requests in flight", |k| k.api_requests == 2);
+    let started = Instant::now();
+    token.cancel();
+    let e = cancelled.join().unwrap().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    // the other call on the same client was not affected
+    assert_eq!(other.join().unwrap().unwrap().status, 200);
+    // a cancelled token fails later calls at once, without I/O
+    let req = c.prepare("GET", "/api/v2/echo", &[], None).unwrap();
+    let before = sim.counters().api_requests;
+    assert_eq!(
+        c.request_blocking(req, Some(&token)).unwrap_err().kind,
+        ErrorKind::Cancelled
+    );
+    assert_eq!(
+        c.token_blocking(Some(&token)).unwrap_err().kind,
+        ErrorKind::Cancelled
+    );
+    assert_eq!(sim.counters().api_requests, before);
+}
+
+#[test]
+fn blocking_calls_work_from_inside_another_tokio_runtime() {
+    let sim = sim();
+    let c = client(&sim, "");
+    let host_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = host_rt.block_on(async { get(&c, "/api/v2/organizations/me").unwrap().status });
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn blocking_call_from_a_library_thread_is_refused_not_deadlocked() {
+    let sim = sim();
+    let c = client(&sim, "");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c2 = c.clone();
+    cxoauth::runtime::handle().unwrap().spawn(async move {
+        let _ = tx.send(c2.token_blocking(None).map(|_| ()));
+    });
+    let e = rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Internal);
+}
+
+#[test]
+fn connection_refused_is_network_error() {
+    // a port that was just free: bind, note it, close it
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let json = format!(
+        r#"{{"token_url":"http://127.0.0.1:{port}/oauth/token","api_base":"http://127.0.0.1:{port}","client_id":"a","client_secret":"b","max_retries":1,"backoff_base_ms":10}}"#
+    );
+    let c =
+        Arc::new(cxoauth::Client::new(cxoauth::Config::from_json(Some(&json)).unwrap()).unwrap());
+    let e = c.token_blocking(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Network, "{e:?}");
+}
+
+#[test]
+fn tls_to_a_plain_http_server_is_tls_error() {
+    let sim = sim();
+    let port = sim.addr().port();
+    let json = format!(
+        r#"{{"token_url":"https://127.0.0.1:{port}/oauth/token","api_base":"https://127.0.0.1:{port}","client_id":"a","client_secret":"b","max_retries":0}}"#
+    );
+    let c =
+        Arc::new(cxoauth::Client::new(cxoauth::Config::from_json(Some(&json)).unwrap()).unwrap());
+    let e = c.token_blocking(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Tls, "{e:?}");
 }

@@ -13,8 +13,8 @@ use cxoauth_sim::{Action, Target};
 fn token_is_cached_and_reused() {
     let sim = sim();
     let c = client(&sim, "");
-    let t1 = c.token_blocking().unwrap();
-    let t2 = c.token_blocking().unwrap();
+    let t1 = c.token_blocking(None).unwrap();
+    let t2 = c.token_blocking(None).unwrap();
     assert_eq!(t1.value.as_str(), t2.value.as_str());
     assert_eq!(sim.counters().token_requests, 1);
     assert_eq!(sim.counters().tokens_issued, 1);
@@ -29,7 +29,7 @@ fn short_lifetime_from_expires_in_is_honoured() {
     let sim = sim();
     sim.set_token_lifetime(300);
     let c = client(&sim, "");
-    let t = c.token_blocking().unwrap();
+    let t = c.token_blocking(None).unwrap();
     let life = t.expires_at - Instant::now();
     assert!(life <= Duration::from_secs(300) && life > Duration::from_secs(290));
 }
@@ -41,20 +41,20 @@ fn refresh_happens_in_background_inside_the_margin() {
     // token expires after 4 s
     sim.set_token_lifetime(4);
     let c = client(&sim, r#""refresh_margin_s":3"#);
-    let t1 = c.token_blocking().unwrap();
+    let t1 = c.token_blocking(None).unwrap();
     assert_eq!(sim.counters().token_requests, 1);
     std::thread::sleep(
         t1.refresh_at.saturating_duration_since(Instant::now()) + Duration::from_millis(50),
     );
     // inside the margin: the still-valid token comes back at once, one refresh starts
-    let t2 = c.token_blocking().unwrap();
+    let t2 = c.token_blocking(None).unwrap();
     assert_eq!(t2.value.as_str(), t1.value.as_str());
     assert!(Instant::now() < t1.expires_at);
     wait_counters(&sim, "background refresh", |c| c.tokens_issued == 2);
     // the refreshed token replaces it
     let until = Instant::now() + Duration::from_secs(5);
     let t3 = loop {
-        let t = c.token_blocking().unwrap();
+        let t = c.token_blocking(None).unwrap();
         if t.value.as_str() != t1.value.as_str() || Instant::now() > until {
             break t;
         }
@@ -77,7 +77,7 @@ fn stampede_of_64_threads_makes_one_token_request() {
             let b = barrier.clone();
             std::thread::spawn(move || {
                 b.wait();
-                c.token_blocking().unwrap().value.to_string()
+                c.token_blocking(None).unwrap().value.to_string()
             })
         })
         .collect();
@@ -90,7 +90,7 @@ fn stampede_of_64_threads_makes_one_token_request() {
 fn basic_auth_with_special_characters_in_secret() {
     let sim = sim();
     let c = client(&sim, r#""client_auth":"basic""#);
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     assert_eq!(sim.counters().tokens_issued, 1);
 }
 
@@ -98,7 +98,7 @@ fn basic_auth_with_special_characters_in_secret() {
 fn body_auth() {
     let sim = sim();
     let c = client(&sim, r#""client_auth":"body""#);
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     assert_eq!(sim.counters().tokens_issued, 1);
 }
 
@@ -107,7 +107,7 @@ fn invalid_client_is_auth_error_without_retry_or_secret() {
     let sim = sim();
     let json = config_json(&sim, r#""client_secret":"wrong-secret-value""#);
     let c = Arc::new(cxoauth::Client::new(Config::from_json(Some(&json)).unwrap()).unwrap());
-    let e = c.token_blocking().unwrap_err();
+    let e = c.token_blocking(None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Auth);
     assert_eq!(e.oauth_code.as_deref(), Some("invalid_client"));
     assert_eq!(e.http_status, 401);
@@ -121,7 +121,7 @@ fn token_rate_limit_400_is_retried_then_succeeds() {
     let sim = sim();
     sim.inject(fault(Target::Token, 2, status(400, None)));
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     assert_eq!(sim.counters().token_requests, 3);
 }
 
@@ -130,7 +130,7 @@ fn token_rate_limit_exhausting_retries_is_rate_limited() {
     let sim = sim();
     sim.inject(fault(Target::Token, 10, status(400, None)));
     let c = client(&sim, r#""max_retries":2"#);
-    let e = c.token_blocking().unwrap_err();
+    let e = c.token_blocking(None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::RateLimited);
     assert_eq!(e.http_status, 400);
     assert_eq!(e.oauth_code.as_deref(), Some("invalid_request"));
@@ -143,13 +143,13 @@ fn token_5xx_and_dropped_connections_are_retried() {
     sim.inject(fault(Target::Token, 1, status(503, None)));
     sim.inject(fault(Target::Token, 1, Action::Drop));
     let c = client(&sim, "");
-    c.token_blocking().unwrap();
+    c.token_blocking(None).unwrap();
     assert_eq!(sim.counters().token_requests, 3);
 
     let sim = common::sim();
     sim.inject(fault(Target::Token, 10, status(500, None)));
     let c = client(&sim, r#""max_retries":1"#);
-    let e = c.token_blocking().unwrap_err();
+    let e = c.token_blocking(None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Server);
     assert_eq!(e.http_status, 500);
 }
@@ -174,12 +174,12 @@ fn malformed_token_replies_are_protocol_errors() {
             },
         ));
         let c = client(&sim, "");
-        let e = c.token_blocking().unwrap_err();
+        let e = c.token_blocking(None).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Protocol, "{body}: {e:?}");
         assert_eq!(sim.counters().token_requests, 1, "{body}: not retried");
         // the client stays usable once the failure cache (backoff_base_ms) has passed
         std::thread::sleep(Duration::from_millis(25));
-        c.token_blocking().unwrap();
+        c.token_blocking(None).unwrap();
     }
 }
 
@@ -189,7 +189,7 @@ fn slow_token_endpoint_times_out_within_deadline() {
     sim.inject(fault(Target::Token, 10, Action::Delay { ms: 3_000 }));
     let c = client(&sim, r#""timeout_ms":200,"deadline_ms":700"#);
     let started = Instant::now();
-    let e = c.token_blocking().unwrap_err();
+    let e = c.token_blocking(None).unwrap_err();
     let took = started.elapsed();
     assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
     assert!(took < Duration::from_millis(1_500), "took {took:?}");
@@ -201,7 +201,7 @@ fn failed_fetch_is_not_repeated_by_every_caller() {
     let json = config_json(&sim, r#""backoff_base_ms":60000,"client_secret":"wrong""#);
     let c = Arc::new(cxoauth::Client::new(Config::from_json(Some(&json)).unwrap()).unwrap());
     for _ in 0..20 {
-        assert_eq!(c.token_blocking().unwrap_err().kind, ErrorKind::Auth);
+        assert_eq!(c.token_blocking(None).unwrap_err().kind, ErrorKind::Auth);
     }
     assert_eq!(sim.counters().token_requests, 1);
 }

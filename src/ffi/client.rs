@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::{guard, guard_value, oauth_error, oauth_response, oauth_result, out_arg, str_arg};
+use crate::cancel::CancelToken;
 use crate::client::{Client, MAX_HEADERS};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -110,16 +111,39 @@ pub extern "C" fn oauth_get_token(
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
     guard("oauth_get_token", out_err, || {
-        // SAFETY: NULL or a live handle.
-        let c = unsafe { client_arg(client) }?;
-        out_arg(out_token, "out_token")?;
-        let token = c.client.token_blocking()?;
-        let s = CString::new(token.value.as_bytes())
-            .map_err(|_| Error::invalid("token contains NUL"))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *out_token = s.into_raw() };
-        Ok(())
+        get_token(client, std::ptr::null(), out_token)
     })
+}
+
+/// `oauth_get_token` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
+/// `oauth_cancel_token_new`. A NULL `cancel` is the same as `oauth_get_token`.
+#[no_mangle]
+pub extern "C" fn oauth_get_token_cancellable(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    out_token: *mut *mut c_char,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    guard("oauth_get_token_cancellable", out_err, || {
+        get_token(client, cancel, out_token)
+    })
+}
+
+fn get_token(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    out_token: *mut *mut c_char,
+) -> Result<()> {
+    // SAFETY: NULL or live handles.
+    let c = unsafe { client_arg(client) }?;
+    let cancel = unsafe { cancel_arg(cancel) };
+    out_arg(out_token, "out_token")?;
+    let token = c.client.token_blocking(cancel.as_deref())?;
+    let s =
+        CString::new(token.value.as_bytes()).map_err(|_| Error::invalid("token contains NUL"))?;
+    // SAFETY: checked non-NULL above.
+    unsafe { *out_token = s.into_raw() };
+    Ok(())
 }
 
 /// Sends an authenticated API request and returns the final response.
@@ -149,28 +173,147 @@ pub extern "C" fn oauth_request(
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
     guard("oauth_request", out_err, || {
-        // SAFETY: NULL or a live handle.
-        let c = unsafe { client_arg(client) }?;
-        out_arg(out_response, "out_response")?;
-        // SAFETY: NUL-terminated strings by contract.
-        let method = unsafe { str_arg(method, "method") }?;
-        let target = unsafe { str_arg(path_or_url, "path_or_url") }?;
-        // SAFETY: NULL or a NULL-terminated array of C strings by contract.
-        let lines = unsafe { header_lines(headers) }?;
-        let body = match (body.is_null(), body_len) {
-            (_, 0) => None,
-            (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
-            // SAFETY: `body` points to `body_len` readable bytes by contract.
-            (false, n) => Some(Bytes::copy_from_slice(unsafe {
-                std::slice::from_raw_parts(body, n)
-            })),
+        let args = RequestArgs {
+            method,
+            path_or_url,
+            headers,
+            body,
+            body_len,
         };
-        let req = c.client.prepare(method, target, &lines, body)?;
-        let resp = c.client.request_blocking(req)?;
+        request(client, std::ptr::null(), args, out_response)
+    })
+}
+
+/// `oauth_request` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
+/// `oauth_cancel_token_new`. A NULL `cancel` is the same as `oauth_request`.
+#[no_mangle]
+pub extern "C" fn oauth_request_cancellable(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+    out_response: *mut *mut oauth_response,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    guard("oauth_request_cancellable", out_err, || {
+        let args = RequestArgs {
+            method,
+            path_or_url,
+            headers,
+            body,
+            body_len,
+        };
+        request(client, cancel, args, out_response)
+    })
+}
+
+struct RequestArgs {
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+}
+
+fn request(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    a: RequestArgs,
+    out_response: *mut *mut oauth_response,
+) -> Result<()> {
+    // SAFETY: NULL or live handles.
+    let c = unsafe { client_arg(client) }?;
+    let cancel = unsafe { cancel_arg(cancel) };
+    out_arg(out_response, "out_response")?;
+    // SAFETY: NUL-terminated strings by contract.
+    let method = unsafe { str_arg(a.method, "method") }?;
+    let target = unsafe { str_arg(a.path_or_url, "path_or_url") }?;
+    // SAFETY: NULL or a NULL-terminated array of C strings by contract.
+    let lines = unsafe { header_lines(a.headers) }?;
+    let body = match (a.body.is_null(), a.body_len) {
+        (_, 0) => None,
+        (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
+        // SAFETY: `body` points to `body_len` readable bytes by contract.
+        (false, n) => Some(Bytes::copy_from_slice(unsafe {
+            std::slice::from_raw_parts(a.body, n)
+        })),
+    };
+    let req = c.client.prepare(method, target, &lines, body)?;
+    let resp = c.client.request_blocking(req, cancel.as_deref())?;
+    // SAFETY: checked non-NULL above.
+    unsafe { *out_response = oauth_response::boxed(resp) };
+    Ok(())
+}
+
+/// A per-call cancellation token: pass it to `oauth_get_token_cancellable` or
+/// `oauth_request_cancellable`, and call `oauth_cancel_token_cancel` from any thread to abort
+/// those calls (e.g. when a Go context or a .NET CancellationToken fires). Once cancelled it
+/// stays cancelled: calls given it later fail at once. Thread-safe.
+pub struct oauth_cancel_token {
+    token: CancelToken,
+}
+
+/// Creates a cancellation token into `*out_token`; free it with `oauth_cancel_token_free`.
+#[no_mangle]
+pub extern "C" fn oauth_cancel_token_new(
+    out_token: *mut *mut oauth_cancel_token,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    guard("oauth_cancel_token_new", out_err, || {
+        out_arg(out_token, "out_token")?;
+        let t = Arc::into_raw(Arc::new(oauth_cancel_token {
+            token: CancelToken::new(),
+        }));
         // SAFETY: checked non-NULL above.
-        unsafe { *out_response = oauth_response::boxed(resp) };
+        unsafe { *out_token = t.cast_mut() };
         Ok(())
     })
+}
+
+/// Cancels every call given `token`, now and later; those calls return `OAUTH_ERR_CANCELLED`
+/// promptly. Idempotent. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn oauth_cancel_token_cancel(token: *const oauth_cancel_token) {
+    guard_value((), || {
+        // SAFETY: NULL or a live token.
+        if let Some(t) = unsafe { cancel_arg(token) } {
+            t.cancel();
+        }
+    })
+}
+
+/// Frees a cancellation token. Calls still using it keep their own reference. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn oauth_cancel_token_free(token: *mut oauth_cancel_token) {
+    guard_value((), || {
+        if !token.is_null() {
+            // SAFETY: a live token, released once.
+            drop(unsafe { Arc::from_raw(token.cast_const()) });
+        }
+    })
+}
+
+/// # Safety
+/// `p` is NULL or a live `oauth_cancel_token` from `oauth_cancel_token_new`.
+unsafe fn cancel_arg(p: *const oauth_cancel_token) -> Option<CancelGuard> {
+    if p.is_null() {
+        return None;
+    }
+    Arc::increment_strong_count(p);
+    Some(CancelGuard(Arc::from_raw(p)))
+}
+
+/// Holds a reference to a cancel token for the duration of a call.
+struct CancelGuard(Arc<oauth_cancel_token>);
+
+impl std::ops::Deref for CancelGuard {
+    type Target = CancelToken;
+    fn deref(&self) -> &CancelToken {
+        &self.0.token
+    }
 }
 
 /// # Safety

@@ -488,6 +488,59 @@ static void test_cancel(void) {
     oauth_free(c);
 }
 
+struct cancellable_call {
+    oauth_client *c;
+    oauth_cancel_token *tok;
+    const char *path;
+    int rc;
+    int status;
+};
+
+static void *cancellable_thread(void *arg) {
+    struct cancellable_call *s = arg;
+    oauth_response *resp = NULL;
+    s->rc = (int)oauth_request_cancellable(s->c, s->tok, "GET", s->path, NULL, NULL, 0, &resp,
+                                           NULL);
+    s->status = oauth_response_status(resp);
+    oauth_response_free(resp);
+    return NULL;
+}
+
+static void test_cancel_token_per_call(void) {
+    oauth_client *c = new_client("");
+    warm_token(c);
+    sim_fault("{\"target\":\"api\",\"count\":2,\"path_prefix\":\"/api/v2/echo/slow\","
+              "\"action\":{\"kind\":\"delay\",\"ms\":1500}}");
+    oauth_cancel_token *tok = NULL;
+    CHECK_EQ_INT(oauth_cancel_token_new(&tok, NULL), OAUTH_OK);
+    struct cancellable_call a = {c, tok, "/api/v2/echo/slow", -1, 0};
+    struct cancellable_call b = {c, NULL, "/api/v2/echo/slow", -1, 0};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, cancellable_thread, &a);
+    pthread_create(&tb, NULL, cancellable_thread, &b);
+    for (int i = 0; i < 2000 && sim_counter("api_requests") < 2; i++) usleep(5000);
+    double t0 = now_s();
+    oauth_cancel_token_cancel(tok);
+    pthread_join(ta, NULL);
+    CHECK_EQ_INT(a.rc, OAUTH_ERR_CANCELLED);
+    CHECK(now_s() - t0 < 0.5);
+    pthread_join(tb, NULL);
+    CHECK_EQ_INT(b.rc, OAUTH_OK); /* the other call was not affected */
+    CHECK_EQ_INT(b.status, 200);
+    /* a cancelled token fails later calls at once */
+    char *t = NULL;
+    CHECK_EQ_INT(oauth_get_token_cancellable(c, tok, &t, NULL), OAUTH_ERR_CANCELLED);
+    CHECK(t == NULL);
+    /* NULL token: not cancellable, works like oauth_get_token */
+    CHECK_EQ_INT(oauth_get_token_cancellable(c, NULL, &t, NULL), OAUTH_OK);
+    oauth_string_free(t);
+    CHECK_EQ_INT(oauth_cancel_token_new(NULL, NULL), OAUTH_ERR_INVALID_ARGUMENT);
+    oauth_cancel_token_cancel(NULL);
+    oauth_cancel_token_free(NULL);
+    oauth_cancel_token_free(tok);
+    oauth_free(c);
+}
+
 int main(int argc, char **argv) {
     const char *port = getenv("CXOAUTH_SIM_PORT");
     if (!port) {
@@ -517,6 +570,7 @@ int main(int argc, char **argv) {
         {"bad_config", test_bad_config},
         {"null_arguments", test_null_arguments},
         {"cancel", test_cancel},
+        {"cancel_token_per_call", test_cancel_token_per_call},
     };
     return run_tests(tests, sizeof tests / sizeof tests[0], argc > 1 ? argv[1] : NULL);
 }

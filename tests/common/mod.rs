@@ -79,5 +79,5 @@ pub fn wait_counters(sim: &Simulator, what: &str, pred: impl Fn(&Counters) -> bo
 
 pub fn get(c: &Arc<Client>, path: &str) -> cxoauth::Result<cxoauth::HttpResponse> {
     let req = c.prepare("GET", path, &[], None)?;
-    c.request_blocking(req)
+    c.request_blocking(req, None)
 }
