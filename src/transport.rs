@@ -1,7 +1,12 @@
 //! HTTP transport: one reqwest client (connection pool, keep-alive) per cxoauth client, one
 //! attempt per call, replies read fully with a size cap, errors classified.
 
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
@@ -40,20 +45,62 @@ pub struct Transport {
     http: reqwest::Client,
 }
 
-fn install_crypto_provider() {
-    // reqwest is built with "rustls-no-provider" (ring instead of aws-lc-rs: no cmake/nasm,
-    // faster build, smaller library) and panics without a process default. A host that already
-    // installed one keeps its own: the error is ignored on purpose.
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+/// The rustls configuration: ring provider (no cmake/nasm, faster build, smaller library than
+/// aws-lc-rs), TLS 1.2/1.3, the OS trust store through rustls-platform-verifier, plus the PEM
+/// certificates of `ca_file`. Built with an explicit provider, so the library never installs a
+/// process-wide rustls default behind a host's back. Loading the OS store costs tens of
+/// milliseconds, so the default configuration is built once per process and shared.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
+    static DEFAULT: OnceLock<std::result::Result<rustls::ClientConfig, String>> = OnceLock::new();
+    let Some(path) = ca_file else {
+        return DEFAULT
+            .get_or_init(|| build_tls(Vec::new()).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|m| Error::new(ErrorKind::Tls, format!("cannot set up TLS: {m}")));
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::config(format!(
+            "config key \"ca_file\": cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            Error::config(format!(
+                "config key \"ca_file\": {} is not a PEM certificate bundle",
+                path.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Error::config(format!(
+            "config key \"ca_file\": {} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    build_tls(certs)
+        .map_err(|e| Error::config(format!("config key \"ca_file\": {}: {e}", path.display())))
+}
+
+fn build_tls(
+    extra_roots: Vec<CertificateDer<'static>>,
+) -> std::result::Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())?;
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous() // the platform verifier *is* full verification; nothing is disabled
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
 }
 
 impl Transport {
     pub fn new(cfg: &Config) -> Result<Transport> {
-        install_crypto_provider();
         let mut b = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config(cfg.ca_file.as_deref())?)
             // Never follow redirects: the token and the Authorization header must not travel
             // to a host the configuration did not name.
             .redirect(reqwest::redirect::Policy::none())
@@ -65,27 +112,6 @@ impl Transport {
             let proxy = reqwest::Proxy::all(p.as_str())
                 .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
             b = b.proxy(proxy);
-        }
-        if let Some(path) = &cfg.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::config(format!(
-                    "config key \"ca_file\": cannot read {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-                Error::config(format!(
-                    "config key \"ca_file\": {} holds no PEM certificate",
-                    path.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(Error::config(format!(
-                    "config key \"ca_file\": {} holds no PEM certificate",
-                    path.display()
-                )));
-            }
-            b = b.tls_certs_merge(certs);
         }
         let http = b.build().map_err(|e| {
             Error::new(

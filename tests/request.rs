@@ -386,3 +386,21 @@ fn tls_to_a_plain_http_server_is_tls_error() {
     let e = c.token_blocking(None).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Tls, "{e:?}");
 }
+
+#[test]
+fn ca_file_is_loaded_and_validated() {
+    let sim = sim();
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/test-ca.pem");
+    let c = client(&sim, &format!(r#""ca_file":"{ca}""#));
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+
+    let not_pem = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let json = config_json(&sim, &format!(r#""ca_file":"{not_pem}""#));
+    let e = cxoauth::Client::new(cxoauth::Config::from_json(Some(&json)).unwrap()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
+    assert!(e.message.contains("ca_file"), "{}", e.message);
+
+    let json = config_json(&sim, r#""ca_file":"/nonexistent/ca.pem""#);
+    let e = cxoauth::Config::from_json(Some(&json)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
+}
