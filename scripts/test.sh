@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test of the project. Needs: cargo, cc, make, nm (see .ci/run).
+# Runs every check and test of the project. Needs: cargo, cc, make, nm, valgrind, libasan
+# (.ci/run installs them on a fresh Debian machine).
+#   CXOAUTH_FUZZ_SECONDS  seconds per fuzz target (default 60; 0 skips fuzzing and says so)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -7,7 +9,11 @@ ROOT="$PWD"
 unset GENESYSCLOUD_OAUTHCLIENT_ID GENESYSCLOUD_OAUTHCLIENT_SECRET GENESYSCLOUD_REGION \
       GENESYS_CLIENT_ID GENESYS_CLIENT_SECRET
 export NO_PROXY="127.0.0.1,localhost,::1" no_proxy="127.0.0.1,localhost,::1"
+# Everything below is also written to a log that is scanned for secrets before the last step.
+LOG="$(mktemp)"
+exec > >(tee "$LOG") 2>&1
 step() { printf '\n==> %s\n' "$*"; }
+TEST_SECRET='s3cr:/+=%&et value'
 
 step "format"
 cargo fmt --all -- --check
@@ -31,15 +37,44 @@ nm -D --defined-only target/debug/libcxoauth.so | awk '{print $3}' | sort | tr '
 
 # shellcheck source=scripts/sim-env.sh
 . scripts/sim-env.sh
-start_sim target/debug/cxoauth-sim --client 'test-client:s3cr:/+=%&et value'
+start_sim target/debug/cxoauth-sim --client "test-client:$TEST_SECRET"
 
 step "C example against the simulator (port $CXOAUTH_SIM_PORT)"
 make -s -C examples/c
 examples/c/build/demo "{\"token_url\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token\",\"api_base\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}"
 
 step "Rust tests"
-cargo test --workspace 2>&1 | tee "$SIM_DIR/cargo-test.log"
+cargo test --workspace
 
-step "C ABI tests"
+step "C tests built with AddressSanitizer + LeakSanitizer"
+make -s -C tests/c BUILD=build-asan EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer" LDFLAGS="-fsanitize=address"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+tests/c/build-asan/test_abi
+tests/c/build-asan/test_hardening
+unset ASAN_OPTIONS
+
+step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
 make -s -C tests/c
+VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+    --show-leak-kinds=definite)
+"${VG[@]}" tests/c/build/test_abi
+# fork leaves the parent's runtime threads behind in the child by design: that test runs in
+# the plain and ASan runs; the loops are shortened (valgrind is ~30x slower)
+CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_hardening '!fork'
+
+step "fuzzing (cargo-fuzz on stable, ${CXOAUTH_FUZZ_SECONDS:-60}s per target)"
+if [ "${CXOAUTH_FUZZ_SECONDS:-60}" = 0 ]; then
+  echo "fuzzing NOT run: CXOAUTH_FUZZ_SECONDS=0"
+else
+  ./scripts/fuzz.sh
+fi
+
+step "no secret in any output so far"
+if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "Wr0ngSecretValue" "$LOG"; then
+  echo "a secret appeared in the test output" >&2; exit 1
+fi
+echo "scanned $(wc -l <"$LOG") lines: no secret"
+
+step "C hardening and ABI tests"
+tests/c/build/test_hardening
 tests/c/build/test_abi

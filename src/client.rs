@@ -32,6 +32,8 @@ use crate::transport::{header_name, HttpResponse, Transport};
 
 /// Most header lines one request may carry.
 pub const MAX_HEADERS: usize = 256;
+/// Longest accepted `path_or_url` and header line.
+pub const MAX_TARGET_BYTES: usize = 64 * 1024;
 
 /// A validated API request.
 #[derive(Debug, Clone)]
@@ -295,6 +297,11 @@ pub fn resolve_target(api_base: &Url, path_or_url: &str) -> Result<Url> {
     if path_or_url.is_empty() {
         return Err(Error::invalid("path_or_url is empty"));
     }
+    if path_or_url.len() > MAX_TARGET_BYTES {
+        return Err(Error::invalid(format!(
+            "path_or_url is longer than {MAX_TARGET_BYTES} bytes"
+        )));
+    }
     if path_or_url
         .bytes()
         .any(|b| b.is_ascii_control() || b == b' ')
@@ -341,6 +348,11 @@ pub fn parse_headers(lines: &[&str]) -> Result<HeaderMap> {
     }
     let mut map = HeaderMap::new();
     for (i, line) in lines.iter().enumerate() {
+        if line.len() > MAX_TARGET_BYTES {
+            return Err(Error::invalid(format!(
+                "header {i} is longer than {MAX_TARGET_BYTES} bytes"
+            )));
+        }
         let Some((name, value)) = line.split_once(':') else {
             return Err(Error::invalid(format!(
                 "header {i} has no ':' (expected \"Name: value\")"

@@ -161,8 +161,16 @@ impl Config {
     }
 }
 
+/// Longest accepted config text.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
 fn parse_object(json: Option<&str>) -> Result<Map<String, Value>> {
     let text = json.map(str::trim).unwrap_or("");
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(Error::config(format!(
+            "config is larger than {MAX_CONFIG_BYTES} bytes"
+        )));
+    }
     if text.is_empty() {
         return Ok(Map::new());
     }

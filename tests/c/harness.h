@@ -113,7 +113,7 @@ static void sim_fault(const char *json) {
     }
 }
 
-static void sim_post(const char *path, const char *json) {
+__attribute__((unused)) static void sim_post(const char *path, const char *json) {
     int s = sim_http("POST", path, json, NULL, 0);
     if (s != 204) {
         fprintf(stderr, "admin call %s failed (%d)\n", path, s);
@@ -133,15 +133,19 @@ static long long sim_counter(const char *name) {
 /* ---- test registry ---- */
 
 typedef void (*test_fn)(void);
+/* Run after all tests as one more test, when set (e.g. the secrets scan). */
+static void (*g_final_check)(void);
 struct test_case {
     const char *name;
     test_fn fn;
 };
 
+/* `filter`: run only tests whose name contains it; with a leading '!', all tests except those. */
 static int run_tests(const struct test_case *tests, size_t n, const char *filter) {
     int passed = 0, failed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (filter && !strstr(tests[i].name, filter)) continue;
+        if (filter && filter[0] == '!' && strstr(tests[i].name, filter + 1)) continue;
+        if (filter && filter[0] != '!' && !strstr(tests[i].name, filter)) continue;
         g_test_name = tests[i].name;
         int before = g_failed_checks;
         sim_reset();
@@ -156,6 +160,18 @@ static int run_tests(const struct test_case *tests, size_t n, const char *filter
             printf("FAIL %s (%.2fs)\n", tests[i].name, dt);
         }
         fflush(stdout);
+    }
+    if (g_final_check && !filter) {
+        g_test_name = "final_check";
+        int before = g_failed_checks;
+        g_final_check();
+        if (g_failed_checks == before) {
+            passed++;
+            printf("ok   final_check\n");
+        } else {
+            failed++;
+            printf("FAIL final_check\n");
+        }
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -6,6 +6,7 @@
 
 #include "cxoauth.h"
 #include "harness.h"
+#include "secrets.h"
 
 #define CLIENT_ID "test-client"
 #define SECRET "s3cr:/+=%&et value"
@@ -548,6 +549,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     g_sim_port = atoi(port);
+    g_final_check = check_no_secrets_in_errors;
     static const struct test_case tests[] = {
         {"version", test_version},
         {"get_token_cached_and_reused", test_get_token_cached_and_reused},
