@@ -13,7 +13,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
@@ -25,7 +25,7 @@ use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::deadline_error;
-use crate::retry::{backoff, parse_retry_after};
+use crate::retry::{parse_retry_after, retry_wait};
 use crate::runtime;
 use crate::token::{CachedToken, TokenManager};
 use crate::transport::{header_name, HttpResponse, Transport};
@@ -35,11 +35,12 @@ pub const MAX_HEADERS: usize = 256;
 /// Longest accepted `path_or_url` and header line.
 pub const MAX_TARGET_BYTES: usize = 64 * 1024;
 
-/// A validated API request.
+/// A validated API request. The target is resolved against the API base when the request is
+/// sent (with CXone the base is only known after the first token).
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
     pub method: Method,
-    pub url: Url,
+    pub target: String,
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
 }
@@ -134,11 +135,15 @@ impl Client {
         body: Option<Bytes>,
     ) -> Result<ApiRequest> {
         let method = parse_method(method)?;
-        let url = resolve_target(&self.cfg.api_base, path_or_url)?;
+        check_target(path_or_url)?;
+        // Refuse a foreign host before any I/O when the API base is already known.
+        if let Some(base) = self.tokens.provider().known_api_base() {
+            resolve_target(base, path_or_url)?;
+        }
         let headers = parse_headers(headers)?;
         Ok(ApiRequest {
             method,
-            url,
+            target: path_or_url.to_string(),
             headers,
             body,
         })
@@ -162,6 +167,13 @@ impl Client {
         let mut retries: u32 = 0;
         loop {
             let token = self.tokens.get().await?;
+            let url = {
+                let provider = self.tokens.provider();
+                let base = provider
+                    .api_base(&self.transport, &token.value, deadline)
+                    .await?;
+                resolve_target(base, &req.target)?
+            };
             let mut headers = req.headers.clone();
             headers.insert(AUTHORIZATION, token.bearer.clone());
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -172,7 +184,7 @@ impl Client {
                 .transport
                 .send(
                     req.method.clone(),
-                    &req.url,
+                    &url,
                     headers,
                     req.body.clone(),
                     cfg.timeout.min(remaining),
@@ -188,22 +200,22 @@ impl Client {
                 Ok(resp) => {
                     let retryable =
                         resp.status == 429 || (idempotent && matches!(resp.status, 502..=504));
-                    if !retryable || retries >= cfg.max_retries {
+                    if !retryable {
                         return Ok(resp);
                     }
                     let after = resp
                         .header("Retry-After")
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    match self.wait_time(after, retries, deadline) {
+                    match retry_wait(cfg, retries, after, deadline) {
                         Some(w) => w,
                         None => return Ok(resp),
                     }
                 }
                 Err(se) => {
-                    if !(se.retryable && idempotent) || retries >= cfg.max_retries {
+                    if !(se.retryable && idempotent) {
                         return Err(se.error);
                     }
-                    match self.wait_time(None, retries, deadline) {
+                    match retry_wait(cfg, retries, None, deadline) {
                         Some(w) => w,
                         None => return Err(se.error),
                     }
@@ -212,23 +224,6 @@ impl Client {
             tokio::time::sleep(wait).await;
             retries += 1;
         }
-    }
-
-    /// How long to wait before the next attempt, or `None` when waiting is not allowed
-    /// (Retry-After above `max_retry_after`, or the wait would end past the deadline).
-    fn wait_time(
-        &self,
-        retry_after: Option<Duration>,
-        attempt: u32,
-        deadline: Instant,
-    ) -> Option<Duration> {
-        let wait = match retry_after {
-            Some(d) if d > self.cfg.max_retry_after => return None,
-            Some(d) => d,
-            None => backoff(attempt, self.cfg.backoff_base, self.cfg.backoff_max),
-        };
-        let ends = Instant::now().checked_add(wait)?;
-        (ends < deadline).then_some(wait)
     }
 
     // ---- blocking entry points (for the C ABI and other synchronous callers) ----
@@ -288,6 +283,23 @@ pub fn parse_method(m: &str) -> Result<Method> {
 
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Checks `path_or_url` on its own: non-empty, bounded, no spaces or control characters, a
+/// path or an absolute http(s) URL.
+pub fn check_target(path_or_url: &str) -> Result<()> {
+    let dummy = Url::parse("https://api.invalid").expect("static URL");
+    if path_or_url.starts_with('/') {
+        return resolve_target(&dummy, path_or_url).map(|_| ());
+    }
+    let url = Url::parse(path_or_url).map_err(|_| {
+        Error::invalid("path_or_url must be a path starting with '/' or an absolute https URL")
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(Error::invalid("path_or_url must be an http(s) URL"));
+    }
+    // length, control characters and credentials are checked by resolve_target
+    resolve_target(&url, path_or_url).map(|_| ())
 }
 
 /// Resolves `path_or_url`: a path (`/api/v2/...`, query allowed) is joined to the API base; an

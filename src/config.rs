@@ -14,7 +14,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::providers::genesys;
+use crate::providers::{cxone, genesys};
 
 /// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,14 +25,67 @@ pub enum ClientAuth {
     Body,
 }
 
+/// Which kind of server the client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// Genesys Cloud CX: URLs from the region; client-credentials grant.
+    Genesys,
+    /// NICE CXone: OpenID discovery from the issuer, access-key (password) grant with refresh
+    /// tokens, API base from the tenant's cxone-configuration.
+    Cxone,
+    /// Any OAuth2 server: `token_url` or `issuer` discovery, `api_base`; client credentials.
+    Generic,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Genesys => "genesys",
+            Platform::Cxone => "cxone",
+            Platform::Generic => "generic",
+        }
+    }
+}
+
+/// The OAuth grant used to obtain tokens.
+#[derive(Clone)]
+pub enum Grant {
+    ClientCredentials,
+    /// RFC 6749 section 4.3 (CXone access keys: username = key id, password = key secret).
+    Password {
+        username: String,
+        password: Zeroizing<String>,
+    },
+}
+
+impl fmt::Debug for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Grant::ClientCredentials => f.write_str("ClientCredentials"),
+            Grant::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
 /// A complete, validated configuration.
 #[derive(Clone)]
 pub struct Config {
-    pub token_url: Url,
-    pub api_base: Url,
+    pub platform: Platform,
+    /// `None`: discovered from `issuer`.
+    pub token_url: Option<Url>,
+    /// `None`: discovered after the first token (CXone).
+    pub api_base: Option<Url>,
+    /// OpenID issuer for discovery (CXone, generic).
+    pub issuer: Option<Url>,
     pub client_id: String,
     pub client_secret: Zeroizing<String>,
-    pub client_auth: ClientAuth,
+    /// `None`: chosen from the discovery document, else Basic.
+    pub client_auth: Option<ClientAuth>,
+    pub grant: Grant,
     pub scope: Option<String>,
     /// Wanted refresh margin; the effective one is clamped per token (see `token.rs`).
     pub refresh_margin: Duration,
@@ -53,11 +106,14 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("token_url", &self.token_url.as_str())
-            .field("api_base", &self.api_base.as_str())
+            .field("platform", &self.platform)
+            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
+            .field("api_base", &self.api_base.as_ref().map(Url::as_str))
+            .field("issuer", &self.issuer.as_ref().map(Url::as_str))
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("client_auth", &self.client_auth)
+            .field("grant", &self.grant)
             .field("scope", &self.scope)
             .field("refresh_margin", &self.refresh_margin)
             .field("timeout", &self.timeout)
@@ -91,7 +147,11 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Every key the JSON object may hold.
 pub const KEYS: &[&str] = &[
+    "platform",
     "region",
+    "issuer",
+    "access_key_id",
+    "access_key_secret",
     "token_url",
     "api_base",
     "client_id",
@@ -227,8 +287,9 @@ fn opt_u64(obj: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Op
 fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     // Typed keys first, so a wrong value is reported even when endpoints are missing too.
     let client_auth = match opt_string(obj, "client_auth")?.as_deref() {
-        None | Some("basic") => ClientAuth::Basic,
-        Some("body") => ClientAuth::Body,
+        None => None,
+        Some("basic") => Some(ClientAuth::Basic),
+        Some("body") => Some(ClientAuth::Body),
         Some(_) => {
             return Err(Error::config(
                 "config key \"client_auth\" must be \"basic\" or \"body\"",
@@ -283,6 +344,114 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         }
     }
 
+    let platform = match opt_string(obj, "platform")?.as_deref() {
+        Some("genesys") => Platform::Genesys,
+        Some("cxone") => Platform::Cxone,
+        Some("generic") => Platform::Generic,
+        Some(_) => {
+            return Err(Error::config(
+                "config key \"platform\" must be \"genesys\", \"cxone\" or \"generic\"",
+            ))
+        }
+        None if obj.contains_key("issuer") => Platform::Generic,
+        None => Platform::Genesys,
+    };
+    let forbidden: &[&str] = match platform {
+        Platform::Genesys => &["issuer", "access_key_id", "access_key_secret"],
+        Platform::Generic => &["region", "access_key_id", "access_key_secret"],
+        Platform::Cxone => &["region"],
+    };
+    if let Some(k) = forbidden.iter().find(|k| obj.contains_key(**k)) {
+        return Err(Error::config(format!(
+            "config key \"{k}\" is not used with platform \"{}\"",
+            platform.name()
+        )));
+    }
+    let ep = match platform {
+        Platform::Genesys => genesys_endpoints(obj, env)?,
+        Platform::Generic => generic_endpoints(obj)?,
+        Platform::Cxone => cxone_endpoints(obj)?,
+    };
+
+    let (id_vars, secret_vars): (&[&str], &[&str]) = match platform {
+        Platform::Genesys => (
+            &["GENESYSCLOUD_OAUTHCLIENT_ID", "GENESYS_CLIENT_ID"],
+            &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYS_CLIENT_SECRET"],
+        ),
+        Platform::Cxone => (&["CXONE_CLIENT_ID"], &["CXONE_CLIENT_SECRET"]),
+        Platform::Generic => (&[], &[]),
+    };
+    let client_id = credential(obj, env, "client_id", id_vars)?;
+    let client_secret = Zeroizing::new(credential(obj, env, "client_secret", secret_vars)?);
+    if client_id.chars().any(char::is_control) {
+        return Err(Error::config(
+            "config key \"client_id\" must not contain control characters",
+        ));
+    }
+    let grant = match platform {
+        Platform::Cxone => Grant::Password {
+            username: credential(obj, env, "access_key_id", &["CXONE_ACCESS_KEY_ID"])?,
+            password: Zeroizing::new(credential(
+                obj,
+                env,
+                "access_key_secret",
+                &["CXONE_ACCESS_KEY_SECRET"],
+            )?),
+        },
+        _ => Grant::ClientCredentials,
+    };
+
+    Ok(Config {
+        platform,
+        token_url: ep.token_url,
+        api_base: ep.api_base,
+        issuer: ep.issuer,
+        client_id,
+        client_secret,
+        client_auth,
+        grant,
+        scope,
+        refresh_margin,
+        timeout,
+        deadline,
+        max_retries,
+        max_retry_after,
+        backoff_base,
+        backoff_max,
+        max_body_bytes,
+        user_agent,
+        proxy,
+        ca_file,
+    })
+}
+
+struct Endpoints {
+    token_url: Option<Url>,
+    api_base: Option<Url>,
+    issuer: Option<Url>,
+}
+
+/// A credential from its JSON key or, failing that, the first set environment variable.
+fn credential(obj: &Map<String, Value>, env: &dyn Env, key: &str, vars: &[&str]) -> Result<String> {
+    let value = match opt_string(obj, key)? {
+        Some(v) => Some(v),
+        None => vars.iter().find_map(|v| env.get(v)),
+    };
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        Some(_) => Err(Error::config(format!(
+            "config key \"{key}\" must not be empty"
+        ))),
+        None if vars.is_empty() => Err(Error::config(format!("missing \"{key}\""))),
+        None => Err(Error::config(format!(
+            "missing \"{key}\": set it or {}",
+            vars.join(" or ")
+        ))),
+    }
+}
+
+/// Genesys Cloud: URLs from the region (JSON, then GENESYSCLOUD_REGION), each overridable.
+fn genesys_endpoints(obj: &Map<String, Value>, env: &dyn Env) -> Result<Endpoints> {
     let json_region = opt_string(obj, "region")?;
     let token_url = opt_string(obj, "token_url")?;
     let api_base = opt_string(obj, "api_base")?;
@@ -305,7 +474,6 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
             None => None,
         }
     };
-
     let token_url = match (token_url, &region_domain) {
         (Some(u), _) => parse_url("token_url", &u)?,
         (None, Some(d)) => parse_url("region", &genesys::token_url(d))?,
@@ -316,7 +484,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         }
     };
     let api_base = match (api_base, &region_domain) {
-        (Some(u), _) => parse_url("api_base", &u)?,
+        (Some(u), _) => parse_api_base(&u)?,
         (None, Some(d)) => parse_url("region", &genesys::api_base(d))?,
         (None, None) => {
             return Err(Error::config(
@@ -324,60 +492,63 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
             ))
         }
     };
-    if api_base.query().is_some() || api_base.fragment().is_some() {
+    Ok(Endpoints {
+        token_url: Some(token_url),
+        api_base: Some(api_base),
+        issuer: None,
+    })
+}
+
+/// Any OAuth2 server: `token_url` or `issuer` (discovery), and `api_base`.
+fn generic_endpoints(obj: &Map<String, Value>) -> Result<Endpoints> {
+    let issuer = opt_string(obj, "issuer")?
+        .map(|u| parse_url("issuer", &u))
+        .transpose()?;
+    let token_url = opt_string(obj, "token_url")?
+        .map(|u| parse_url("token_url", &u))
+        .transpose()?;
+    if issuer.is_none() && token_url.is_none() {
+        return Err(Error::config(
+            "no token endpoint: set \"issuer\" (OpenID discovery) or \"token_url\"",
+        ));
+    }
+    let api_base = match opt_string(obj, "api_base")? {
+        Some(u) => parse_api_base(&u)?,
+        None => return Err(Error::config("missing \"api_base\" (the API's base URL)")),
+    };
+    Ok(Endpoints {
+        token_url,
+        api_base: Some(api_base),
+        issuer,
+    })
+}
+
+/// NICE CXone: the issuer (default global, or a short name), token endpoint and API base
+/// discovered unless given.
+fn cxone_endpoints(obj: &Map<String, Value>) -> Result<Endpoints> {
+    let issuer = match opt_string(obj, "issuer")? {
+        None => cxone::DEFAULT_ISSUER.to_string(),
+        Some(i) => cxone::issuer_url(&i).unwrap_or(i),
+    };
+    Ok(Endpoints {
+        issuer: Some(parse_url("issuer", &issuer)?),
+        token_url: opt_string(obj, "token_url")?
+            .map(|u| parse_url("token_url", &u))
+            .transpose()?,
+        api_base: opt_string(obj, "api_base")?
+            .map(|u| parse_api_base(&u))
+            .transpose()?,
+    })
+}
+
+fn parse_api_base(text: &str) -> Result<Url> {
+    let url = parse_url("api_base", text)?;
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(
             "config key \"api_base\" must not have a query or fragment",
         ));
     }
-
-    let client_id = opt_string(obj, "client_id")?
-        .or_else(|| env.get("GENESYSCLOUD_OAUTHCLIENT_ID"))
-        .or_else(|| env.get("GENESYS_CLIENT_ID"))
-        .ok_or_else(|| {
-            Error::config(
-                "no client id: set \"client_id\" or GENESYSCLOUD_OAUTHCLIENT_ID (or GENESYS_CLIENT_ID)",
-            )
-        })?;
-    let client_secret = Zeroizing::new(
-        opt_string(obj, "client_secret")?
-            .or_else(|| env.get("GENESYSCLOUD_OAUTHCLIENT_SECRET"))
-            .or_else(|| env.get("GENESYS_CLIENT_SECRET"))
-            .ok_or_else(|| {
-                Error::config(
-                    "no client secret: set \"client_secret\" or GENESYSCLOUD_OAUTHCLIENT_SECRET (or GENESYS_CLIENT_SECRET)",
-                )
-            })?,
-    );
-    if client_id.is_empty() || client_id.chars().any(char::is_control) {
-        return Err(Error::config(
-            "config key \"client_id\" must be non-empty without control characters",
-        ));
-    }
-    if client_secret.is_empty() {
-        return Err(Error::config(
-            "config key \"client_secret\" must be non-empty",
-        ));
-    }
-
-    Ok(Config {
-        token_url,
-        api_base,
-        client_id,
-        client_secret,
-        client_auth,
-        scope,
-        refresh_margin,
-        timeout,
-        deadline,
-        max_retries,
-        max_retry_after,
-        backoff_base,
-        backoff_max,
-        max_body_bytes,
-        user_agent,
-        proxy,
-        ca_file,
-    })
+    Ok(url)
 }
 
 /// Parses an endpoint URL: https anywhere, plain http only to loopback.
@@ -482,11 +653,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            c.token_url.as_str(),
+            c.token_url.as_ref().unwrap().as_str(),
             "https://login.mypurecloud.de/oauth/token"
         );
-        assert_eq!(c.api_base.as_str(), "https://api.mypurecloud.de/");
-        assert_eq!(c.client_auth, ClientAuth::Basic);
+        assert_eq!(
+            c.api_base.as_ref().unwrap().as_str(),
+            "https://api.mypurecloud.de/"
+        );
+        assert_eq!(c.client_auth, None);
         assert_eq!(c.timeout, Duration::from_millis(10_000));
         assert_eq!(c.max_retries, 3);
     }
@@ -505,7 +679,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.client_id, "old-id");
         assert_eq!(c.client_secret.as_str(), "new-secret");
-        assert_eq!(c.api_base.as_str(), "https://api.mypurecloud.jp/");
+        assert_eq!(
+            c.api_base.as_ref().unwrap().as_str(),
+            "https://api.mypurecloud.jp/"
+        );
         // JSON wins over the environment
         let c = cfg(
             r#"{"client_id":"json-id"}"#,
@@ -518,7 +695,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.client_id, "json-id");
         assert_eq!(
-            c.token_url.as_str(),
+            c.token_url.as_ref().unwrap().as_str(),
             "https://login.aps1.pure.cloud/oauth/token"
         );
     }
@@ -543,8 +720,45 @@ mod tests {
             ),
             (r#"[1,2]"#, "JSON object"),
             (r#"{"region":"#, "not valid JSON"),
-            (r#"{"region":"eu-west-1"}"#, "client id"),
-            (r#"{"region":"eu-west-1","client_id":"a"}"#, "client secret"),
+            (r#"{"region":"eu-west-1"}"#, "\"client_id\""),
+            (
+                r#"{"region":"eu-west-1","client_id":"a"}"#,
+                "\"client_secret\"",
+            ),
+            (r#"{"platform":"saas"}"#, "\"platform\""),
+            (
+                r#"{"region":"eu-west-1","issuer":"https://x.y"}"#,
+                "\"region\"",
+            ),
+            (
+                r#"{"platform":"genesys","issuer":"https://x.y"}"#,
+                "\"issuer\"",
+            ),
+            (r#"{"platform":"cxone","region":"eu-west-1"}"#, "\"region\""),
+            (
+                r#"{"issuer":"https://x.y","client_id":"a","client_secret":"b"}"#,
+                "\"api_base\"",
+            ),
+            (
+                r#"{"platform":"generic","api_base":"https://a.b","client_id":"a","client_secret":"b"}"#,
+                "issuer",
+            ),
+            (
+                r#"{"platform":"cxone","client_id":"a","client_secret":"b"}"#,
+                "\"access_key_id\"",
+            ),
+            (
+                r#"{"platform":"cxone","client_id":"a","client_secret":"b","access_key_id":"k"}"#,
+                "CXONE_ACCESS_KEY_SECRET",
+            ),
+            (
+                r#"{"platform":"cxone","issuer":"http://idp.example"}"#,
+                "loopback",
+            ),
+            (
+                r#"{"region":"eu-west-1","client_id":"a","client_secret":"b","access_key_id":"k"}"#,
+                "\"access_key_id\"",
+            ),
             (r#"{"client_id":"a","client_secret":"b"}"#, "token endpoint"),
         ];
         for (json, needle) in cases {
@@ -555,13 +769,52 @@ mod tests {
     }
 
     #[test]
+    fn cxone_platform() {
+        let c = cfg(
+            r#"{"platform":"cxone","client_id":"app","client_secret":"s","access_key_id":"key","access_key_secret":"ks"}"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.platform, Platform::Cxone);
+        assert_eq!(
+            c.issuer.as_ref().unwrap().as_str(),
+            "https://cxone.niceincontact.com/"
+        );
+        assert!(c.token_url.is_none() && c.api_base.is_none());
+        assert!(matches!(&c.grant, Grant::Password { username, .. } if username == "key"));
+        assert!(!format!("{c:?}").contains("ks"));
+        // short issuer names and environment variables
+        let c = Config::from_json_with_env(
+            Some(r#"{"platform":"cxone","issuer":"sov1-eu"}"#),
+            &env(&[
+                ("CXONE_CLIENT_ID", "app"),
+                ("CXONE_CLIENT_SECRET", "s"),
+                ("CXONE_ACCESS_KEY_ID", "key"),
+                ("CXONE_ACCESS_KEY_SECRET", "ks"),
+                ("GENESYSCLOUD_OAUTHCLIENT_ID", "not-this-one"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.issuer.unwrap().as_str(), "https://nicecxone-sov1.eu/");
+        assert_eq!(c.client_id, "app");
+        // generic: issuer alone selects discovery
+        let c = cfg(
+            r#"{"issuer":"https://idp.example","api_base":"https://api.example","client_id":"a","client_secret":"b"}"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.platform, Platform::Generic);
+        assert!(c.token_url.is_none());
+    }
+
+    #[test]
     fn loopback_http_allowed() {
         let c = cfg(
             r#"{"token_url":"http://127.0.0.1:9/oauth/token","api_base":"http://localhost:9","client_id":"a","client_secret":"b","client_auth":"body"}"#,
             &[],
         )
         .unwrap();
-        assert_eq!(c.client_auth, ClientAuth::Body);
+        assert_eq!(c.client_auth, Some(ClientAuth::Body));
         assert!(cfg(
             r#"{"token_url":"http://[::1]:9/t","api_base":"http://127.8.9.1","client_id":"a","client_secret":"b"}"#,
             &[]

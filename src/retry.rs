@@ -1,7 +1,9 @@
 //! Retry timing: `Retry-After` parsing (RFC 9110 section 10.2.3) and exponential backoff with
 //! full jitter.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::Config;
 
 /// Parses a `Retry-After` value: delta-seconds (`120`) or an HTTP-date
 /// (`Wed, 21 Oct 2015 07:28:00 GMT`). A date in the past means "now" (zero). Garbage, negative
@@ -30,6 +32,27 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
         .min(max);
     let cap_ms = cap.as_millis() as u64;
     Duration::from_millis(fastrand::u64(0..=cap_ms))
+}
+
+/// How long to wait before retry number `attempt` (from 0), or `None` when no retry is allowed:
+/// retries used up, a `Retry-After` above `max_retry_after`, or the wait would end past the
+/// deadline.
+pub fn retry_wait(
+    cfg: &Config,
+    attempt: u32,
+    retry_after: Option<Duration>,
+    deadline: Instant,
+) -> Option<Duration> {
+    if attempt >= cfg.max_retries {
+        return None;
+    }
+    let wait = match retry_after {
+        Some(d) if d > cfg.max_retry_after => return None,
+        Some(d) => d,
+        None => backoff(attempt, cfg.backoff_base, cfg.backoff_max),
+    };
+    let ends = Instant::now().checked_add(wait)?;
+    (ends < deadline).then_some(wait)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::{fetch_token, TokenGrant};
+use crate::providers::{Provider, TokenGrant};
 use crate::runtime;
 use crate::transport::{sensitive, Transport};
 
@@ -59,6 +59,7 @@ type FetchResult = Option<Result<Arc<CachedToken>>>;
 struct Inner {
     cfg: Arc<Config>,
     transport: Arc<Transport>,
+    provider: Provider,
     slot: ArcSwapOption<CachedToken>,
     inflight: Mutex<Option<watch::Receiver<FetchResult>>>,
     generation: AtomicU64,
@@ -78,6 +79,7 @@ impl TokenManager {
     pub fn new(cfg: Arc<Config>, transport: Arc<Transport>) -> Self {
         TokenManager {
             inner: Arc::new(Inner {
+                provider: Provider::new(Arc::clone(&cfg)),
                 cfg,
                 transport,
                 slot: ArcSwapOption::const_empty(),
@@ -136,6 +138,11 @@ impl TokenManager {
         }
     }
 
+    /// The token source (endpoints, refresh token, API base).
+    pub fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+
     /// How many token fetches this manager started (for tests and diagnostics).
     pub fn fetch_count(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
@@ -178,7 +185,7 @@ impl TokenManager {
             let started = Instant::now();
             let deadline = started + task.cfg.deadline;
             let result = tokio::select! {
-                r = fetch_token(&task.transport, &task.cfg, deadline) => r,
+                r = task.provider.fetch(&task.transport, deadline) => r,
                 _ = shutdown.wait_for(|closed| *closed) => {
                     Err(Error::new(ErrorKind::Cancelled, "client freed during token fetch"))
                 }

@@ -1,11 +1,16 @@
 //! Token providers: how a token is obtained from the configured server.
 //!
-//! Genesys Cloud (region → URLs, see [`genesys`]) and any generic OAuth2 server (explicit
-//! `token_url`/`api_base`) share the RFC 6749 client-credentials exchange implemented here:
-//! request building, reply parsing and the token endpoint's retry policy.
+//! Genesys Cloud (region → URLs, see [`genesys`]), NICE CXone ([`cxone`]) and any generic
+//! OAuth2 server share what is implemented here: OpenID discovery of the token endpoint
+//! ([`discovery`]), token request building (client credentials, password, refresh token),
+//! reply parsing and the token endpoint's retry policy. [`Provider`] holds what a client
+//! learns along the way: the discovered endpoints, the refresh token, the CXone API base.
 
+pub mod cxone;
+pub mod discovery;
 pub mod genesys;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
@@ -15,10 +20,12 @@ use reqwest::Method;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::config::{ClientAuth, Config};
+use crate::config::{ClientAuth, Config, Grant};
 use crate::error::{Error, ErrorKind, Result};
-use crate::retry::{backoff, parse_retry_after};
+use crate::retry::{parse_retry_after, retry_wait};
 use crate::transport::{sensitive, Transport};
+use discovery::Endpoints;
+use url::Url;
 
 /// Token replies larger than this are not tokens.
 pub const MAX_TOKEN_REPLY_BYTES: usize = 1024 * 1024;
@@ -29,6 +36,8 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 pub struct TokenGrant {
     pub access_token: Zeroizing<String>,
     pub expires_in: Duration,
+    /// Renews the token without the primary credentials (CXone).
+    pub refresh_token: Option<Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for TokenGrant {
@@ -60,20 +69,33 @@ pub fn form_encode(s: &str) -> String {
     utf8_percent_encode(s, FORM).to_string()
 }
 
-/// Headers and body of a client-credentials token request.
-pub fn token_request(cfg: &Config) -> Result<(HeaderMap, Zeroizing<Vec<u8>>)> {
+/// Headers and body of a token request: the grant's `params`, then `scope`, then the client's
+/// authentication (Basic header or body parameters).
+pub fn token_request(
+    cfg: &Config,
+    client_auth: ClientAuth,
+    params: &[(&str, &str)],
+) -> Result<(HeaderMap, Zeroizing<Vec<u8>>)> {
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let mut body = Zeroizing::new(String::from("grant_type=client_credentials"));
+    let mut body = Zeroizing::new(String::new());
+    for (k, v) in params {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        body.push_str(k);
+        body.push('=');
+        body.push_str(&form_encode(v));
+    }
     if let Some(scope) = &cfg.scope {
         body.push_str("&scope=");
         body.push_str(&form_encode(scope));
     }
-    match cfg.client_auth {
+    match client_auth {
         ClientAuth::Basic => {
             let pair = Zeroizing::new(format!(
                 "{}:{}",
@@ -153,9 +175,14 @@ pub fn parse_token_reply(
             Some(_) => return Err(protocol("expires_in is not a number")),
             None => return Err(protocol("no expires_in")),
         };
+        let refresh_token = match obj.get("refresh_token") {
+            Some(Value::String(r)) if !r.is_empty() => Some(Zeroizing::new(r.clone())),
+            _ => None,
+        };
         return Ok(TokenGrant {
             access_token: Zeroizing::new(token.clone()),
             expires_in,
+            refresh_token,
         });
     }
 
@@ -210,26 +237,27 @@ pub fn parse_token_reply(
     ))
 }
 
-/// Obtains a token: the token endpoint's retry policy (rate limits, 5xx and connection errors
-/// back off and retry; rejected credentials and malformed replies do not) within `deadline`.
-pub async fn fetch_token(
+/// One token exchange with the token endpoint's retry policy: rate limits, 5xx and connection
+/// errors back off and retry; rejected credentials and malformed replies do not.
+pub async fn exchange(
     transport: &Transport,
     cfg: &Config,
+    ep: &Endpoints,
+    params: &[(&str, &str)],
     deadline: Instant,
 ) -> Result<TokenGrant> {
-    let host = cfg.token_url.host_str().unwrap_or("?").to_string();
+    let host = ep.token_url.host_str().unwrap_or("?").to_string();
     let mut attempt: u32 = 0;
     loop {
-        let (headers, body) = token_request(cfg)?;
-        let now = Instant::now();
-        let remaining = deadline.saturating_duration_since(now);
+        let (headers, body) = token_request(cfg, ep.client_auth, params)?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(deadline_error(cfg));
         }
         let sent = transport
             .send(
                 Method::POST,
-                &cfg.token_url,
+                &ep.token_url,
                 headers,
                 Some(bytes::Bytes::from(body.to_vec())),
                 cfg.timeout.min(remaining),
@@ -262,19 +290,124 @@ pub async fn fetch_token(
         let Retry::Yes(after) = retry else {
             return Err(err);
         };
-        if attempt >= cfg.max_retries {
-            return Err(err);
+        match retry_wait(cfg, attempt, after, deadline) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return Err(err),
         }
-        let wait = match after {
-            Some(d) if d > cfg.max_retry_after => return Err(err),
-            Some(d) => d,
-            None => backoff(attempt, cfg.backoff_base, cfg.backoff_max),
-        };
-        if Instant::now() + wait >= deadline {
-            return Err(err);
-        }
-        tokio::time::sleep(wait).await;
         attempt += 1;
+    }
+}
+
+/// The per-client token source: the configured grant against the configured or discovered
+/// token endpoint, refresh tokens when the server gives them, and the API base.
+pub struct Provider {
+    cfg: Arc<Config>,
+    endpoints: tokio::sync::OnceCell<Endpoints>,
+    refresh_token: Mutex<Option<Zeroizing<String>>>,
+    api_base: tokio::sync::OnceCell<Url>,
+}
+
+impl Provider {
+    pub fn new(cfg: Arc<Config>) -> Provider {
+        let api_base = tokio::sync::OnceCell::new_with(cfg.api_base.clone());
+        Provider {
+            cfg,
+            endpoints: tokio::sync::OnceCell::new(),
+            refresh_token: Mutex::new(None),
+            api_base,
+        }
+    }
+
+    /// The token endpoint and client authentication: configured, or discovered once from the
+    /// issuer and kept for the client's lifetime (a failed discovery is tried again next time).
+    async fn endpoints(&self, transport: &Transport, deadline: Instant) -> Result<&Endpoints> {
+        self.endpoints
+            .get_or_try_init(|| async {
+                let cfg = &self.cfg;
+                match (&cfg.token_url, &cfg.issuer) {
+                    (Some(url), _) => Ok(Endpoints {
+                        token_url: url.clone(),
+                        client_auth: cfg.client_auth.unwrap_or(ClientAuth::Basic),
+                    }),
+                    (None, Some(issuer)) => {
+                        discovery::discover(transport, cfg, issuer, deadline).await
+                    }
+                    (None, None) => Err(Error::config("no token endpoint configured")),
+                }
+            })
+            .await
+    }
+
+    /// Obtains a new token. With a refresh token from an earlier reply, the refresh grant is
+    /// tried first; if the server rejects it, the primary grant is used.
+    pub async fn fetch(&self, transport: &Transport, deadline: Instant) -> Result<TokenGrant> {
+        let ep = self.endpoints(transport, deadline).await?;
+        let stored = self.lock_refresh().take();
+        if let Some(rt) = stored {
+            let params = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt.as_str()),
+            ];
+            match exchange(transport, &self.cfg, ep, &params, deadline).await {
+                Ok(grant) => return Ok(self.keep_refresh(grant)),
+                // rejected (expired, revoked, rotated): fall back to the primary grant
+                Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Protocol) => {}
+                Err(e) => {
+                    // transient: keep the refresh token for the next attempt
+                    *self.lock_refresh() = Some(rt);
+                    return Err(e);
+                }
+            }
+        }
+        let grant = match &self.cfg.grant {
+            Grant::ClientCredentials => {
+                let params = [("grant_type", "client_credentials")];
+                exchange(transport, &self.cfg, ep, &params, deadline).await?
+            }
+            Grant::Password { username, password } => {
+                let params = [
+                    ("grant_type", "password"),
+                    ("username", username.as_str()),
+                    ("password", password.as_str()),
+                ];
+                exchange(transport, &self.cfg, ep, &params, deadline).await?
+            }
+        };
+        Ok(self.keep_refresh(grant))
+    }
+
+    fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<Zeroizing<String>>> {
+        self.refresh_token.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn keep_refresh(&self, mut grant: TokenGrant) -> TokenGrant {
+        if let Some(rt) = grant.refresh_token.take() {
+            *self.lock_refresh() = Some(rt);
+        }
+        grant
+    }
+
+    /// The API base, if already known (configured or discovered).
+    pub fn known_api_base(&self) -> Option<&Url> {
+        self.api_base.get()
+    }
+
+    /// The API base: configured, or (CXone) discovered once from the tenant in `access_token`.
+    pub async fn api_base(
+        &self,
+        transport: &Transport,
+        access_token: &str,
+        deadline: Instant,
+    ) -> Result<&Url> {
+        self.api_base
+            .get_or_try_init(|| async {
+                let Some(issuer) = &self.cfg.issuer else {
+                    return Err(Error::config("no API base configured (\"api_base\")"));
+                };
+                let tenant = cxone::tenant_from_jwt(access_token)?;
+                discovery::cxone_api_base(transport, &self.cfg, issuer, &tenant, deadline).await
+            })
+            .await
     }
 }
 

@@ -1,0 +1,270 @@
+//! OpenID Connect / OAuth 2.0 authorization server metadata discovery, and CXone's API base
+//! discovery.
+//!
+//! `{issuer}/.well-known/openid-configuration` is read first, then (RFC 8414)
+//! `{issuer}/.well-known/oauth-authorization-server`. From it: `token_endpoint` (https, or http
+//! to loopback) and `token_endpoint_auth_methods_supported`, which picks Basic or body client
+//! authentication when the configuration does not say.
+
+use std::time::Instant;
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use crate::config::{parse_url, ClientAuth, Config};
+use crate::error::{Error, ErrorKind, Result};
+use crate::transport::Transport;
+
+use super::{deadline_error, scrub};
+use crate::retry::retry_wait;
+
+/// Discovery documents larger than this are not discovery documents.
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// Where and how to ask for tokens.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub token_url: Url,
+    pub client_auth: ClientAuth,
+}
+
+/// Joins a well-known path to the issuer (keeping an issuer path, without doubling slashes).
+fn well_known(issuer: &Url, suffix: &str) -> Result<Url> {
+    let base = issuer.as_str().trim_end_matches('/');
+    Url::parse(&format!("{base}/.well-known/{suffix}"))
+        .map_err(|e| Error::config(format!("config key \"issuer\" cannot be used: {e}")))
+}
+
+/// GETs a JSON document with the retry policy for 5xx and connection failures. `Ok(None)` for
+/// 404 and 410 (the document does not exist there).
+pub async fn get_json(
+    transport: &Transport,
+    cfg: &Config,
+    url: &Url,
+    deadline: Instant,
+) -> Result<Option<Value>> {
+    let mut attempt = 0;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(deadline_error(cfg));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let sent = transport
+            .send(
+                Method::GET,
+                url,
+                headers,
+                None,
+                cfg.timeout.min(remaining),
+                MAX_DOCUMENT_BYTES,
+            )
+            .await;
+        let err = match sent {
+            Ok(r) if r.status == 404 || r.status == 410 => return Ok(None),
+            Ok(r) if (200..300).contains(&r.status) => {
+                return serde_json::from_slice::<Value>(&r.body)
+                    .ok()
+                    .filter(Value::is_object)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Protocol,
+                            format!("{url} did not return a JSON object"),
+                        )
+                        .with_status(r.status)
+                    });
+            }
+            Ok(r) if r.status >= 500 || r.status == 429 => Error::new(
+                ErrorKind::Server,
+                format!("{url} answered HTTP {}", r.status),
+            )
+            .with_status(r.status),
+            Ok(r) => {
+                return Err(Error::new(
+                    ErrorKind::Protocol,
+                    format!(
+                        "{url} answered HTTP {}: {}",
+                        r.status,
+                        scrub(&String::from_utf8_lossy(&r.body), &cfg.client_secret)
+                    ),
+                )
+                .with_status(r.status))
+            }
+            Err(se) if se.retryable => se.error,
+            Err(se) => return Err(se.error),
+        };
+        match retry_wait(cfg, attempt, None, deadline) {
+            Some(w) => tokio::time::sleep(w).await,
+            None => return Err(err),
+        }
+        attempt += 1;
+    }
+}
+
+/// Reads the issuer's metadata and picks the token endpoint and client authentication.
+pub async fn discover(
+    transport: &Transport,
+    cfg: &Config,
+    issuer: &Url,
+    deadline: Instant,
+) -> Result<Endpoints> {
+    let oidc = well_known(issuer, "openid-configuration")?;
+    let (doc_url, doc) = match get_json(transport, cfg, &oidc, deadline).await? {
+        Some(doc) => (oidc, doc),
+        None => {
+            let rfc8414 = well_known(issuer, "oauth-authorization-server")?;
+            match get_json(transport, cfg, &rfc8414, deadline).await? {
+                Some(doc) => (rfc8414, doc),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        format!("no discovery document at {oidc} nor at {rfc8414}"),
+                    )
+                    .with_status(404))
+                }
+            }
+        }
+    };
+    endpoints_from(cfg, issuer, &doc_url, &doc)
+}
+
+/// Validates a discovery document and derives the endpoints from it.
+pub fn endpoints_from(cfg: &Config, issuer: &Url, doc_url: &Url, doc: &Value) -> Result<Endpoints> {
+    let protocol = |what: String| Error::new(ErrorKind::Protocol, format!("{doc_url}: {what}"));
+    if let Some(i) = doc.get("issuer").and_then(Value::as_str) {
+        if i.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+            return Err(protocol(format!(
+                "issuer \"{}\" does not match the configured issuer",
+                scrub(i, "")
+            )));
+        }
+    }
+    let token_url = match doc.get("token_endpoint").and_then(Value::as_str) {
+        Some(t) => parse_url("token_endpoint", t).map_err(|e| protocol(e.message))?,
+        None => return Err(protocol("no token_endpoint".into())),
+    };
+    let client_auth = match cfg.client_auth {
+        Some(a) => a,
+        None => match doc.get("token_endpoint_auth_methods_supported") {
+            // absent: RFC 8414 says the default is client_secret_basic
+            None => ClientAuth::Basic,
+            Some(Value::Array(methods)) => {
+                let has = |m: &str| methods.iter().any(|v| v.as_str() == Some(m));
+                if has("client_secret_basic") {
+                    ClientAuth::Basic
+                } else if has("client_secret_post") {
+                    ClientAuth::Body
+                } else {
+                    return Err(protocol(
+                        "token_endpoint_auth_methods_supported has neither client_secret_basic nor client_secret_post".into(),
+                    ));
+                }
+            }
+            Some(_) => {
+                return Err(protocol(
+                    "token_endpoint_auth_methods_supported is not a list".into(),
+                ))
+            }
+        },
+    };
+    Ok(Endpoints {
+        token_url,
+        client_auth,
+    })
+}
+
+/// CXone: the API base of `tenant` from `{issuer}/.well-known/cxone-configuration`.
+pub async fn cxone_api_base(
+    transport: &Transport,
+    cfg: &Config,
+    issuer: &Url,
+    tenant: &str,
+    deadline: Instant,
+) -> Result<Url> {
+    let mut url = well_known(issuer, "cxone-configuration")?;
+    url.query_pairs_mut().append_pair("tenantId", tenant);
+    let doc = get_json(transport, cfg, &url, deadline)
+        .await?
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Protocol,
+                format!("{url}: tenant not found (HTTP 404)"),
+            )
+            .with_status(404)
+        })?;
+    let api = doc
+        .get("api_endpoint")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::new(ErrorKind::Protocol, format!("{url}: no api_endpoint")))?;
+    parse_url("api_endpoint", api)
+        .map_err(|e| Error::new(ErrorKind::Protocol, format!("{url}: {}", e.message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(client_auth: Option<ClientAuth>) -> Config {
+        let mut c = Config::from_json(Some(
+            r#"{"platform":"generic","issuer":"https://idp.example","api_base":"https://api.example","client_id":"a","client_secret":"b"}"#,
+        ))
+        .unwrap();
+        c.client_auth = client_auth;
+        c
+    }
+
+    #[test]
+    fn auth_method_choice() {
+        let issuer = Url::parse("https://idp.example").unwrap();
+        let doc_url = well_known(&issuer, "openid-configuration").unwrap();
+        assert_eq!(
+            doc_url.as_str(),
+            "https://idp.example/.well-known/openid-configuration"
+        );
+        let doc = |methods: &str| -> Value {
+            serde_json::from_str(&format!(
+                r#"{{"issuer":"https://idp.example/","token_endpoint":"https://idp.example/token"{methods}}}"#
+            ))
+            .unwrap()
+        };
+        let pick = |c: Option<ClientAuth>, d: &Value| endpoints_from(&cfg(c), &issuer, &doc_url, d);
+        assert_eq!(pick(None, &doc("")).unwrap().client_auth, ClientAuth::Basic);
+        let post = doc(r#","token_endpoint_auth_methods_supported":["client_secret_post"]"#);
+        assert_eq!(pick(None, &post).unwrap().client_auth, ClientAuth::Body);
+        assert_eq!(
+            pick(Some(ClientAuth::Basic), &post).unwrap().client_auth,
+            ClientAuth::Basic
+        );
+        let jwt_only = doc(r#","token_endpoint_auth_methods_supported":["private_key_jwt"]"#);
+        assert!(pick(None, &jwt_only)
+            .unwrap_err()
+            .message
+            .contains("client_secret_basic"));
+
+        let no_token: Value = serde_json::from_str(r#"{"issuer":"https://idp.example"}"#).unwrap();
+        assert!(pick(None, &no_token)
+            .unwrap_err()
+            .message
+            .contains("token_endpoint"));
+        let plain_http: Value = serde_json::from_str(
+            r#"{"issuer":"https://idp.example","token_endpoint":"http://idp.example/token"}"#,
+        )
+        .unwrap();
+        assert!(pick(None, &plain_http)
+            .unwrap_err()
+            .message
+            .contains("loopback"));
+        let other_issuer: Value = serde_json::from_str(
+            r#"{"issuer":"https://evil.example","token_endpoint":"https://idp.example/token"}"#,
+        )
+        .unwrap();
+        assert!(pick(None, &other_issuer)
+            .unwrap_err()
+            .message
+            .contains("issuer"));
+    }
+}
