@@ -35,11 +35,20 @@ unsafe fn client_arg(p: *const oauth_client) -> Result<Arc<oauth_client>> {
 /// Creates a client.
 ///
 /// `config_json` is a JSON object (NULL, `""` or `"{}"`: everything from the environment); see
-/// README for the keys. Missing values come from `GENESYSCLOUD_OAUTHCLIENT_ID`,
-/// `GENESYSCLOUD_OAUTHCLIENT_SECRET`, `GENESYSCLOUD_REGION` (then `GENESYS_CLIENT_ID`,
-/// `GENESYS_CLIENT_SECRET`). Makes no network request. On success writes `*out_client`.
-/// Errors: `OAUTH_ERR_CONFIG` naming the key, `OAUTH_ERR_INVALID_ARGUMENT` for a NULL
-/// `out_client` or a non-UTF-8 `config_json`.
+/// README for the keys. `"platform"` selects the server kind:
+/// * `"genesys"` (default): URLs from `"region"`; missing values from
+///   `GENESYSCLOUD_OAUTHCLIENT_ID`, `GENESYSCLOUD_OAUTHCLIENT_SECRET`, `GENESYSCLOUD_REGION`
+///   (then `GENESYS_CLIENT_ID`, `GENESYS_CLIENT_SECRET`);
+/// * `"cxone"`: NICE CXone with `"issuer"` (default `https://cxone.niceincontact.com`, or
+///   `"gov"`, `"sov1-au"`, `"sov1-eu"`), `"client_id"`, `"client_secret"`, `"access_key_id"`,
+///   `"access_key_secret"` (or `CXONE_CLIENT_ID`, `CXONE_CLIENT_SECRET`,
+///   `CXONE_ACCESS_KEY_ID`, `CXONE_ACCESS_KEY_SECRET`);
+/// * `"generic"` (implied by `"issuer"`): any OAuth2 server by `"issuer"` (OpenID discovery) or
+///   `"token_url"`, plus `"api_base"`.
+///
+/// Makes no network request: discovery happens on the first token request. On success writes
+/// `*out_client`. Errors: `OAUTH_ERR_CONFIG` naming the key, `OAUTH_ERR_INVALID_ARGUMENT` for a
+/// NULL `out_client` or a non-UTF-8 `config_json`.
 #[no_mangle]
 pub extern "C" fn oauth_client_new(
     config_json: *const c_char,
