@@ -119,9 +119,7 @@ pub extern "C" fn oauth_get_token(
     out_token: *mut *mut c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_get_token", out_err, || {
-        get_token(client, std::ptr::null(), out_token)
-    })
+    oauth_get_token_cancellable(client, std::ptr::null(), out_token, out_err)
 }
 
 /// `oauth_get_token` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
@@ -133,26 +131,18 @@ pub extern "C" fn oauth_get_token_cancellable(
     out_token: *mut *mut c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_get_token_cancellable", out_err, || {
-        get_token(client, cancel, out_token)
+    guard("oauth_get_token", out_err, || {
+        // SAFETY: NULL or live handles.
+        let c = unsafe { client_arg(client) }?;
+        let cancel = unsafe { cancel_arg(cancel) };
+        out_arg(out_token, "out_token")?;
+        let token = c.client.token_blocking(cancel.as_deref())?;
+        let s = CString::new(token.value.as_bytes())
+            .map_err(|_| Error::invalid("token contains NUL"))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out_token = s.into_raw() };
+        Ok(())
     })
-}
-
-fn get_token(
-    client: *mut oauth_client,
-    cancel: *const oauth_cancel_token,
-    out_token: *mut *mut c_char,
-) -> Result<()> {
-    // SAFETY: NULL or live handles.
-    let c = unsafe { client_arg(client) }?;
-    let cancel = unsafe { cancel_arg(cancel) };
-    out_arg(out_token, "out_token")?;
-    let token = c.client.token_blocking(cancel.as_deref())?;
-    let s =
-        CString::new(token.value.as_bytes()).map_err(|_| Error::invalid("token contains NUL"))?;
-    // SAFETY: checked non-NULL above.
-    unsafe { *out_token = s.into_raw() };
-    Ok(())
 }
 
 /// Sends an authenticated API request and returns the final response.
@@ -181,16 +171,17 @@ pub extern "C" fn oauth_request(
     out_response: *mut *mut oauth_response,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_request", out_err, || {
-        let args = RequestArgs {
-            method,
-            path_or_url,
-            headers,
-            body,
-            body_len,
-        };
-        request(client, std::ptr::null(), args, out_response)
-    })
+    oauth_request_cancellable(
+        client,
+        std::ptr::null(),
+        method,
+        path_or_url,
+        headers,
+        body,
+        body_len,
+        out_response,
+        out_err,
+    )
 }
 
 /// `oauth_request` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
@@ -207,54 +198,30 @@ pub extern "C" fn oauth_request_cancellable(
     out_response: *mut *mut oauth_response,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_request_cancellable", out_err, || {
-        let args = RequestArgs {
-            method,
-            path_or_url,
-            headers,
-            body,
-            body_len,
+    guard("oauth_request", out_err, || {
+        // SAFETY: NULL or live handles.
+        let c = unsafe { client_arg(client) }?;
+        let cancel = unsafe { cancel_arg(cancel) };
+        out_arg(out_response, "out_response")?;
+        // SAFETY: NUL-terminated strings by contract.
+        let method = unsafe { str_arg(method, "method") }?;
+        let target = unsafe { str_arg(path_or_url, "path_or_url") }?;
+        // SAFETY: NULL or a NULL-terminated array of C strings by contract.
+        let lines = unsafe { header_lines(headers) }?;
+        let body = match (body.is_null(), body_len) {
+            (_, 0) => None,
+            (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
+            // SAFETY: `body` points to `body_len` readable bytes by contract.
+            (false, n) => Some(Bytes::copy_from_slice(unsafe {
+                std::slice::from_raw_parts(body, n)
+            })),
         };
-        request(client, cancel, args, out_response)
+        let req = c.client.prepare(method, target, &lines, body)?;
+        let resp = c.client.request_blocking(req, cancel.as_deref())?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out_response = oauth_response::boxed(resp) };
+        Ok(())
     })
-}
-
-struct RequestArgs {
-    method: *const c_char,
-    path_or_url: *const c_char,
-    headers: *const *const c_char,
-    body: *const u8,
-    body_len: usize,
-}
-
-fn request(
-    client: *mut oauth_client,
-    cancel: *const oauth_cancel_token,
-    a: RequestArgs,
-    out_response: *mut *mut oauth_response,
-) -> Result<()> {
-    // SAFETY: NULL or live handles.
-    let c = unsafe { client_arg(client) }?;
-    let cancel = unsafe { cancel_arg(cancel) };
-    out_arg(out_response, "out_response")?;
-    // SAFETY: NUL-terminated strings by contract.
-    let method = unsafe { str_arg(a.method, "method") }?;
-    let target = unsafe { str_arg(a.path_or_url, "path_or_url") }?;
-    // SAFETY: NULL or a NULL-terminated array of C strings by contract.
-    let lines = unsafe { header_lines(a.headers) }?;
-    let body = match (a.body.is_null(), a.body_len) {
-        (_, 0) => None,
-        (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
-        // SAFETY: `body` points to `body_len` readable bytes by contract.
-        (false, n) => Some(Bytes::copy_from_slice(unsafe {
-            std::slice::from_raw_parts(a.body, n)
-        })),
-    };
-    let req = c.client.prepare(method, target, &lines, body)?;
-    let resp = c.client.request_blocking(req, cancel.as_deref())?;
-    // SAFETY: checked non-NULL above.
-    unsafe { *out_response = oauth_response::boxed(resp) };
-    Ok(())
 }
 
 /// A per-call cancellation token: pass it to `oauth_get_token_cancellable` or

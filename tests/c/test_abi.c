@@ -7,54 +7,9 @@
 #include "cxoauth.h"
 #include "harness.h"
 #include "secrets.h"
+#include "client_helpers.h"
 
-#define CLIENT_ID "test-client"
-#define SECRET "s3cr:/+=%&et value"
-
-/* A config for the simulator; `extra` is spliced in as more "key":value pairs (may be ""). */
-static const char *cfg(const char *extra) {
-    static char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\","
-             "\"api_base\":\"http://127.0.0.1:%d\",\"client_id\":\"%s\","
-             "\"client_secret\":\"%s\",\"backoff_base_ms\":20,\"backoff_max_ms\":200%s%s}",
-             g_sim_port, g_sim_port, CLIENT_ID, SECRET, extra[0] ? "," : "", extra);
-    return buf;
-}
-
-static oauth_client *new_client(const char *extra) {
-    oauth_client *c = NULL;
-    oauth_error *e = NULL;
-    oauth_result r = oauth_client_new(cfg(extra), &c, &e);
-    if (r != OAUTH_OK) {
-        fprintf(stderr, "  client_new failed: %s\n", oauth_error_message(e));
-        oauth_error_free(e);
-        g_failed_checks++;
-        return NULL;
-    }
-    CHECK(e == NULL);
-    return c;
-}
-
-/* GET path; returns the status (or -code on error). */
-static int get_status(oauth_client *c, const char *path) {
-    oauth_response *resp = NULL;
-    oauth_error *e = NULL;
-    oauth_result r = oauth_request(c, "GET", path, NULL, NULL, 0, &resp, &e);
-    if (r != OAUTH_OK) {
-        oauth_error_free(e);
-        return -(int)r;
-    }
-    int s = oauth_response_status(resp);
-    oauth_response_free(resp);
-    return s;
-}
-
-static void warm_token(oauth_client *c) {
-    char *tok = NULL;
-    CHECK_EQ_INT(oauth_get_token(c, &tok, NULL), OAUTH_OK);
-    oauth_string_free(tok);
-}
+static void warm_token(oauth_client *c) { CHECK_EQ_INT(token_rc(c), OAUTH_OK); }
 
 /* ---------------------------------------------------------------- tests */
 

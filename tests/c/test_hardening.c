@@ -10,9 +10,7 @@
 #include "cxoauth.h"
 #include "harness.h"
 #include "secrets.h"
-
-#define CLIENT_ID "test-client"
-#define SECRET "s3cr:/+=%&et value"
+#include "client_helpers.h"
 
 static int g_scale = 100;
 /* set when running under valgrind or AddressSanitizer (see test_create_free_10000_clients) */
@@ -20,51 +18,6 @@ static int g_under_checker;
 static int scaled(int n) {
     int v = n * g_scale / 100;
     return v < 1 ? 1 : v;
-}
-
-static const char *cfg(const char *extra) {
-    static char buf[2048];
-    snprintf(buf, sizeof buf,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\","
-             "\"api_base\":\"http://127.0.0.1:%d\",\"client_id\":\"%s\","
-             "\"client_secret\":\"%s\",\"backoff_base_ms\":20,\"backoff_max_ms\":200%s%s}",
-             g_sim_port, g_sim_port, CLIENT_ID, SECRET, extra[0] ? "," : "", extra);
-    return buf;
-}
-
-static oauth_client *new_client(const char *extra) {
-    oauth_client *c = NULL;
-    oauth_error *e = NULL;
-    if (oauth_client_new(cfg(extra), &c, &e) != OAUTH_OK) {
-        fprintf(stderr, "  client_new failed: %s\n", oauth_error_message(e));
-        oauth_error_free(e);
-        g_failed_checks++;
-    }
-    return c;
-}
-
-/* get_token; returns the result code, records the error text */
-static oauth_result token_rc(oauth_client *c) {
-    char *t = NULL;
-    oauth_error *e = NULL;
-    oauth_result rc = oauth_get_token(c, &t, &e);
-    oauth_string_free(t);
-    oauth_error_free(e);
-    return rc;
-}
-
-/* GET; returns status, or -code on error */
-static int get_status(oauth_client *c, const char *path) {
-    oauth_response *r = NULL;
-    oauth_error *e = NULL;
-    oauth_result rc = oauth_request(c, "GET", path, NULL, NULL, 0, &r, &e);
-    if (rc != OAUTH_OK) {
-        oauth_error_free(e);
-        return -(int)rc;
-    }
-    int s = oauth_response_status(r);
-    oauth_response_free(r);
-    return s;
 }
 
 /* After a failure the client must work again once the fault is gone (and the failure cache
