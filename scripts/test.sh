@@ -70,7 +70,7 @@ else
 fi
 
 step "no secret in any output so far"
-if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "Wr0ngSecretValue" "$LOG"; then
+if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "demo-key-secret" -e "Wr0ngSecretValue" "$LOG"; then
   echo "a secret appeared in the test output" >&2; exit 1
 fi
 echo "scanned $(wc -l <"$LOG") lines: no secret"

@@ -15,6 +15,13 @@ struct ConfigBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct AccessKeyBody {
+    access_key_id: String,
+    access_key_secret: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ClientBody {
     client_id: String,
     client_secret: String,
@@ -33,7 +40,12 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
     let allowed = match req.path.as_str() {
         "/__admin/health" | "/__admin/counters" => "GET, HEAD",
         "/__admin/faults" => "GET, HEAD, POST",
-        "/__admin/reset" | "/__admin/revoke" | "/__admin/config" | "/__admin/clients" => "POST",
+        "/__admin/reset"
+        | "/__admin/revoke"
+        | "/__admin/revoke_refresh"
+        | "/__admin/config"
+        | "/__admin/clients"
+        | "/__admin/access_keys" => "POST",
         _ => return Response::text(404, "unknown admin endpoint\n"),
     };
     let get = method == "GET" || method == "HEAD";
@@ -55,6 +67,20 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
         ("/__admin/revoke", _, true) => {
             shared.revoke_all();
             no_content()
+        }
+        ("/__admin/revoke_refresh", _, true) => {
+            shared.revoke_refresh_tokens();
+            no_content()
+        }
+        ("/__admin/access_keys", _, true) => {
+            match serde_json::from_slice::<AccessKeyBody>(&req.body) {
+                Ok(k) => {
+                    shared.add_access_key(&k.access_key_id, &k.access_key_secret);
+                    no_content()
+                }
+                // The serde message could quote the secret: keep it generic.
+                Err(_) => bad("invalid access key JSON: expected {\"access_key_id\": string, \"access_key_secret\": string}"),
+            }
         }
         ("/__admin/config", _, true) => match serde_json::from_slice::<ConfigBody>(&req.body) {
             Ok(c) => {

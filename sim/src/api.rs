@@ -51,7 +51,7 @@ pub fn code_for(status: u16) -> (&'static str, &'static str) {
     }
 }
 
-fn bearer_token(req: &Request) -> Option<&str> {
+pub fn bearer_token(req: &Request) -> Option<&str> {
     let value = req.header("authorization")?.trim();
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -123,7 +123,7 @@ fn organization() -> Value {
 }
 
 /// Echoes the request back. The Authorization value is never echoed.
-fn echo(req: &Request) -> Response {
+pub fn echo(req: &Request) -> Response {
     let mut headers = Map::new();
     for (name, value) in &req.headers {
         let name = name.to_ascii_lowercase();

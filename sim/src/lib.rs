@@ -20,6 +20,7 @@
 
 mod admin;
 mod api;
+mod cxone;
 mod http;
 mod routes;
 mod server;
@@ -49,6 +50,13 @@ pub struct SimOptions {
     pub clients: Vec<(String, String)>,
     /// `expires_in` of issued tokens, in seconds. Default 86400 (Genesys' default).
     pub token_lifetime_s: u64,
+    /// CXone access keys as `(access_key_id, access_key_secret)` for the password grant on
+    /// `/auth/token`. Default: `[("demo-key", "demo-key-secret")]`.
+    pub access_keys: Vec<(String, String)>,
+    /// The CXone tenant put into access tokens and served by cxone-configuration.
+    pub tenant_id: String,
+    /// `expires_in` of CXone tokens. Default 3600.
+    pub cxone_token_lifetime_s: u64,
 }
 
 impl Default for SimOptions {
@@ -57,6 +65,9 @@ impl Default for SimOptions {
             port: 0,
             clients: vec![("demo-client".to_string(), "demo-secret".to_string())],
             token_lifetime_s: 86400,
+            access_keys: vec![("demo-key".to_string(), "demo-key-secret".to_string())],
+            tenant_id: "11111111-2222-3333-4444-555555555555".to_string(),
+            cxone_token_lifetime_s: 3600,
         }
     }
 }
@@ -69,6 +80,16 @@ impl fmt::Debug for SimOptions {
             .field("port", &self.port)
             .field("clients", &ids)
             .field("token_lifetime_s", &self.token_lifetime_s)
+            .field(
+                "access_keys",
+                &self
+                    .access_keys
+                    .iter()
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>(),
+            )
+            .field("tenant_id", &self.tenant_id)
+            .field("cxone_token_lifetime_s", &self.cxone_token_lifetime_s)
             .finish()
     }
 }
@@ -85,6 +106,15 @@ pub struct Counters {
     /// TCP connections that carried at least one non-admin request, so tests can assert
     /// connection reuse.
     pub connections: u64,
+    /// CXone password-grant requests on `/auth/token` that passed client authentication.
+    #[serde(default)]
+    pub password_grants: u64,
+    /// CXone refresh-token-grant requests on `/auth/token` that passed client authentication.
+    #[serde(default)]
+    pub refresh_grants: u64,
+    /// Every request under `/.well-known/`.
+    #[serde(default)]
+    pub discovery_requests: u64,
 }
 
 /// A fault to inject. It applies to the next `count` requests matching `target` (and the
@@ -159,10 +189,12 @@ impl Fault {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
-    /// Any request on `/oauth/token`.
+    /// Any request on `/oauth/token` (Genesys) or `/auth/token` (CXone).
     Token,
-    /// Any request on a path under `/api/`.
+    /// Any request on a path under `/api/` (Genesys) or `/cxone/` (CXone).
     Api,
+    /// Any request under `/.well-known/` (discovery documents).
+    Discovery,
 }
 
 /// What a fault does. JSON form: `{"kind":"status","status":503}`, `{"kind":"drop"}`, ...
@@ -241,6 +273,9 @@ impl Simulator {
                             return;
                         }
                     };
+                    if let Ok(addr) = listener.local_addr() {
+                        server_shared.set_base_url(format!("http://{addr}"));
+                    }
                     let _ = ready_tx.send(listener.local_addr());
                     server::accept_loop(listener, server_shared, stop_rx).await;
                 });
@@ -305,9 +340,29 @@ impl Simulator {
         self.shared.revoke_all();
     }
 
-    /// Lifetime (`expires_in`) of tokens issued from now on.
+    /// Lifetime (`expires_in`) of tokens issued from now on, Genesys and CXone alike.
     pub fn set_token_lifetime(&self, secs: u64) {
         self.shared.set_lifetime(secs);
+    }
+
+    /// The OpenID issuer (= [`Simulator::base_url`]): discovery documents live under it.
+    pub fn issuer(&self) -> String {
+        self.base_url()
+    }
+
+    /// The CXone tenant id carried by CXone access tokens.
+    pub fn tenant_id(&self) -> String {
+        self.shared.tenant_id().to_string()
+    }
+
+    /// Registers (or replaces the secret of) a CXone access key.
+    pub fn add_access_key(&self, id: &str, secret: &str) {
+        self.shared.add_access_key(id, secret);
+    }
+
+    /// Invalidates every CXone refresh token (access tokens stay valid).
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.revoke_refresh_tokens();
     }
 
     /// Registers (or replaces the secret of) a client.

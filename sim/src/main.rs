@@ -9,8 +9,10 @@ use cxoauth_sim::{SimOptions, Simulator};
 
 const USAGE: &str = "\
 Usage: cxoauth-sim [--port N] [--port-file PATH] [--client ID:SECRET]... [--token-lifetime SECS]
+                   [--access-key ID:SECRET]... [--tenant-id ID] [--cxone-token-lifetime SECS]
 
-Loopback-only simulator of the Genesys Cloud CX login service and REST API, with fault
+Loopback-only simulator of the Genesys Cloud CX login service and REST API (and of NICE CXone's
+OpenID discovery, access-key grant and tenant discovery), with fault
 injection, for cxoauth's tests and demo. Listens on 127.0.0.1 only.
 
 Options:
@@ -19,13 +21,19 @@ Options:
   --client ID:SECRET     register a client (split at the first ':'); repeatable.
                          The default client demo-client:demo-secret is always registered.
   --token-lifetime SECS  expires_in of issued tokens (default 86400)
+  --access-key ID:SECRET register a CXone access key; repeatable (demo-key:demo-key-secret
+                         is always registered)
+  --tenant-id ID         CXone tenant id (default 11111111-2222-3333-4444-555555555555)
+  --cxone-token-lifetime SECS  expires_in of CXone tokens (default 3600)
   -h, --help             print this help
 
 Endpoints: POST /oauth/token, GET /api/v2/tokens/me, GET /api/v2/organizations/me,
-GET /api/v2/users/me, ANY /api/v2/echo[/...].
+GET /api/v2/users/me, ANY /api/v2/echo[/...]; CXone: GET /.well-known/openid-configuration,
+GET /.well-known/cxone-configuration?tenantId=.., POST /auth/token, /cxone/....
 Admin: GET /__admin/health, GET /__admin/counters, GET|POST /__admin/faults,
 POST /__admin/reset, POST /__admin/revoke, POST /__admin/config {\"token_lifetime_s\":N},
-POST /__admin/clients {\"client_id\":..,\"client_secret\":..}.
+POST /__admin/clients {\"client_id\":..,\"client_secret\":..}, POST /__admin/revoke_refresh,
+POST /__admin/access_keys {\"access_key_id\":..,\"access_key_secret\":..}.
 ";
 
 struct Args {
@@ -67,6 +75,18 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--token-lifetime" => {
                 let v = value()?;
                 opts.token_lifetime_s = v
+                    .parse()
+                    .map_err(|_| format!("invalid token lifetime: {v}"))?;
+            }
+            "--access-key" => {
+                let v = value()?;
+                let (id, secret) = v.split_once(':').ok_or("--access-key expects ID:SECRET")?;
+                opts.access_keys.push((id.to_string(), secret.to_string()));
+            }
+            "--tenant-id" => opts.tenant_id = value()?,
+            "--cxone-token-lifetime" => {
+                let v = value()?;
+                opts.cxone_token_lifetime_s = v
                     .parse()
                     .map_err(|_| format!("invalid token lifetime: {v}"))?;
             }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::http::{Request, Response};
 use crate::state::Shared;
-use crate::{admin, api, token, util, Action, Target};
+use crate::{admin, api, cxone, token, util, Action, Target};
 
 /// What the connection loop must do with a request.
 pub enum Outcome {
@@ -29,10 +29,12 @@ pub enum Delivery {
 const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
 
 fn target_of(path: &str) -> Option<Target> {
-    if path == "/oauth/token" {
+    if path == "/oauth/token" || path == "/auth/token" {
         Some(Target::Token)
-    } else if path.starts_with("/api/") {
+    } else if path.starts_with("/api/") || path.starts_with("/cxone/") {
         Some(Target::Api)
+    } else if path.starts_with("/.well-known/") {
+        Some(Target::Discovery)
     } else {
         None
     }
@@ -48,7 +50,7 @@ pub async fn handle(shared: &Shared, req: &Request) -> Outcome {
     shared.count_request(target);
     let correlation = match target {
         Target::Api => Some(util::uuid_v4()),
-        Target::Token => None,
+        Target::Token | Target::Discovery => None,
     };
     let corr = correlation.as_deref();
 
@@ -91,8 +93,11 @@ pub async fn handle(shared: &Shared, req: &Request) -> Outcome {
 
 fn normal(shared: &Shared, req: &Request, target: Target, corr: Option<&str>) -> Response {
     match target {
+        Target::Token if req.path == "/auth/token" => cxone::token(shared, req),
         Target::Token => token::handle(shared, req),
+        Target::Api if req.path.starts_with("/cxone/") => cxone::api(shared, req),
         Target::Api => api::handle(shared, req, corr.unwrap_or_default()),
+        Target::Discovery => cxone::well_known(shared, req),
     }
 }
 
@@ -115,6 +120,7 @@ fn status_fault(
         (Some(body), _) => Response::json_raw(status, body),
         (None, Target::Token) => token_fault(status),
         (None, Target::Api) => api_fault(status, retry_after, corr.unwrap_or_default()),
+        (None, Target::Discovery) => Response::text(status, "simulated discovery failure\n"),
     };
     match retry_after {
         Some(value) => resp.header("Retry-After", value),

@@ -1,7 +1,7 @@
 //! Shared simulator state: clients, issued tokens, counters and fault queues.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::{Action, Counters, Fault, SimOptions, Target};
@@ -11,6 +11,9 @@ const TOKEN_PRUNE_THRESHOLD: usize = 10_000;
 
 pub struct Shared {
     start_lifetime: u64,
+    start_cxone_lifetime: u64,
+    tenant_id: String,
+    base_url: OnceLock<String>,
     inner: Mutex<Inner>,
 }
 
@@ -19,8 +22,13 @@ struct Inner {
     clients: HashMap<String, String>,
     tokens: HashMap<String, TokenInfo>,
     lifetime: u64,
+    cxone_lifetime: u64,
+    access_keys: HashMap<String, String>,
+    /// CXone refresh token -> (client id, access key id); removed when used (rotation).
+    refresh_tokens: HashMap<String, (String, String)>,
     token_faults: VecDeque<Fault>,
     api_faults: VecDeque<Fault>,
+    discovery_faults: VecDeque<Fault>,
 }
 
 struct TokenInfo {
@@ -47,13 +55,20 @@ impl Shared {
     pub fn new(opts: &SimOptions) -> Shared {
         Shared {
             start_lifetime: opts.token_lifetime_s,
+            start_cxone_lifetime: opts.cxone_token_lifetime_s,
+            tenant_id: opts.tenant_id.clone(),
+            base_url: OnceLock::new(),
             inner: Mutex::new(Inner {
                 counters: Counters::default(),
                 clients: opts.clients.iter().cloned().collect(),
                 tokens: HashMap::new(),
                 lifetime: opts.token_lifetime_s,
+                cxone_lifetime: opts.cxone_token_lifetime_s,
+                access_keys: opts.access_keys.iter().cloned().collect(),
+                refresh_tokens: HashMap::new(),
                 token_faults: VecDeque::new(),
                 api_faults: VecDeque::new(),
+                discovery_faults: VecDeque::new(),
             }),
         }
     }
@@ -77,6 +92,7 @@ impl Shared {
         match target {
             Target::Token => inner.counters.token_requests += 1,
             Target::Api => inner.counters.api_requests += 1,
+            Target::Discovery => inner.counters.discovery_requests += 1,
         }
     }
 
@@ -88,6 +104,7 @@ impl Shared {
         match fault.target {
             Target::Token => inner.token_faults.push_back(fault),
             Target::Api => inner.api_faults.push_back(fault),
+            Target::Discovery => inner.discovery_faults.push_back(fault),
         }
     }
 
@@ -97,6 +114,7 @@ impl Shared {
             .token_faults
             .iter()
             .chain(inner.api_faults.iter())
+            .chain(inner.discovery_faults.iter())
             .cloned()
             .collect()
     }
@@ -107,6 +125,7 @@ impl Shared {
         let queue = match target {
             Target::Token => &mut inner.token_faults,
             Target::Api => &mut inner.api_faults,
+            Target::Discovery => &mut inner.discovery_faults,
         };
         let index = queue.iter().position(|f| {
             f.method
@@ -129,7 +148,10 @@ impl Shared {
         inner.tokens.clear();
         inner.token_faults.clear();
         inner.api_faults.clear();
+        inner.discovery_faults.clear();
+        inner.refresh_tokens.clear();
         inner.lifetime = self.start_lifetime;
+        inner.cxone_lifetime = self.start_cxone_lifetime;
     }
 
     pub fn revoke_all(&self) {
@@ -137,7 +159,90 @@ impl Shared {
     }
 
     pub fn set_lifetime(&self, secs: u64) {
-        self.lock().lifetime = secs;
+        let mut inner = self.lock();
+        inner.lifetime = secs;
+        inner.cxone_lifetime = secs;
+    }
+
+    pub fn set_base_url(&self, url: String) {
+        let _ = self.base_url.set(url);
+    }
+
+    /// `http://127.0.0.1:PORT` once listening.
+    pub fn base_url(&self) -> &str {
+        self.base_url
+            .get()
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1")
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    pub fn add_access_key(&self, id: &str, secret: &str) {
+        self.lock()
+            .access_keys
+            .insert(id.to_string(), secret.to_string());
+    }
+
+    pub fn check_access_key(&self, id: &str, secret: &str) -> bool {
+        self.lock()
+            .access_keys
+            .get(id)
+            .is_some_and(|s| constant_time_eq(s.as_bytes(), secret.as_bytes()))
+    }
+
+    pub fn count_grant(&self, refresh: bool) {
+        let mut inner = self.lock();
+        if refresh {
+            inner.counters.refresh_grants += 1;
+        } else {
+            inner.counters.password_grants += 1;
+        }
+    }
+
+    pub fn revoke_refresh_tokens(&self) {
+        self.lock().refresh_tokens.clear();
+    }
+
+    /// Registers a CXone access token (`token` chosen by the caller) and a fresh refresh
+    /// token; returns the refresh token and the lifetime.
+    pub fn issue_cxone(&self, token: &str, client_id: &str, key_id: &str) -> (String, u64) {
+        let refresh = crate::util::random_token();
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let lifetime = inner.cxone_lifetime;
+        inner.tokens.insert(
+            token.to_string(),
+            TokenInfo {
+                client_id: client_id.to_string(),
+                expires: now.checked_add(Duration::from_secs(lifetime)),
+            },
+        );
+        inner
+            .refresh_tokens
+            .insert(refresh.clone(), (client_id.to_string(), key_id.to_string()));
+        inner.counters.tokens_issued += 1;
+        (refresh, lifetime)
+    }
+
+    /// Drops the refresh tokens of one access key ("" for client-credentials tokens).
+    pub fn revoke_refresh_for_key(&self, key_id: &str) {
+        self.lock().refresh_tokens.retain(|_, (_, k)| k != key_id);
+    }
+
+    pub fn cxone_lifetime(&self) -> u64 {
+        self.lock().cxone_lifetime
+    }
+
+    /// Uses up a refresh token issued to `client_id`; returns its access key id.
+    pub fn take_refresh_token(&self, token: &str, client_id: &str) -> Option<String> {
+        let mut inner = self.lock();
+        match inner.refresh_tokens.get(token) {
+            Some((c, _)) if c == client_id => inner.refresh_tokens.remove(token).map(|(_, k)| k),
+            _ => None,
+        }
     }
 
     pub fn add_client(&self, id: &str, secret: &str) {

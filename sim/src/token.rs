@@ -41,7 +41,7 @@ fn invalid_client(description: &str, basic_used: bool) -> Response {
 
 /// Client credentials from an `Authorization: Basic` header: base64 of
 /// `form-urlencode(id) ":" form-urlencode(secret)` (RFC 6749 section 2.3.1).
-fn decode_basic(value: &str) -> Option<(String, String)> {
+pub fn decode_basic(value: &str) -> Option<(String, String)> {
     let decoded = BASIC_B64.decode(value.trim()).ok()?;
     let colon = decoded.iter().position(|&c| c == b':')?;
     Some((

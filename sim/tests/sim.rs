@@ -327,6 +327,7 @@ fn keep_alive_is_one_connection() {
             tokens_issued: 1,
             api_requests: 5,
             connections: 2,
+            ..Counters::default()
         }
     );
     // Connection: close is honoured.
@@ -575,4 +576,106 @@ fn token_expiry_and_lifetime() {
         b"",
     );
     assert_eq!(r.status, 200);
+}
+
+#[test]
+fn cxone_discovery_grants_and_tenant() {
+    let sim = Simulator::start(SimOptions::default()).unwrap();
+    let mut c = Client::connect(&sim);
+    let doc = c.request("GET", "/.well-known/openid-configuration", &[], b"");
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.json()["issuer"], sim.issuer().as_str());
+    assert_eq!(
+        doc.json()["token_endpoint"],
+        format!("{}/auth/token", sim.issuer())
+    );
+
+    let auth = basic("demo-client", "demo-secret");
+    let grant = |c: &mut Client, body: &str| {
+        c.request(
+            "POST",
+            "/auth/token",
+            &[FORM, ("Authorization", &auth)],
+            body.as_bytes(),
+        )
+    };
+    let bad = grant(
+        &mut c,
+        "grant_type=password&username=demo-key&password=wrong",
+    );
+    assert_eq!(
+        (bad.status, bad.json()["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let ok = grant(
+        &mut c,
+        "grant_type=password&username=demo-key&password=demo-key-secret",
+    );
+    assert_eq!(ok.status, 200);
+    let body = ok.json();
+    assert_eq!(body["expires_in"], 3600);
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(access.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["tenantId"], sim.tenant_id().as_str());
+
+    // refresh tokens rotate: the used one is rejected afterwards
+    let rt = body["refresh_token"].as_str().unwrap().to_string();
+    let refreshed = grant(
+        &mut c,
+        &format!("grant_type=refresh_token&refresh_token={rt}"),
+    );
+    assert_eq!(refreshed.status, 200);
+    let again = grant(
+        &mut c,
+        &format!("grant_type=refresh_token&refresh_token={rt}"),
+    );
+    assert_eq!(again.status, 400);
+    let rt2 = refreshed.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.revoke_refresh_tokens();
+    let revoked = grant(
+        &mut c,
+        &format!("grant_type=refresh_token&refresh_token={rt2}"),
+    );
+    assert_eq!(revoked.status, 400);
+
+    // tenant discovery and the API
+    let cfg = c.request(
+        "GET",
+        &format!(
+            "/.well-known/cxone-configuration?tenantId={}",
+            sim.tenant_id()
+        ),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        cfg.json()["api_endpoint"],
+        format!("{}/cxone", sim.issuer())
+    );
+    let unknown = c.request(
+        "GET",
+        "/.well-known/cxone-configuration?tenantId=nope",
+        &[],
+        b"",
+    );
+    assert_eq!(unknown.status, 404);
+    let path = "/cxone/incontactapi/services/v31.0/agents";
+    assert_eq!(c.request("GET", path, &[], b"").status, 401);
+    let bearer = format!("Bearer {access}");
+    let agents = c.request("GET", path, &[("Authorization", &bearer)], b"");
+    assert_eq!(agents.json()["totalRecords"], 1);
+
+    let k = sim.counters();
+    assert_eq!((k.password_grants, k.refresh_grants), (2, 3));
+    assert_eq!(k.discovery_requests, 3);
+    assert_eq!(k.token_requests, 5);
+    assert_eq!(k.api_requests, 2);
 }

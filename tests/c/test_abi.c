@@ -444,6 +444,48 @@ static void test_cancel(void) {
     oauth_free(c);
 }
 
+static void test_cxone_access_key_refresh_and_tenant_discovery(void) {
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"platform\":\"cxone\",\"issuer\":\"http://127.0.0.1:%d\",\"client_id\":\"%s\","
+             "\"client_secret\":\"%s\",\"access_key_id\":\"demo-key\","
+             "\"access_key_secret\":\"demo-key-secret\"}",
+             g_sim_port, CLIENT_ID, SECRET);
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(json, &c, NULL), OAUTH_OK);
+    oauth_response *r = NULL;
+    const char *agents = "/incontactapi/services/v31.0/agents";
+    CHECK_EQ_INT(oauth_request(c, "GET", agents, NULL, NULL, 0, &r, NULL), OAUTH_OK);
+    CHECK_EQ_INT(oauth_response_status(r), 200);
+    CHECK(strstr((const char *)oauth_response_body(r, NULL), "\"totalRecords\":1") != NULL);
+    oauth_response_free(r);
+    CHECK_EQ_INT(sim_counter("password_grants"), 1);
+    CHECK_EQ_INT(sim_counter("discovery_requests"), 2);
+    /* access tokens revoked: the 401 renews with the refresh token */
+    sim_post("/__admin/revoke", "{}");
+    CHECK_EQ_INT(get_status(c, agents), 200);
+    CHECK_EQ_INT(sim_counter("refresh_grants"), 1);
+    /* refresh token rejected too: falls back to the access key */
+    sim_post("/__admin/revoke_refresh", "{}");
+    sim_post("/__admin/revoke", "{}");
+    CHECK_EQ_INT(get_status(c, agents), 200);
+    CHECK_EQ_INT(sim_counter("refresh_grants"), 2);
+    CHECK_EQ_INT(sim_counter("password_grants"), 2);
+    oauth_free(c);
+
+    /* a wrong access key */
+    char *bad = strstr(json, "demo-key-secret");
+    memcpy(bad, "demo-key-WRONG!", 15);
+    CHECK_EQ_INT(oauth_client_new(json, &c, NULL), OAUTH_OK);
+    oauth_error *e = NULL;
+    char *t = NULL;
+    CHECK_EQ_INT(oauth_get_token(c, &t, &e), OAUTH_ERR_AUTH);
+    CHECK_STR(oauth_error_oauth_code(e), "invalid_grant");
+    CHECK(strstr(oauth_error_message(e), "WRONG") == NULL);
+    oauth_error_free(e);
+    oauth_free(c);
+}
+
 struct cancellable_call {
     oauth_client *c;
     oauth_cancel_token *tok;
@@ -528,6 +570,8 @@ int main(int argc, char **argv) {
         {"null_arguments", test_null_arguments},
         {"cancel", test_cancel},
         {"cancel_token_per_call", test_cancel_token_per_call},
+        {"cxone_access_key_refresh_and_tenant_discovery",
+         test_cxone_access_key_refresh_and_tenant_discovery},
     };
     return run_tests(tests, sizeof tests / sizeof tests[0], argc > 1 ? argv[1] : NULL);
 }
