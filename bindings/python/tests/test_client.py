@@ -1,0 +1,190 @@
+"""The Python binding against the real simulator."""
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+import cxoauth
+from cxoauth.requests_auth import CxOAuthAuth
+
+from conftest import CLIENT_ID, SECRET
+
+
+def test_version():
+    assert cxoauth.version().count(".") == 2
+
+
+def test_token_is_cached(sim):
+    with cxoauth.Client(sim.config()) as c:
+        t1, t2 = c.token(), c.token()
+        assert t1 == t2 and len(t1) > 10
+    assert sim.counters()["token_requests"] == 1
+
+
+def test_kwargs_and_json_string_config(sim):
+    import json
+    with cxoauth.Client(json.dumps(sim.config()), client_auth="body") as c:
+        assert c.token()
+    with cxoauth.Client(None, **sim.config()) as c:
+        assert c.token()
+
+
+def test_request_with_headers_and_body(sim):
+    with cxoauth.Client(sim.config()) as c:
+        r = c.request("POST", "/api/v2/echo/x?y=1", headers={"X-Custom": "hello"}, body='{"a":1}')
+        assert r.status == 200
+        v = r.json()
+        assert v["method"] == "POST" and v["query"] == "y=1"
+        assert v["headers"]["x-custom"] == "hello"
+        assert v["body"] == '{"a":1}'
+        assert r.header("Content-Type").startswith("application/json")
+        assert "inin-correlation-id" in r.headers
+
+
+def test_api_error_is_a_response(sim):
+    with cxoauth.Client(sim.config()) as c:
+        r = c.request("GET", "/api/v2/users/me")
+        assert r.status == 400
+        assert r.json()["code"] == "bad.request"
+
+
+def test_invalid_client(sim):
+    with cxoauth.Client(sim.config({"client_secret": "Wr0ngSecretValue"})) as c:
+        with pytest.raises(cxoauth.AuthError) as ei:
+            c.token()
+    e = ei.value
+    assert e.code == 6 and e.http_status == 401 and e.oauth_code == "invalid_client"
+    assert "Wr0ngSecretValue" not in str(e)
+    assert isinstance(e, cxoauth.CxOAuthError)
+
+
+def test_bad_config():
+    with pytest.raises(cxoauth.ConfigError) as ei:
+        cxoauth.Client({"regoin": "eu-west-1"})
+    assert "regoin" in str(ei.value)
+    with pytest.raises(cxoauth.ConfigError):
+        cxoauth.Client({"region": "eu-west-1", "client_id": "a", "client_secret": "b", "timeout_ms": -1})
+
+
+def test_invalid_arguments(sim):
+    with cxoauth.Client(sim.config()) as c:
+        with pytest.raises(cxoauth.InvalidArgumentError):
+            c.request("GET", "https://evil.example/api")
+        with pytest.raises(cxoauth.InvalidArgumentError):
+            c.request("GET", "/api/v2/echo", headers={"X": "a\r\nInjected: 1"})
+    assert sim.counters()["api_requests"] == 0
+
+
+def test_429_retry_after_then_success(sim):
+    with cxoauth.Client(sim.config()) as c:
+        c.token()
+        sim.fault({"target": "api", "action": {"kind": "status", "status": 429, "retry_after": "1"}})
+        t0 = time.monotonic()
+        assert c.request("GET", "/api/v2/organizations/me").status == 200
+        assert time.monotonic() - t0 >= 1.0
+    assert sim.counters()["api_requests"] == 2
+
+
+def test_cancel_token_aborts_in_flight_call(sim):
+    with cxoauth.Client(sim.config()) as c:
+        c.token()
+        sim.fault({"target": "api", "action": {"kind": "delay", "ms": 5000}})
+        tok = cxoauth.CancelToken()
+        result = {}
+
+        def run():
+            try:
+                c.request("GET", "/api/v2/echo", cancel=tok)
+            except cxoauth.CxOAuthError as e:
+                result["error"] = e
+
+        th = threading.Thread(target=run)
+        th.start()
+        deadline = time.monotonic() + 10
+        while sim.counters()["api_requests"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        t0 = time.monotonic()
+        tok.cancel()
+        th.join(5)
+        assert isinstance(result.get("error"), cxoauth.CancelledError)
+        assert time.monotonic() - t0 < 0.5
+        with pytest.raises(cxoauth.CancelledError):
+            c.token(cancel=tok)
+        tok.close()
+        with pytest.raises(cxoauth.ClosedError):
+            tok.cancel()
+        assert c.request("GET", "/api/v2/echo").status == 200
+
+
+def test_close_cancels_calls_in_flight(sim):
+    c = cxoauth.Client(sim.config())
+    c.token()
+    sim.fault({"target": "api", "action": {"kind": "delay", "ms": 5000}})
+    errors = []
+
+    def run():
+        try:
+            c.request("GET", "/api/v2/echo")
+        except cxoauth.CxOAuthError as e:
+            errors.append(e)
+
+    th = threading.Thread(target=run)
+    th.start()
+    while sim.counters()["api_requests"] < 1:
+        time.sleep(0.005)
+    c.close()
+    th.join(5)
+    assert len(errors) == 1 and isinstance(errors[0], cxoauth.CancelledError)
+    with pytest.raises(cxoauth.ClosedError):
+        c.token()
+    c.close()  # idempotent
+
+
+def test_32_threads_share_one_token_request(sim):
+    sim.fault({"target": "token", "action": {"kind": "delay", "ms": 300}})
+    with cxoauth.Client(sim.config()) as c:
+        barrier = threading.Barrier(32)
+
+        def work(_):
+            barrier.wait()
+            tok = c.token()
+            assert c.request("GET", "/api/v2/echo").status == 200
+            return tok
+
+        with ThreadPoolExecutor(32) as pool:
+            tokens = list(pool.map(work, range(32)))
+    assert len(set(tokens)) == 1
+    assert sim.counters()["token_requests"] == 1
+
+
+def test_requests_auth_adapter(sim):
+    with cxoauth.Client(sim.config()) as c:
+        s = requests.Session()
+        s.auth = CxOAuthAuth(c)
+        r = s.get(sim.base + "/api/v2/organizations/me", timeout=10)
+        assert r.status_code == 200 and r.json()["name"] == "Simulated Org"
+        r = s.get(sim.base + "/api/v2/tokens/me", timeout=10)
+        assert r.json()["OAuthClient"]["id"] == CLIENT_ID
+    assert sim.counters()["token_requests"] == 1
+
+
+def test_cxone_through_the_binding(sim):
+    cfg = {
+        "platform": "cxone",
+        "issuer": sim.base,
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET,
+        "access_key_id": "demo-key",
+        "access_key_secret": "demo-key-secret",
+    }
+    with cxoauth.Client(cfg) as c:
+        r = c.request("GET", "/incontactapi/services/v31.0/agents")
+        assert r.status == 200 and r.json()["totalRecords"] == 1
+        sim.admin("POST", "revoke")  # access token dies: renewed with the refresh token
+        sim.fault({"target": "api", "action": {"kind": "status", "status": 429, "retry_after": "0"}})
+        assert c.request("GET", "/incontactapi/services/v31.0/agents").status == 200
+    k = sim.counters()
+    assert (k["password_grants"], k["refresh_grants"]) == (1, 1)
