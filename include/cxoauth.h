@@ -314,6 +314,22 @@ const uint8_t *oauth_response_body(const struct oauth_response *response, size_t
 const char *oauth_response_header(const struct oauth_response *response, const char *name);
 
 /**
+ * The number of distinct header names in the response (0 for a NULL response). Use with
+ * `oauth_response_header_at` to enumerate all headers.
+ */
+size_t oauth_response_header_count(const struct oauth_response *response);
+
+/**
+ * Header number `index` (from 0, in the order received): writes its lower-cased name and its
+ * value (repeated headers joined with ", "), both owned by `response`. Returns
+ * `OAUTH_ERR_INVALID_ARGUMENT` (writing nothing) for a NULL argument or an index out of range.
+ */
+oauth_result oauth_response_header_at(const struct oauth_response *response,
+                                      size_t index,
+                                      const char **out_name,
+                                      const char **out_value);
+
+/**
  * Frees a response. NULL is a no-op.
  */
 void oauth_response_free(struct oauth_response *response);

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
-use super::{c_string, guard_value};
+use super::{c_string, guard_value, oauth_result, OAUTH_ERR_INVALID_ARGUMENT, OAUTH_OK};
 use crate::transport::HttpResponse;
 
 /// A complete HTTP response from `oauth_request`. Immutable: safe to read from any thread.
@@ -13,13 +13,14 @@ pub struct oauth_response {
     /// The body followed by one NUL byte (not counted in its length), so text bodies can be
     /// used as C strings.
     body: Vec<u8>,
-    /// Lower-cased names; values of repeated headers joined with ", ".
-    headers: Vec<(String, CString)>,
+    /// Lower-cased names (NUL-terminated for `oauth_response_header_at`); values of repeated
+    /// headers joined with ", ".
+    headers: Vec<(CString, CString)>,
 }
 
 impl oauth_response {
     pub(crate) fn boxed(r: HttpResponse) -> *mut oauth_response {
-        let mut headers: Vec<(String, CString)> = Vec::new();
+        let mut headers: Vec<(CString, CString)> = Vec::new();
         for name in r.headers.keys() {
             let joined = r
                 .headers
@@ -28,7 +29,7 @@ impl oauth_response {
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect::<Vec<_>>()
                 .join(", ");
-            headers.push((name.as_str().to_string(), c_string(&joined)));
+            headers.push((c_string(name.as_str()), c_string(&joined)));
         }
         let mut body = r.body;
         body.push(0);
@@ -92,8 +93,47 @@ pub extern "C" fn oauth_response_header(
         };
         r.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| n.to_bytes().eq_ignore_ascii_case(name.as_bytes()))
             .map_or(ptr::null(), |(_, v)| v.as_ptr())
+    })
+}
+
+/// The number of distinct header names in the response (0 for a NULL response). Use with
+/// `oauth_response_header_at` to enumerate all headers.
+#[no_mangle]
+pub extern "C" fn oauth_response_header_count(response: *const oauth_response) -> usize {
+    guard_value(0, || {
+        // SAFETY: NULL or a live response from this library.
+        unsafe { response.as_ref() }.map_or(0, |r| r.headers.len())
+    })
+}
+
+/// Header number `index` (from 0, in the order received): writes its lower-cased name and its
+/// value (repeated headers joined with ", "), both owned by `response`. Returns
+/// `OAUTH_ERR_INVALID_ARGUMENT` (writing nothing) for a NULL argument or an index out of range.
+#[no_mangle]
+pub extern "C" fn oauth_response_header_at(
+    response: *const oauth_response,
+    index: usize,
+    out_name: *mut *const c_char,
+    out_value: *mut *const c_char,
+) -> oauth_result {
+    guard_value(OAUTH_ERR_INVALID_ARGUMENT, || {
+        // SAFETY: NULL or a live response from this library.
+        let Some(r) = (unsafe { response.as_ref() }) else {
+            return OAUTH_ERR_INVALID_ARGUMENT;
+        };
+        match r.headers.get(index) {
+            Some((name, value)) if !out_name.is_null() && !out_value.is_null() => {
+                // SAFETY: non-NULL out-params by contract.
+                unsafe {
+                    *out_name = name.as_ptr();
+                    *out_value = value.as_ptr();
+                }
+                OAUTH_OK
+            }
+            _ => OAUTH_ERR_INVALID_ARGUMENT,
+        }
     })
 }
 

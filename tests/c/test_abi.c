@@ -307,6 +307,25 @@ static void test_response_accessors_and_headers(void) {
     CHECK(oauth_response_header(resp, "Content-Type") != NULL);
     CHECK(oauth_response_header(resp, "X-Not-There") == NULL);
     CHECK(oauth_response_header(resp, NULL) == NULL);
+    /* enumeration: every header once, names lower-cased, values as by name */
+    size_t n = oauth_response_header_count(resp);
+    CHECK(n >= 3);
+    int saw_content_type = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL, *value = NULL;
+        CHECK_EQ_INT(oauth_response_header_at(resp, i, &name, &value), OAUTH_OK);
+        CHECK(name && value);
+        if (name && strcmp(name, "content-type") == 0) {
+            saw_content_type = 1;
+            CHECK_STR(value, oauth_response_header(resp, "Content-Type"));
+        }
+    }
+    CHECK(saw_content_type);
+    const char *nm = (const char *)1, *vl = (const char *)1;
+    CHECK_EQ_INT(oauth_response_header_at(resp, n, &nm, &vl), OAUTH_ERR_INVALID_ARGUMENT);
+    CHECK(nm == (const char *)1 && vl == (const char *)1);
+    CHECK_EQ_INT(oauth_response_header_at(resp, 0, NULL, &vl), OAUTH_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(oauth_response_header_count(NULL), 0);
     oauth_response_free(resp);
 
     /* users/me: an API error is a response, with its correlation id */

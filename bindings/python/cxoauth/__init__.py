@@ -148,10 +148,6 @@ class _Headers:
         return len(self._items)
 
 
-# Headers copied out of every native response (the C API looks headers up by name).
-_KNOWN_HEADERS = ("content-type", "content-length", "inin-correlation-id", "retry-after",
-                  "location", "www-authenticate", "etag", "link", "date")
-
 
 class Response:
     """An HTTP response: status, headers (case-insensitive), body bytes."""
@@ -272,10 +268,10 @@ class Client:
                 p = lib.oauth_response_body(out, ctypes.byref(n))
                 content = ctypes.string_at(p, n.value) if n.value else b""
                 found = []
-                for name in _KNOWN_HEADERS:
-                    v = lib.oauth_response_header(out, name.encode())
-                    if v is not None:
-                        found.append((name, v.decode("utf-8", "replace")))
+                name, value = ctypes.c_char_p(), ctypes.c_char_p()
+                for i in range(lib.oauth_response_header_count(out)):
+                    if lib.oauth_response_header_at(out, i, ctypes.byref(name), ctypes.byref(value)) == 0:
+                        found.append((name.value.decode(), value.value.decode("utf-8", "replace")))
                 return Response(lib.oauth_response_status(out), _Headers(found), content)
             finally:
                 lib.oauth_response_free(out)

@@ -52,6 +52,8 @@ _SIGNATURES = {
     "oauth_response_status": (ctypes.c_uint16, [c_void_p]),
     "oauth_response_body": (c_void_p, [c_void_p, POINTER(ctypes.c_size_t)]),
     "oauth_response_header": (c_char_p, [c_void_p, c_char_p]),
+    "oauth_response_header_count": (ctypes.c_size_t, [c_void_p]),
+    "oauth_response_header_at": (u32, [c_void_p, ctypes.c_size_t, POINTER(c_char_p), POINTER(c_char_p)]),
     "oauth_response_free": (None, [c_void_p]),
     "oauth_error_code": (u32, [c_void_p]),
     "oauth_error_message": (c_char_p, [c_void_p]),

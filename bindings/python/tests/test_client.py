@@ -41,6 +41,7 @@ def test_request_with_headers_and_body(sim):
         assert v["body"] == '{"a":1}'
         assert r.header("Content-Type").startswith("application/json")
         assert "inin-correlation-id" in r.headers
+        assert "content-length" in r.headers and len(r.headers) >= 3
 
 
 def test_api_error_is_a_response(sim):
