@@ -62,6 +62,13 @@ VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=de
 # the plain and ASan runs; the loops are shortened (valgrind is ~30x slower)
 CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_hardening '!fork'
 
+for lang in python cpp go dotnet; do
+  if [ -x "bindings/$lang/run-tests.sh" ]; then
+    step "$lang binding and example"
+    "bindings/$lang/run-tests.sh"
+  fi
+done
+
 step "fuzzing (cargo-fuzz on stable, ${CXOAUTH_FUZZ_SECONDS:-60}s per target)"
 if [ "${CXOAUTH_FUZZ_SECONDS:-60}" = 0 ]; then
   echo "fuzzing NOT run: CXOAUTH_FUZZ_SECONDS=0"
