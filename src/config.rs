@@ -833,6 +833,31 @@ mod tests {
     }
 
     #[test]
+    fn env_file_fills_missing_values_without_touching_the_environment() {
+        let path = std::env::temp_dir().join(format!("cxoauth-env-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "GENESYSCLOUD_REGION=eu-west-2\nGENESYSCLOUD_OAUTHCLIENT_ID=file-id\nGENESYSCLOUD_OAUTHCLIENT_SECRET='file secret'\n",
+        )
+        .unwrap();
+        let json = format!(r#"{{"env_file":"{}"}}"#, path.display());
+        let region_before = std::env::var("GENESYSCLOUD_REGION").ok();
+        // the process environment wins over the file
+        let c = cfg(&json, &[("GENESYSCLOUD_OAUTHCLIENT_ID", "env-id")]).unwrap();
+        assert_eq!(c.client_id, "env-id");
+        assert_eq!(c.client_secret.as_str(), "file secret");
+        assert_eq!(
+            c.api_base.as_ref().unwrap().as_str(),
+            "https://api.euw2.pure.cloud/"
+        );
+        // read, never exported
+        assert_eq!(std::env::var("GENESYSCLOUD_REGION").ok(), region_before);
+        std::fs::remove_file(&path).unwrap();
+        let e = cfg(r#"{"env_file":"/nonexistent/.env"}"#, &[]).unwrap_err();
+        assert!(e.message.contains("env_file"));
+    }
+
+    #[test]
     fn env_file_parsing() {
         let m = parse_env_text(
             "# comment\nexport GENESYS_CLIENT_ID=abc\nGENESYS_CLIENT_SECRET=\"a b#c\"\nX='q' \nY=v # trailing\nbad line\n",
