@@ -1,0 +1,429 @@
+// Package cxoauth is the Go binding of cxoauth, a native OAuth2 client-credentials library for
+// Genesys Cloud CX (and NICE CXone or any OAuth2 server): tokens fetched once per credential
+// set and cached (single-flight, proactive refresh), and authenticated REST calls with a retry
+// policy (401 → refresh and retry once, 429 Retry-After, 5xx for idempotent methods, timeouts,
+// a whole-call deadline).
+//
+// The package uses cgo and links libcxoauth (-lcxoauth). The header is looked up in the
+// repository's include/ directory next to this package; otherwise pass its directory and
+// the library's:
+//
+//	CGO_CFLAGS="-I/path/to/include" \
+//	CGO_LDFLAGS="-L/path/to/libdir -Wl,-rpath,/path/to/libdir" go build ./...
+//
+// One Client per credential set is meant to be shared by all goroutines.
+package cxoauth
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include
+#cgo LDFLAGS: -lcxoauth
+#include <stdlib.h>
+#include <string.h>
+#include "cxoauth.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Version returns the version of the loaded libcxoauth, e.g. "0.1.0".
+func Version() string { return C.GoString(C.oauth_version()) }
+
+// Config is the client configuration; it is marshalled to the library's JSON config. Zero
+// values are omitted, so the library takes them from its defaults or the environment
+// (GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET, GENESYSCLOUD_REGION, ...).
+// The fields where 0 is a meaningful value are pointers: use Int(0). See the library README
+// for the meaning of each key. String and %v never show the secrets.
+type Config struct {
+	Platform        string `json:"platform,omitempty"` // "genesys" (default), "cxone", "generic"
+	Region          string `json:"region,omitempty"`   // e.g. "eu-central-1" or "mypurecloud.de"
+	Issuer          string `json:"issuer,omitempty"`   // OpenID issuer (CXone / generic)
+	TokenURL        string `json:"token_url,omitempty"`
+	APIBase         string `json:"api_base,omitempty"`
+	ClientID        string `json:"client_id,omitempty"`
+	ClientSecret    string `json:"client_secret,omitempty"`
+	AccessKeyID     string `json:"access_key_id,omitempty"`     // CXone only
+	AccessKeySecret string `json:"access_key_secret,omitempty"` // CXone only
+	ClientAuth      string `json:"client_auth,omitempty"`       // "basic" (default) or "body"
+	Scope           string `json:"scope,omitempty"`
+	RefreshMarginS  *int   `json:"refresh_margin_s,omitempty"` // default 60
+	TimeoutMS       int    `json:"timeout_ms,omitempty"`       // per attempt, default 10000
+	DeadlineMS      int    `json:"deadline_ms,omitempty"`      // whole call, default 60000
+	MaxRetries      *int   `json:"max_retries,omitempty"`      // default 3
+	MaxRetryAfterS  *int   `json:"max_retry_after_s,omitempty"`
+	BackoffBaseMS   int    `json:"backoff_base_ms,omitempty"`
+	BackoffMaxMS    int    `json:"backoff_max_ms,omitempty"`
+	MaxBodyBytes    int64  `json:"max_body_bytes,omitempty"`
+	UserAgent       string `json:"user_agent,omitempty"`
+	Proxy           string `json:"proxy,omitempty"`
+	CAFile          string `json:"ca_file,omitempty"`
+	EnvFile         string `json:"env_file,omitempty"`
+
+	// Extra holds keys this struct does not know yet; they are merged into the JSON (and
+	// override the typed fields). Unknown keys are a CodeConfig error in the library.
+	Extra map[string]any `json:"-"`
+}
+
+// Int returns a pointer to v, for the *int fields of Config.
+func Int(v int) *int { return &v }
+
+// JSON returns the JSON config the library receives. It contains the secrets.
+func (c Config) JSON() ([]byte, error) {
+	b, err := json.Marshal(configJSON(c))
+	if err != nil || len(c.Extra) == 0 {
+		return b, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range c.Extra {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+type configJSON Config // without the methods, so %v of the alias cannot recurse
+
+// String describes the config with secrets redacted.
+func (c Config) String() string {
+	r := configJSON(c)
+	for _, s := range []*string{&r.ClientSecret, &r.AccessKeySecret} {
+		if *s != "" {
+			*s = "<redacted>"
+		}
+	}
+	if r.Proxy != "" {
+		r.Proxy = "<set>"
+	}
+	r.Extra = nil
+	b, _ := json.Marshal(r)
+	if len(c.Extra) > 0 {
+		keys := make([]string, 0, len(c.Extra))
+		for k := range c.Extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return fmt.Sprintf("cxoauth.Config%s (+ extra keys %v)", b, keys)
+	}
+	return "cxoauth.Config" + string(b)
+}
+
+// GoString is String, so %#v does not show the secrets either.
+func (c Config) GoString() string { return c.String() }
+
+// Client is a thread-safe handle on one credential set: token cache, connection pool and
+// retry policy. Create it with NewClient or NewClientJSON, share it between goroutines, and
+// Close it when done (a finalizer frees it if you forget, but do not rely on it).
+type Client struct {
+	mu        sync.RWMutex // calls hold the read lock; Close takes the write lock
+	h         *C.oauth_client
+	closing   atomic.Bool
+	closeOnce sync.Once
+}
+
+// NewClient creates a client from cfg. No network request is made: the first token request
+// happens on the first call. Errors are *Error with CodeConfig naming the key.
+func NewClient(cfg Config) (*Client, error) {
+	b, err := cfg.JSON()
+	if err != nil {
+		return nil, &Error{Code: CodeConfig, Message: "cannot encode the config: " + err.Error()}
+	}
+	defer clear(b)
+	return newClient(b)
+}
+
+// NewClientJSON creates a client from a JSON config object (see the library README);
+// "" or "{}" takes everything from the environment.
+func NewClientJSON(config string) (*Client, error) {
+	return newClient([]byte(config))
+}
+
+func newClient(config []byte) (*Client, error) {
+	if bytes.IndexByte(config, 0) >= 0 {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "the config contains a NUL byte"}
+	}
+	n := len(config)
+	buf := (*C.char)(C.malloc(C.size_t(n + 1)))
+	cfg := unsafe.Slice((*byte)(unsafe.Pointer(buf)), n+1)
+	copy(cfg, config)
+	cfg[n] = 0
+	defer func() {
+		C.memset(unsafe.Pointer(buf), 0, C.size_t(n+1)) // the secret does not linger in C memory
+		C.free(unsafe.Pointer(buf))
+	}()
+	var h *C.oauth_client
+	var cerr *C.oauth_error
+	if rc := C.oauth_client_new(buf, &h, &cerr); rc != C.OAUTH_OK {
+		return nil, newError(rc, cerr, nil)
+	}
+	c := &Client{h: h}
+	// GC backstop. (runtime.AddCleanup would be preferred from go1.24; SetFinalizer keeps the
+	// package buildable with go1.22.)
+	runtime.SetFinalizer(c, (*Client).Close)
+	return c, nil
+}
+
+// Close aborts the calls in flight on the client (they return CodeCancelled errors wrapping
+// ErrClosed), waits for them to return, and frees the client. Idempotent and safe to call
+// concurrently with other calls; calls made afterwards return an error wrapping ErrClosed.
+func (c *Client) Close() error {
+	if c == nil {
+		return nil
+	}
+	c.closeOnce.Do(func() {
+		c.closing.Store(true) // new calls are refused from here on
+		c.mu.RLock()
+		h := c.h
+		c.mu.RUnlock()
+		if h == nil {
+			return
+		}
+		C.oauth_cancel(h)
+		// Wait for the calls in flight to leave. A call that checked `closing` just before it
+		// was set may enter the library after oauth_cancel: cancel again until all have left.
+		locked := make(chan struct{})
+		go func() { c.mu.Lock(); close(locked) }()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for waiting := true; waiting; {
+			select {
+			case <-locked:
+				waiting = false
+			case <-tick.C:
+				C.oauth_cancel(h)
+			}
+		}
+		c.h = nil
+		c.mu.Unlock()
+		runtime.SetFinalizer(c, nil)
+		C.oauth_free(h)
+	})
+	return nil
+}
+
+func closedError() error {
+	return &Error{Code: CodeInvalidArgument, Message: "the client is closed", cause: ErrClosed}
+}
+
+// call runs fn with the client handle held under the read lock and, when ctx can be
+// cancelled, a cancellation token that is cancelled when ctx is done.
+func (c *Client) call(ctx context.Context,
+	fn func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if c == nil {
+		return closedError()
+	}
+	if err := ctx.Err(); err != nil {
+		return &Error{Code: CodeCancelled, Message: "cancelled before the call started", cause: err}
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.h == nil || c.closing.Load() {
+		return closedError()
+	}
+	var tok *C.oauth_cancel_token
+	if done := ctx.Done(); done != nil {
+		var cerr *C.oauth_error
+		if rc := C.oauth_cancel_token_new(&tok, &cerr); rc != C.OAUTH_OK {
+			return newError(rc, cerr, nil)
+		}
+		finished := make(chan struct{})
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			select {
+			case <-done:
+				C.oauth_cancel_token_cancel(tok)
+			case <-finished:
+			}
+		}()
+		defer func() {
+			close(finished)
+			<-exited // the watcher no longer touches tok
+			C.oauth_cancel_token_free(tok)
+		}()
+	}
+	var cerr *C.oauth_error
+	rc := fn(c.h, tok, &cerr)
+	runtime.KeepAlive(c) // no finalizer may run while the handle is in use
+	if rc == C.OAUTH_OK {
+		return nil
+	}
+	var cause error
+	if ResultCode(rc) == CodeCancelled {
+		if err := ctx.Err(); err != nil {
+			cause = err
+		} else if c.closing.Load() {
+			cause = ErrClosed
+		}
+	}
+	return newError(rc, cerr, cause)
+}
+
+// newError copies an oauth_error into an *Error and frees it.
+func newError(rc C.oauth_result, cerr *C.oauth_error, cause error) error {
+	e := &Error{Code: ResultCode(rc), cause: cause}
+	if cerr != nil {
+		e.Message = C.GoString(C.oauth_error_message(cerr))
+		e.HTTPStatus = int(C.oauth_error_http_status(cerr))
+		if s := C.oauth_error_oauth_code(cerr); s != nil {
+			e.OAuthCode = C.GoString(s)
+		}
+		if s := C.oauth_error_correlation_id(cerr); s != nil {
+			e.CorrelationID = C.GoString(s)
+		}
+		C.oauth_error_free(cerr)
+	}
+	if e.Message == "" {
+		e.Message = e.Code.String()
+	}
+	return e
+}
+
+// Token returns a valid access token (without "Bearer "). A cached token is returned without
+// I/O; concurrent callers share one token request. ctx cancellation and deadline abort the
+// call (the error then satisfies errors.Is(err, ctx.Err())).
+func (c *Client) Token(ctx context.Context) (string, error) {
+	var out *C.char
+	err := c.call(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result {
+		return C.oauth_get_token_cancellable(h, tok, &out, cerr)
+	})
+	if err != nil {
+		return "", err
+	}
+	s := C.GoString(out)
+	C.oauth_string_free(out) // overwrites the C copy
+	return s, nil
+}
+
+// Response is a complete HTTP response, copied out of the library.
+type Response struct {
+	StatusCode int
+	// Header holds every response header under its canonical name; repeated headers are
+	// joined with ", " into one value.
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends an authenticated request and returns the final response for any HTTP status (after
+// the retry policy); an error is returned only when no response or no token could be had.
+// path is a path joined to the API base ("/api/v2/users?pageSize=5") or an absolute URL on
+// the API host itself (any other host is a CodeInvalidArgument error). Authorization, Host,
+// Content-Length, Transfer-Encoding and Connection are set by the library and refused in
+// header.
+func (c *Client) Do(ctx context.Context, method, path string, header http.Header, body []byte) (*Response, error) {
+	if err := checkNoNUL(header, method, path); err != nil {
+		return nil, err
+	}
+	cMethod := C.CString(method)
+	defer C.free(unsafe.Pointer(cMethod))
+	cPath := C.CString(path)
+	defer C.free(unsafe.Pointer(cPath))
+	cHeaders := headerLines(header)
+	defer freeHeaderLines(cHeaders)
+	var cBody unsafe.Pointer
+	if len(body) > 0 {
+		cBody = C.CBytes(body) // a C copy: no Go pointer is handed to the library
+		defer C.free(cBody)
+	}
+	var out *C.oauth_response
+	err := c.call(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result {
+		return C.oauth_request_cancellable(h, tok, cMethod, cPath, cHeaders,
+			(*C.uint8_t)(cBody), C.size_t(len(body)), &out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer C.oauth_response_free(out)
+	return copyResponse(out), nil
+}
+
+// Get is Do with GET, no extra headers and no body.
+func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
+	return c.Do(ctx, http.MethodGet, path, nil, nil)
+}
+
+func copyResponse(r *C.oauth_response) *Response {
+	resp := &Response{StatusCode: int(C.oauth_response_status(r)), Header: http.Header{}}
+	var n C.size_t
+	p := C.oauth_response_body(r, &n)
+	resp.Body = make([]byte, int(n))
+	if n > 0 {
+		copy(resp.Body, unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
+	}
+	count := C.oauth_response_header_count(r)
+	for i := C.size_t(0); i < count; i++ {
+		var name, value *C.char
+		if C.oauth_response_header_at(r, i, &name, &value) != C.OAUTH_OK {
+			continue
+		}
+		k := textproto.CanonicalMIMEHeaderKey(C.GoString(name))
+		resp.Header[k] = append(resp.Header[k], C.GoString(value))
+	}
+	return resp
+}
+
+// checkNoNUL refuses strings C would silently truncate.
+func checkNoNUL(header http.Header, strs ...string) error {
+	for k, vs := range header {
+		strs = append(strs, k)
+		strs = append(strs, vs...)
+	}
+	for _, s := range strs {
+		if strings.IndexByte(s, 0) >= 0 {
+			return &Error{Code: CodeInvalidArgument, Message: "method, path or header contains a NUL byte"}
+		}
+	}
+	return nil
+}
+
+// headerLines builds a NULL-terminated C array of "Name: value" strings (nil for no headers).
+func headerLines(header http.Header) **C.char {
+	names := make([]string, 0, len(header))
+	n := 0
+	for k, vs := range header {
+		names = append(names, k)
+		n += len(vs)
+	}
+	if n == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	size := C.size_t(unsafe.Sizeof((*C.char)(nil)))
+	arr := (**C.char)(C.calloc(C.size_t(n+1), size))
+	lines := unsafe.Slice(arr, n+1)
+	i := 0
+	for _, k := range names {
+		for _, v := range header[k] {
+			lines[i] = C.CString(k + ": " + v)
+			i++
+		}
+	}
+	return arr
+}
+
+func freeHeaderLines(arr **C.char) {
+	if arr == nil {
+		return
+	}
+	for p := arr; *p != nil; p = (**C.char)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
+		C.free(unsafe.Pointer(*p))
+	}
+	C.free(unsafe.Pointer(arr))
+}

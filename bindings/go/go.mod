@@ -1,0 +1,3 @@
+module github.com/cxoauth/cxoauth/bindings/go
+
+go 1.22

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Go binding: the example against a fresh simulator, then `go test -race` (whose TestMain
+# starts its own simulator). Ends with go test's summary line; non-zero exit on any failure.
+#
+# Env: CXOAUTH_LIB_DIR (default <root>/target/debug), CXOAUTH_INCLUDE_DIR (default
+# <root>/include), CXOAUTH_SIM_BIN (default <root>/target/debug/cxoauth-sim).
+# Needs Go >= 1.22 and a C compiler (cgo); gcc is installed with apt-get if missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+abs() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+LIB_DIR="$(abs "${CXOAUTH_LIB_DIR:-$ROOT/target/debug}")"
+INC_DIR="$(abs "${CXOAUTH_INCLUDE_DIR:-$ROOT/include}")"
+SIM_BIN="$(abs "${CXOAUTH_SIM_BIN:-$ROOT/target/debug/cxoauth-sim}")"
+
+for f in "$LIB_DIR/libcxoauth.so" "$INC_DIR/cxoauth.h" "$SIM_BIN"; do
+  [ -e "$f" ] || { echo "missing: $f (build the library first)" >&2; exit 1; }
+done
+
+# A C compiler for cgo.
+if ! command -v gcc >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y gcc libc6-dev
+  else
+    echo "a C compiler (gcc) is needed for cgo" >&2; exit 1
+  fi
+fi
+
+# Go >= 1.22: PATH, then the usual install locations (go.dev tarball, Debian golang-1.2x-go).
+if ! command -v go >/dev/null 2>&1; then
+  for d in /usr/local/go/bin /usr/lib/go-1.2[2-9]/bin /usr/lib/go/bin "$HOME/go/bin" "$HOME/sdk/go/bin"; do
+    if [ -x "$d/go" ]; then PATH="$d:$PATH"; break; fi
+  done
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "Go >= 1.22 is needed: https://go.dev/dl/ (or apt-get install -t bookworm-backports golang-1.22-go)" >&2
+  exit 1
+fi
+GOVER="$(go env GOVERSION)"   # e.g. go1.22.5
+minor="$(printf '%s\n' "$GOVER" | sed -E 's/^go1\.([0-9]+).*/\1/')"
+if ! [ "$minor" -ge 22 ] 2>/dev/null; then
+  echo "Go >= 1.22 is needed, found $GOVER" >&2; exit 1
+fi
+
+export CGO_ENABLED=1
+export CGO_CFLAGS="-I$INC_DIR ${CGO_CFLAGS:-}"
+export CGO_LDFLAGS="-L$LIB_DIR -Wl,-rpath,$LIB_DIR ${CGO_LDFLAGS:-}"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+export CXOAUTH_SIM_BIN="$SIM_BIN"
+echo "--- $GOVER, libcxoauth from $LIB_DIR"
+
+# shellcheck source=../../scripts/sim-env.sh
+. "$ROOT/scripts/sim-env.sh"
+start_sim "$SIM_BIN"
+echo "--- examples/go against the simulator"
+(cd "$ROOT/examples/go" && \
+  CXOAUTH_CONFIG="{\"token_url\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token\",\"api_base\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}" \
+  go run .)
+
+echo "--- go vet + go test -race (bindings/go)"
+cd "$ROOT/bindings/go"
+go vet ./...
+go test -race -count=1 -v ./...
