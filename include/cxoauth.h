@@ -24,6 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CXOAUTH_VERSION_MAJOR 0
+#define CXOAUTH_VERSION_MINOR 1
+#define CXOAUTH_VERSION_PATCH 0
+#define CXOAUTH_VERSION_STRING "0.1.0"
+
+
 /**
  * A per-call cancellation token: pass it to `oauth_get_token_cancellable` or
  * `oauth_request_cancellable`, and call `oauth_cancel_token_cancel` from any thread to abort
