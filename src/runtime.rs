@@ -69,7 +69,12 @@ pub fn handle() -> Result<Handle> {
     Ok(current()?.rt.handle().clone())
 }
 
-/// Runs `fut` on the runtime and blocks the calling thread until it finishes.
+/// Runs `fut` and blocks the calling thread until it finishes.
+///
+/// From an ordinary host thread the future is polled right here (`Handle::block_on`) while the
+/// runtime's workers drive sockets and timers: one thread hand-off per I/O event instead of
+/// two. From a thread that is inside some other tokio runtime (where `block_on` would panic)
+/// the future is spawned onto our runtime and waited for on a plain channel.
 pub fn run_blocking<T, F>(fut: F) -> Result<T>
 where
     T: Send + 'static,
@@ -81,8 +86,12 @@ where
             "blocking cxoauth call made from a cxoauth runtime thread",
         ));
     }
+    let handle = handle()?;
+    if Handle::try_current().is_err() {
+        return handle.block_on(fut);
+    }
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    handle()?.spawn(async move {
+    handle.spawn(async move {
         let _ = tx.send(fut.await);
     });
     // A panic inside the task drops `tx`: report it instead of hanging.

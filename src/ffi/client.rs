@@ -1,6 +1,6 @@
 //! `oauth_client`: creation, tokens, requests, cancellation, freeing.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -9,7 +9,7 @@ use super::{guard, guard_value, oauth_error, oauth_response, oauth_result, out_a
 use crate::cancel::CancelToken;
 use crate::client::{Client, MAX_HEADERS};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// A client for one credential set: token cache, connection pool, retry policy. Thread-safe:
 /// share one per credential set between all threads. Created by `oauth_client_new`, freed by
@@ -136,11 +136,23 @@ pub extern "C" fn oauth_get_token_cancellable(
         let c = unsafe { client_arg(client) }?;
         let cancel = unsafe { cancel_arg(cancel) };
         out_arg(out_token, "out_token")?;
-        let token = c.client.token_blocking(cancel.as_deref())?;
-        let s = CString::new(token.value.as_bytes())
-            .map_err(|_| Error::invalid("token contains NUL"))?;
+        let not_cancelled = cancel.as_deref().is_none_or(|t| !t.is_cancelled());
+        // Hot path: a fresh cached token is copied out without a reference count, a lock or
+        // the runtime.
+        let copied = if not_cancelled {
+            c.client.tokens().with_fresh(|t| malloc_copy(&t.value))
+        } else {
+            None
+        };
+        let copied = match copied {
+            Some(p) => p,
+            None => malloc_copy(&c.client.token_blocking(cancel.as_deref())?.value),
+        };
+        if copied.is_null() {
+            return Err(Error::new(ErrorKind::Internal, "out of memory"));
+        }
         // SAFETY: checked non-NULL above.
-        unsafe { *out_token = s.into_raw() };
+        unsafe { *out_token = copied };
         Ok(())
     })
 }
@@ -289,6 +301,20 @@ impl std::ops::Deref for CancelGuard {
     type Target = CancelToken;
     fn deref(&self) -> &CancelToken {
         &self.0.token
+    }
+}
+
+/// A `malloc`ed NUL-terminated copy of `s` (NULL when out of memory), freed by
+/// `oauth_string_free`. `s` has no NUL: tokens are checked to be visible ASCII.
+fn malloc_copy(s: &str) -> *mut c_char {
+    // SAFETY: malloc of len + 1 bytes, then exactly that many bytes written.
+    unsafe {
+        let p = libc::malloc(s.len() + 1).cast::<u8>();
+        if !p.is_null() {
+            std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
+            *p.add(s.len()) = 0;
+        }
+        p.cast()
     }
 }
 

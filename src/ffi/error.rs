@@ -3,6 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 use zeroize::Zeroize;
 
 use super::{c_string, guard_value, oauth_result, OAUTH_ERR_INVALID_ARGUMENT};
@@ -102,11 +103,26 @@ pub extern "C" fn oauth_error_free(err: *mut oauth_error) {
 pub extern "C" fn oauth_string_free(s: *mut c_char) {
     guard_value((), || {
         if !s.is_null() {
-            // SAFETY: a pointer this library returned via CString::into_raw, freed once.
-            let mut bytes = unsafe { CString::from_raw(s) }.into_bytes_with_nul();
-            bytes.zeroize();
+            // SAFETY: a NUL-terminated buffer this library malloc'ed (oauth_get_token), freed
+            // once. explicit_bzero is never optimised away.
+            unsafe {
+                let len = libc::strlen(s);
+                explicit_zero(s.cast(), len);
+                libc::free(s.cast());
+            }
         }
     })
+}
+
+/// Overwrites `len` bytes at `p` in a way the compiler may not remove.
+///
+/// # Safety
+/// `p` is valid for `len` bytes of writes.
+unsafe fn explicit_zero(p: *mut u8, len: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    libc::explicit_bzero(p.cast(), len);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    std::slice::from_raw_parts_mut(p, len).zeroize();
 }
 
 /// The library version, e.g. `"0.1.0"`. Static: never free it.

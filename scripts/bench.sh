@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmarks (reported numbers, not tests): builds release, starts the release simulator,
+# prints one markdown table and writes it to bench/RESULTS.md.
+#   BENCH_SECONDS   seconds per throughput run (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+secs="${BENCH_SECONDS:-3}"
+command -v curl-config >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends libcurl4-openssl-dev; }
+command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind; }
+python3 -c 'import requests' 2>/dev/null || python3 -m pip install -q requests
+
+cargo build --release -q -p cxoauth -p cxoauth-sim
+make -s -C bench
+# shellcheck source=scripts/sim-env.sh
+. scripts/sim-env.sh
+start_sim target/release/cxoauth-sim
+B=bench/build
+val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+
+out="$(mktemp)"
+{
+  echo "## cxoauth benchmarks"
+  echo
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1); loopback simulator (release build); other processes may have been running."
+  echo
+  echo "### 1. Cached \`oauth_get_token\` through the C ABI (ns per call, batches of 1000)"
+  echo
+  echo "| threads | cxoauth median | cxoauth p99 | baseline median | baseline p99 | ratio (median) |"
+  echo "|---|---|---|---|---|---|"
+  for t in 1 2; do
+    r="$($B/bench_abi token $t)"
+    bm="$(echo "$r" | grep baseline | val median_ns)"; bp="$(echo "$r" | grep baseline | val p99_ns)"
+    tm="$(echo "$r" | grep 'what=token' | val median_ns)"; tp="$(echo "$r" | grep 'what=token' | val p99_ns)"
+    echo "| $t | $tm | $tp | $bm | $bp | $(python3 -c "print(f'{$tm/$bm:.2f}x')") |"
+  done
+  echo
+  echo "Baseline: an atomic pointer load, malloc + memcpy of the same token, free."
+  echo
+  # callgrind: instructions per call from two call counts (start-up cost cancels out)
+  ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$B/bench_abi" "$1" "$2" 2>&1 | sed -n 's/.*Collected : *//p' | tr -d ','; }
+  c1="$(ir calls 1000)"; c2="$(ir calls 11000)"; b1="$(ir baseline 1000)"; b2="$(ir baseline 11000)"
+  echo "callgrind (instructions per call, repeatable): cxoauth $(( (c2 - c1) / 10000 )), baseline $(( (b2 - b1) / 10000 ))."
+  echo
+  echo "### 2. Stampede: N threads, cold cache, one client (loopback, no injected delay)"
+  echo
+  echo "| threads | token requests | time until all have a token (ms) |"
+  echo "|---|---|---|"
+  for n in 1 8 64 256; do
+    r="$($B/bench_abi stampede $n)"
+    echo "| $n | $(echo "$r" | val token_requests) | $(echo "$r" | val all_done_ms) |"
+  done
+  echo
+  echo "### 3. GET /api/v2/echo on loopback keep-alive (${secs}s per run, same simulator)"
+  echo
+  echo "| client | threads | requests/s | p50 (us) | p99 (us) |"
+  echo "|---|---|---|---|---|"
+  tok="$(curl -s -u demo-client:demo-secret -d grant_type=client_credentials "http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+  for t in 1 2 4; do
+    for r in "$($B/bench_abi get $t "$secs")" "$($B/bench_curl "http://127.0.0.1:$CXOAUTH_SIM_PORT/api/v2/echo" "$tok" $t "$secs")"; do
+      echo "| $(echo "$r" | val client) | $t | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
+    done
+  done
+  r="$(python3 bench/bench_requests.py "http://127.0.0.1:$CXOAUTH_SIM_PORT" "$secs")"
+  echo "| python requests.Session | 1 | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
+  echo
+  echo "### 4. Footprint"
+  echo
+  f="$($B/bench_abi footprint)"
+  echo "$f" | grep what=threads | while read -r line; do
+    echo "- threads after creating $(echo "$line" | val clients) client(s), each with a request: $(echo "$line" | val threads_now) (before: $(echo "$line" | val threads_before); the runtime adds 2 workers process-wide)"
+  done
+  echo "- RSS added by 1000 clients (each with a cached token and an open connection): $(echo "$f" | grep what=rss | val rss_added_kib) KiB, $(echo "$f" | grep what=rss | val per_client_kib) KiB per client"
+  so="$(mktemp)"; cp target/release/libcxoauth.so "$so"; strip "$so"
+  echo "- stripped libcxoauth.so: $(( $(stat -c %s "$so") / 1024 )) KiB"
+  rm -f "$so"
+} | tee "$out"
+cp "$out" bench/RESULTS.md
