@@ -63,10 +63,8 @@ VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=de
 CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_hardening '!fork'
 
 for lang in python cpp go dotnet; do
-  if [ -x "bindings/$lang/run-tests.sh" ]; then
-    step "$lang binding and example"
-    "bindings/$lang/run-tests.sh"
-  fi
+  step "$lang binding and example"
+  "bindings/$lang/run-tests.sh"
 done
 
 step "fuzzing (cargo-fuzz on stable, ${CXOAUTH_FUZZ_SECONDS:-60}s per target)"
@@ -75,6 +73,9 @@ if [ "${CXOAUTH_FUZZ_SECONDS:-60}" = 0 ]; then
 else
   ./scripts/fuzz.sh
 fi
+
+step "packaging: cargo cinstall into a DESTDIR, pkg-config, CMake, static, Go, dlopen/dlclose"
+./scripts/package-check.sh
 
 step "no secret in any output so far"
 if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "demo-key-secret" -e "Wr0ngSecretValue" "$LOG"; then

@@ -4,9 +4,14 @@
 // policy (401 → refresh and retry once, 429 Retry-After, 5xx for idempotent methods, timeouts,
 // a whole-call deadline).
 //
-// The package uses cgo and links libcxoauth (-lcxoauth). The header is looked up in the
-// repository's include/ directory next to this package; otherwise pass its directory and
-// the library's:
+// The package uses cgo and links libcxoauth. Against an installed library (cargo cinstall,
+// see the repository README) build with the cxoauth_pkgconfig tag, which takes the flags from
+// pkg-config (`#cgo pkg-config: cxoauth`):
+//
+//	go build -tags cxoauth_pkgconfig ./...
+//
+// Without the tag the package links -lcxoauth and looks up the header in the repository's
+// include/ directory next to this package; pass other locations the usual way:
 //
 //	CGO_CFLAGS="-I/path/to/include" \
 //	CGO_LDFLAGS="-L/path/to/libdir -Wl,-rpath,/path/to/libdir" go build ./...
@@ -15,8 +20,6 @@
 package cxoauth
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -lcxoauth
 #include <stdlib.h>
 #include <string.h>
 #include "cxoauth.h"
