@@ -158,8 +158,9 @@ oauth_result oauth_client_new(const char *config_json,
  * Frees a client. NULL is a no-op.
  *
  * Calls other threads are making on this client at that moment end promptly with
- * `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them); the
- * secret and the cached token are zeroized once the last call has returned. The handle must not
+ * `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them; this
+ * function waits only for calls that are reading the handle at that instant, never for I/O);
+ * the secret and the cached token are zeroized once the last call has returned. The handle must not
  * be passed to any function afterwards, and no thread may *start* a call with it concurrently
  * with `oauth_free`.
  */

@@ -68,7 +68,7 @@ out="$(mktemp)"
   echo
   f="$($B/bench_abi footprint)"
   echo "$f" | grep what=threads | while read -r line; do
-    echo "- threads after creating $(echo "$line" | val clients) client(s), each with a request: $(echo "$line" | val threads_now) (before: $(echo "$line" | val threads_before); the runtime adds 2 workers process-wide)"
+    echo "- threads after creating $(echo "$line" | val clients) client(s), each with a request: $(echo "$line" | val threads_now) (before: $(echo "$line" | val threads_before); the runtime's workers are process-wide: 2 from 4 CPUs up, 1 below)"
   done
   echo "- RSS added by 1000 clients (each with a cached token and an open connection): $(echo "$f" | grep what=rss | val rss_added_kib) KiB, $(echo "$f" | grep what=rss | val per_client_kib) KiB per client"
   so="$(mktemp)"; cp target/release/libcxoauth.so "$so"; strip "$so"

@@ -288,9 +288,10 @@ fn is_tchar(b: u8) -> bool {
 /// Checks `path_or_url` on its own: non-empty, bounded, no spaces or control characters, a
 /// path or an absolute http(s) URL.
 pub fn check_target(path_or_url: &str) -> Result<()> {
-    let dummy = Url::parse("https://api.invalid").expect("static URL");
+    static DUMMY_BASE: std::sync::LazyLock<Url> =
+        std::sync::LazyLock::new(|| Url::parse("https://api.invalid").expect("static URL"));
     if path_or_url.starts_with('/') {
-        return resolve_target(&dummy, path_or_url).map(|_| ());
+        return resolve_target(&DUMMY_BASE, path_or_url).map(|_| ());
     }
     let url = Url::parse(path_or_url).map_err(|_| {
         Error::invalid("path_or_url must be a path starting with '/' or an absolute https URL")

@@ -1,5 +1,7 @@
-//! The one process-wide tokio runtime, created lazily on first use, with two worker threads
-//! whatever the number of clients.
+//! The one process-wide tokio runtime, created lazily on first use, with at most two worker
+//! threads whatever the number of clients: two on machines with four or more CPUs, one below
+//! that (on a two-core host a second worker only adds cross-thread wake-ups: measured
+//! 6200 -> 7600 requests/s single-threaded, 9200 -> 10800 with two host threads).
 //!
 //! Blocking C calls hand their future to the runtime and wait on a plain channel; they never call
 //! `Runtime::block_on`, so a call from a thread that is itself inside some other tokio runtime
@@ -18,7 +20,16 @@ use tokio::runtime::{Handle, Runtime};
 
 use crate::error::{Error, ErrorKind, Result};
 
-pub const WORKER_THREADS: usize = 2;
+/// The most worker threads the runtime ever has.
+pub(crate) const MAX_WORKER_THREADS: usize = 2;
+
+/// Worker threads for this machine: [`MAX_WORKER_THREADS`] with 4 or more CPUs, else 1.
+pub fn worker_threads() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(n) if n.get() >= 4 => MAX_WORKER_THREADS,
+        _ => 1,
+    }
+}
 pub const THREAD_NAME: &str = "cxoauth-rt";
 
 struct Entry {
@@ -50,7 +61,7 @@ fn current() -> Result<Arc<Entry>> {
         std::mem::forget(e);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
+        .worker_threads(worker_threads())
         .max_blocking_threads(4)
         .thread_name(THREAD_NAME)
         .on_thread_start(|| ON_RUNTIME_THREAD.with(|f| f.set(true)))

@@ -1,6 +1,8 @@
 //! `oauth_client`: creation, tokens, requests, cancellation, freeing.
 
+use std::cell::Cell;
 use std::ffi::{c_char, CStr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,22 +16,81 @@ use crate::error::{Error, ErrorKind, Result};
 /// A client for one credential set: token cache, connection pool, retry policy. Thread-safe:
 /// share one per credential set between all threads. Created by `oauth_client_new`, freed by
 /// `oauth_free`.
+//
+// The handle is a `Box<oauth_client>`. A call borrows it by counting itself in one of
+// `SHARDS` per-handle counters (each on its own cache line, chosen per thread), so calls on
+// different threads never write to the same cache line; `oauth_free` marks the handle closed
+// and waits for those counters to drain before freeing it. The counters cover only the moment
+// a call reads the handle: calls that may block take their own `Arc<Client>` and drop the
+// borrow first, so `oauth_free` never waits for I/O.
 pub struct oauth_client {
     client: Arc<Client>,
+    closed: AtomicBool,
+    active: [Shard; SHARDS],
 }
 
-/// Borrows the client behind a handle for the duration of a call. The handle is an
-/// `Arc<oauth_client>` turned into a raw pointer: each call holds its own reference, so
-/// `oauth_free` while calls are in flight does not free memory they use.
+const SHARDS: usize = 16;
+
+#[repr(align(64))]
+struct Shard(AtomicUsize);
+
+/// This thread's counter index: threads are spread round-robin over the shards.
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    // (try_with: a call from a thread-local destructor late in thread exit uses shard 0)
+    INDEX
+        .try_with(|i| {
+            if i.get() == usize::MAX {
+                i.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            }
+            i.get()
+        })
+        .unwrap_or(0)
+}
+
+/// A call's borrow of a handle (see [`oauth_client`]); released on drop, also on unwind.
+struct Borrowed<'a> {
+    handle: &'a oauth_client,
+    shard: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for Borrowed<'_> {
+    type Target = oauth_client;
+    fn deref(&self) -> &oauth_client {
+        self.handle
+    }
+}
+
+impl Drop for Borrowed<'_> {
+    fn drop(&mut self) {
+        // The last access to the handle's memory: `oauth_free` may free it right after.
+        self.shard.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Borrows the client behind a handle (see [`oauth_client`]). A handle being freed by
+/// `oauth_free` at this moment gives `OAUTH_ERR_CANCELLED`.
 ///
 /// # Safety
-/// `p` is NULL or a handle from `oauth_client_new` that was not yet freed.
-unsafe fn client_arg(p: *const oauth_client) -> Result<Arc<oauth_client>> {
+/// `p` is NULL or a handle from `oauth_client_new` whose `oauth_free` has not returned.
+unsafe fn client_arg<'a>(p: *const oauth_client) -> Result<Borrowed<'a>> {
     if p.is_null() {
         return Err(Error::invalid("client is NULL"));
     }
-    Arc::increment_strong_count(p);
-    Ok(Arc::from_raw(p))
+    let handle = &*p;
+    let shard = &handle.active[shard_index()].0;
+    // SeqCst on both sides (here: count, then read `closed`; in oauth_free: set `closed`, then
+    // read the counts): either oauth_free sees this count and waits, or this call sees
+    // `closed` and backs out.
+    shard.fetch_add(1, Ordering::SeqCst);
+    let b = Borrowed { handle, shard };
+    if handle.closed.load(Ordering::SeqCst) {
+        return Err(Error::new(ErrorKind::Cancelled, "client is being freed"));
+    }
+    Ok(b)
 }
 
 /// Creates a client.
@@ -64,11 +125,13 @@ pub extern "C" fn oauth_client_new(
             Some(unsafe { str_arg(config_json, "config_json") }?)
         };
         let client = Client::new(Config::from_json(json)?)?;
-        let handle = Arc::into_raw(Arc::new(oauth_client {
+        let handle = Box::into_raw(Box::new(oauth_client {
             client: Arc::new(client),
+            closed: AtomicBool::new(false),
+            active: std::array::from_fn(|_| Shard(AtomicUsize::new(0))),
         }));
         // SAFETY: checked non-NULL above.
-        unsafe { *out_client = handle.cast_mut() };
+        unsafe { *out_client = handle };
         Ok(())
     })
 }
@@ -76,8 +139,9 @@ pub extern "C" fn oauth_client_new(
 /// Frees a client. NULL is a no-op.
 ///
 /// Calls other threads are making on this client at that moment end promptly with
-/// `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them); the
-/// secret and the cached token are zeroized once the last call has returned. The handle must not
+/// `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them; this
+/// function waits only for calls that are reading the handle at that instant, never for I/O);
+/// the secret and the cached token are zeroized once the last call has returned. The handle must not
 /// be passed to any function afterwards, and no thread may *start* a call with it concurrently
 /// with `oauth_free`.
 #[no_mangle]
@@ -85,8 +149,22 @@ pub extern "C" fn oauth_free(client: *mut oauth_client) {
     guard_value((), || {
         if !client.is_null() {
             // SAFETY: a live handle, released once.
-            let c = unsafe { Arc::from_raw(client.cast_const()) };
+            let c = unsafe { &*client };
+            c.closed.store(true, Ordering::SeqCst);
             c.client.close();
+            for shard in &c.active {
+                let mut spins = 0u32;
+                while shard.0.load(Ordering::Acquire) != 0 {
+                    if spins < 64 {
+                        std::hint::spin_loop();
+                        spins += 1;
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            // SAFETY: no call holds a borrow any more, and none may start (contract).
+            drop(unsafe { Box::from_raw(client) });
         }
     })
 }
@@ -146,7 +224,11 @@ pub extern "C" fn oauth_get_token_cancellable(
         };
         let copied = match copied {
             Some(p) => p,
-            None => malloc_copy(&c.client.token_blocking(cancel.as_deref())?.value),
+            None => {
+                let client = Arc::clone(&c.client);
+                drop(c); // never hold the handle while blocking
+                malloc_copy(&client.token_blocking(cancel.as_deref())?.value)
+            }
         };
         if copied.is_null() {
             return Err(Error::new(ErrorKind::Internal, "out of memory"));
@@ -229,7 +311,9 @@ pub extern "C" fn oauth_request_cancellable(
             })),
         };
         let req = c.client.prepare(method, target, &lines, body)?;
-        let resp = c.client.request_blocking(req, cancel.as_deref())?;
+        let client = Arc::clone(&c.client);
+        drop(c); // never hold the handle while blocking
+        let resp = client.request_blocking(req, cancel.as_deref())?;
         // SAFETY: checked non-NULL above.
         unsafe { *out_response = oauth_response::boxed(resp) };
         Ok(())
