@@ -215,8 +215,8 @@ pub extern "C" fn oauth_get_token_cancellable(
         let cancel = unsafe { cancel_arg(cancel) };
         out_arg(out_token, "out_token")?;
         let not_cancelled = cancel.as_deref().is_none_or(|t| !t.is_cancelled());
-        // Hot path: a fresh cached token is copied out without a reference count, a lock or
-        // the runtime.
+        // Hot path: a fresh cached token is copied out without a shared write (the handle
+        // borrow counts in a per-thread shard), a lock or the runtime.
         let copied = if not_cancelled {
             c.client.tokens().with_fresh(|t| malloc_copy(&t.value))
         } else {
