@@ -3,10 +3,11 @@
 //! that (on a two-core host a second worker only adds cross-thread wake-ups: measured
 //! 6200 -> 7600 requests/s single-threaded, 9200 -> 10800 with two host threads).
 //!
-//! Blocking C calls hand their future to the runtime and wait on a plain channel; they never call
-//! `Runtime::block_on`, so a call from a thread that is itself inside some other tokio runtime
-//! works. A call from one of this runtime's own threads would wait on itself; it is refused with
-//! an internal error instead.
+//! A blocking C call from an ordinary host thread polls its future on that thread
+//! (`Handle::block_on`) while the workers drive sockets and timers; from a thread that is itself
+//! inside some other tokio runtime the future is spawned onto this runtime and waited for on a
+//! plain channel, so such calls work too. A call from one of this runtime's own threads would
+//! wait on itself; it is refused with an internal error instead.
 //!
 //! After `fork()` the child has none of the parent's threads: the runtime is recognised as the
 //! parent's by its pid and a fresh one is created (the parent's is leaked, never touched).
@@ -30,6 +31,7 @@ pub fn worker_threads() -> usize {
         _ => 1,
     }
 }
+
 pub const THREAD_NAME: &str = "cxoauth-rt";
 
 struct Entry {
