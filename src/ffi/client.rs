@@ -427,3 +427,81 @@ unsafe fn header_lines<'a>(headers: *const *const c_char) -> Result<Vec<&'a str>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn new_handle() -> *mut oauth_client {
+        let cfg = c"{\"token_url\":\"http://127.0.0.1:9/oauth/token\",\"api_base\":\"http://127.0.0.1:9\",\"client_id\":\"id\",\"client_secret\":\"unit-test-value\"}";
+        let mut h = std::ptr::null_mut();
+        let rc = oauth_client_new(cfg.as_ptr(), &mut h, std::ptr::null_mut());
+        assert_eq!(rc, 0);
+        assert!(!h.is_null());
+        h
+    }
+
+    /// `oauth_free` waits for a borrow held by another thread, and a call that begins while the
+    /// handle is closing backs out with `Cancelled` instead of using it.
+    #[test]
+    fn free_waits_for_borrows_and_new_borrows_back_out() {
+        let h = new_handle();
+        let addr = h as usize;
+        // SAFETY: a live handle.
+        let held = unsafe { client_arg(h) }.expect("borrow");
+        let freed = Arc::new(AtomicBool::new(false));
+        let (started_tx, started_rx) = mpsc::channel();
+        let freer = {
+            let freed = Arc::clone(&freed);
+            std::thread::spawn(move || {
+                started_tx.send(()).unwrap();
+                oauth_free(addr as *mut oauth_client);
+                freed.store(true, Ordering::SeqCst);
+            })
+        };
+        started_rx.recv().unwrap();
+        // Wait (on the state itself, not on time) until oauth_free has marked the handle.
+        while !held.closed.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        // SAFETY: still live: `held` keeps oauth_free from freeing it.
+        let again = unsafe { client_arg(h) };
+        assert_eq!(again.err().map(|e| e.kind), Some(ErrorKind::Cancelled));
+        assert!(
+            !freed.load(Ordering::SeqCst),
+            "oauth_free returned while a borrow was held"
+        );
+        drop(held);
+        freer.join().unwrap();
+        assert!(freed.load(Ordering::SeqCst));
+    }
+
+    /// Borrows on many threads at once are counted and all released.
+    #[test]
+    fn borrows_from_many_threads_are_released() {
+        let h = new_handle();
+        let addr = h as usize;
+        let threads: Vec<_> = (0..2 * SHARDS)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        // SAFETY: live until every thread has been joined below.
+                        let b = unsafe { client_arg(addr as *const oauth_client) }.unwrap();
+                        drop(b);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // SAFETY: live, no borrow held.
+        let handle = unsafe { &*h };
+        assert!(handle
+            .active
+            .iter()
+            .all(|s| s.0.load(Ordering::SeqCst) == 0));
+        oauth_free(h);
+    }
+}
