@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::http::{Request, Response};
 use crate::state::{ClientCheck, Shared};
 use crate::token::decode_basic;
-use crate::util::parse_form;
+use crate::util::{form_param, parse_form};
 
 /// A CXone-style OAuth error body.
 fn oauth_error(status: u16, error: &str, description: &str) -> Response {
@@ -108,12 +108,7 @@ pub fn token(shared: &Shared, req: &Request) -> Response {
         return oauth_error(405, "invalid_request", "method not allowed").header("Allow", "POST");
     }
     let params = parse_form(&req.body);
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| form_param(&params, name);
     if param("client_id").is_some() || param("client_secret").is_some() {
         return oauth_error(401, "invalid_client", "client_secret_basic required");
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::http::Request;
 use crate::http::Response;
 use crate::state::{ClientCheck, Shared};
-use crate::util::{form_decode, parse_form};
+use crate::util::{form_decode, form_param, parse_form};
 
 /// Standard alphabet, padding optional.
 const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
@@ -55,12 +55,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
         return oauth_error(405, "invalid_request", "method not allowed").header("Allow", "POST");
     }
     let params = parse_form(&req.body);
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |name: &str| form_param(&params, name);
     for name in ["grant_type", "client_id", "client_secret", "scope"] {
         if params.iter().filter(|(n, _)| n == name).count() > 1 {
             return oauth_error(

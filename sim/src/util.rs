@@ -38,6 +38,14 @@ pub fn form_decode(raw: &[u8]) -> String {
         .into_owned()
 }
 
+/// The first value of `name` in parsed form parameters.
+pub fn form_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
 /// Parses an `application/x-www-form-urlencoded` body into (name, value) pairs, in order.
 pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
     body.split(|&c| c == b'&')
