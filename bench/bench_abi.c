@@ -110,7 +110,7 @@ static void *st_thread(void *p) {
 }
 
 static void run_stampede(int threads) {
-    sim_http("POST", "/__admin/reset", NULL, 0);
+    sim_http("POST", "/__admin/reset", NULL, NULL, 0);
     oauth_client *c = client();
     pthread_t *th = calloc((size_t)threads, sizeof *th);
     struct st_arg *args = calloc((size_t)threads, sizeof *args);
@@ -227,11 +227,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: CXOAUTH_SIM_PORT=.. bench_abi MODE [ARGS]\n");
         return 2;
     }
-    g_port = atoi(port);
+    g_sim_port = atoi(port);
     snprintf(g_cfg, sizeof g_cfg,
              "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":\"http://"
              "127.0.0.1:%d\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}",
-             g_port, g_port);
+             g_sim_port, g_sim_port);
     const char *mode = argv[1];
     int arg = argc > 2 ? atoi(argv[2]) : 1;
     if (strcmp(mode, "token") == 0) {
