@@ -55,6 +55,16 @@ static double now_s(void) {
 
 #include "sim_http.h"
 
+/* Sets g_sim_port from CXOAUTH_SIM_PORT; exits with 2 when it is not set. */
+static void sim_port_from_env(void) {
+    const char *port = getenv("CXOAUTH_SIM_PORT");
+    if (!port) {
+        fprintf(stderr, "CXOAUTH_SIM_PORT is not set\n");
+        exit(2);
+    }
+    g_sim_port = atoi(port);
+}
+
 static void sim_reset(void) {
     if (sim_http("POST", "/__admin/reset", NULL, NULL, 0) != 204) {
         fprintf(stderr, "cannot reset the simulator on port %d\n", g_sim_port);

@@ -559,12 +559,7 @@ static void test_cancel_token_per_call(void) {
 }
 
 int main(int argc, char **argv) {
-    const char *port = getenv("CXOAUTH_SIM_PORT");
-    if (!port) {
-        fprintf(stderr, "CXOAUTH_SIM_PORT is not set\n");
-        return 2;
-    }
-    g_sim_port = atoi(port);
+    sim_port_from_env();
     g_final_check = check_no_secrets_in_errors;
     static const struct test_case tests[] = {
         {"version", test_version},

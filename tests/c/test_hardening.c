@@ -407,12 +407,7 @@ static void test_free_while_calls_in_flight(void) {
 }
 
 int main(int argc, char **argv) {
-    const char *port = getenv("CXOAUTH_SIM_PORT");
-    if (!port) {
-        fprintf(stderr, "CXOAUTH_SIM_PORT is not set\n");
-        return 2;
-    }
-    g_sim_port = atoi(port);
+    sim_port_from_env();
     if (getenv("CXOAUTH_STRESS_SCALE")) g_scale = atoi(getenv("CXOAUTH_STRESS_SCALE"));
     if (g_scale < 1 || g_scale > 100) g_scale = 100;
     signal(SIGPIPE, SIG_IGN);
