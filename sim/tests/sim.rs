@@ -47,6 +47,11 @@ impl Client {
         self.reader.get_mut().write_all(bytes).unwrap();
     }
 
+    /// `GET path` with `Authorization: <bearer>` (the whole header value, "Bearer ...").
+    fn get_bearer(&mut self, path: &str, bearer: &str) -> Resp {
+        self.request("GET", path, &[("Authorization", bearer)], b"")
+    }
+
     fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
         for (n, v) in headers {
@@ -149,12 +154,7 @@ fn token_with_basic_auth_and_special_secret() {
 
     // The token works on the API and identifies the client.
     let bearer = format!("Bearer {token}");
-    let r = c.request(
-        "GET",
-        "/api/v2/tokens/me",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/tokens/me", &bearer);
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["OAuthClient"]["id"], "my client");
 
@@ -311,12 +311,7 @@ fn keep_alive_is_one_connection() {
     let bearer = format!("Bearer {token}");
     let mut c = Client::connect(&sim);
     for _ in 0..5 {
-        let r = c.request(
-            "GET",
-            "/api/v2/organizations/me",
-            &[("Authorization", &bearer)],
-            b"",
-        );
+        let r = c.get_bearer("/api/v2/organizations/me", &bearer);
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["state"], "active");
     }
@@ -337,12 +332,7 @@ fn keep_alive_is_one_connection() {
 
     sim.revoke_all();
     let mut c = Client::connect(&sim);
-    let r = c.request(
-        "GET",
-        "/api/v2/organizations/me",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/organizations/me", &bearer);
     assert_eq!(r.status, 401);
 }
 
@@ -379,12 +369,7 @@ fn echo_redacts_authorization() {
             > 0
     );
     // The connection is still usable: no body was sent for HEAD.
-    let r = c.request(
-        "GET",
-        "/api/v2/users/me",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/users/me", &bearer);
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["code"], "bad.request");
 }
@@ -479,12 +464,7 @@ fn many_concurrent_connections() {
                 let bearer = format!("Bearer {token}");
                 let mut c = Client::connect(&sim);
                 for _ in 0..10 {
-                    let r = c.request(
-                        "GET",
-                        "/api/v2/tokens/me",
-                        &[("Authorization", &bearer)],
-                        b"",
-                    );
+                    let r = c.get_bearer("/api/v2/tokens/me", &bearer);
                     assert_eq!(r.status, 200);
                 }
             });
@@ -509,12 +489,7 @@ fn trickle_large_body_redirect() {
     }));
     let mut c = Client::connect(&sim);
     let started = std::time::Instant::now();
-    let r = c.request(
-        "GET",
-        "/api/v2/organizations/me",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/organizations/me", &bearer);
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["name"], "Simulated Org");
     assert!(started.elapsed() >= Duration::from_millis(25));
@@ -524,12 +499,7 @@ fn trickle_large_body_redirect() {
     assert_eq!(r.status, 302);
     assert_eq!(r.header("location"), Some("http://127.0.0.1:1/elsewhere"));
     assert!(r.header("inin-correlation-id").is_some());
-    let r = c.request(
-        "GET",
-        "/api/v2/anything",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/anything", &bearer);
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["code"], "not.found");
     let r = c.request("GET", "/elsewhere", &[], b"");
@@ -559,22 +529,12 @@ fn token_expiry_and_lifetime() {
     let token = get_token(&sim);
     let mut c = Client::connect(&sim);
     let bearer = format!("Bearer {token}");
-    let r = c.request(
-        "GET",
-        "/api/v2/tokens/me",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/tokens/me", &bearer);
     assert_eq!(r.status, 401);
     sim.reset();
     let token = get_token(&sim);
     let bearer = format!("Bearer {token}");
-    let r = c.request(
-        "GET",
-        "/api/v2/tokens/me",
-        &[("Authorization", &bearer)],
-        b"",
-    );
+    let r = c.get_bearer("/api/v2/tokens/me", &bearer);
     assert_eq!(r.status, 200);
 }
 
@@ -670,7 +630,7 @@ fn cxone_discovery_grants_and_tenant() {
     let path = "/cxone/incontactapi/services/v31.0/agents";
     assert_eq!(c.request("GET", path, &[], b"").status, 401);
     let bearer = format!("Bearer {access}");
-    let agents = c.request("GET", path, &[("Authorization", &bearer)], b"");
+    let agents = c.get_bearer(path, &bearer);
     assert_eq!(agents.json()["totalRecords"], 1);
 
     let k = sim.counters();
