@@ -4,7 +4,7 @@
 //! worker threads (which live as long as the process) run its code.
 //!
 //! The SONAME is left to the packaging build (`cargo cinstall`, which sets the versioned
-//! `libcxoauth.so.0.1`): a plain `cargo build` artifact in target/ is linked by path by the
+//! `libcxoauth.so.0.2`): a plain `cargo build` artifact in target/ is linked by path by the
 //! in-tree tests and bindings, and a SONAME there would make them look for a file that
 //! `cargo build` does not create.
 fn main() {

@@ -12,6 +12,16 @@
  *  - const char* / const uint8_t* returned by accessors belong to their object: do not free.
  * Out-params are written only on success; *out_err only on failure. Initialise both to NULL.
  * oauth_client is thread-safe; oauth_response and oauth_error are immutable.
+ *
+ * Client lifetime (ABI 0.2, as in libcurl): oauth_close(client) may be called at any time from
+ * any thread - calls in flight end with OAUTH_ERR_CANCELLED, later calls fail with
+ * OAUTH_ERR_CLOSED; oauth_free(client) must not overlap any other call on that client (close,
+ * wait for your threads to leave their calls, then free). ABI 0.1's "oauth_free during calls"
+ * promise could not be kept safely and is gone.
+ *
+ * Environment: oauth_client_new reads environment variables (getenv) for keys missing from
+ * config_json; a host thread calling setenv/putenv at the same moment races with that (as with
+ * any getenv). Set the environment before creating clients, or pass every key in config_json.
  * Safe with NULL: oauth_free, oauth_response_free, oauth_error_free, oauth_string_free (no-ops),
  * every accessor (returns 0/NULL or a static message), out_err (errors are then only returned
  * as codes), config_json (all from the environment), headers, body when body_len is 0.
@@ -25,10 +35,20 @@
 #include <stdint.h>
 
 #define CXOAUTH_VERSION_MAJOR 0
-#define CXOAUTH_VERSION_MINOR 1
+#define CXOAUTH_VERSION_MINOR 2
 #define CXOAUTH_VERSION_PATCH 0
-#define CXOAUTH_VERSION_STRING "0.1.0"
+#define CXOAUTH_VERSION_STRING "0.2.0"
 
+
+/**
+ * Longest server-provided text kept in an error message, in characters.
+ */
+#define MAX_SERVER_TEXT 300
+
+/**
+ * The most threads for blocking work (DNS lookups) the runtime ever has at once.
+ */
+#define MAX_BLOCKING_THREADS 2
 
 /**
  * A per-call cancellation token: pass it to `oauth_get_token_cancellable` or
@@ -40,8 +60,9 @@ typedef struct oauth_cancel_token oauth_cancel_token;
 
 /**
  * A client for one credential set: token cache, connection pool, retry policy. Thread-safe:
- * share one per credential set between all threads. Created by `oauth_client_new`, freed by
- * `oauth_free`.
+ * share one per credential set between all threads. Created by `oauth_client_new`; shut down
+ * with `oauth_close` (safe at any time, from any thread); freed with `oauth_free` once no
+ * other call on it is running.
  */
 typedef struct oauth_client oauth_client;
 
@@ -118,7 +139,8 @@ typedef uint32_t oauth_result;
 #define OAUTH_ERR_PROTOCOL 9
 
 /**
- * The call was aborted by `oauth_cancel` (or by `oauth_free` of its client).
+ * The call was aborted while in flight: by `oauth_cancel`, by its cancel token, or by
+ * `oauth_close` / `oauth_free` of its client.
  */
 #define OAUTH_ERR_CANCELLED 10
 
@@ -126,6 +148,12 @@ typedef uint32_t oauth_result;
  * A bug in the library (a panic was caught), or a blocking call from a library thread.
  */
 #define OAUTH_ERR_INTERNAL 11
+
+/**
+ * The client was closed by `oauth_close` before this call started: every call on it fails
+ * with this code from then on (ABI 0.2).
+ */
+#define OAUTH_ERR_CLOSED 12
 
 #ifdef __cplusplus
 extern "C" {
@@ -155,21 +183,30 @@ oauth_result oauth_client_new(const char *config_json,
                               struct oauth_error **out_err);
 
 /**
- * Frees a client. NULL is a no-op.
+ * Closes a client: every call in flight on it ends promptly with `OAUTH_ERR_CANCELLED`, a
+ * token fetch in flight stops, and every call made afterwards fails at once with
+ * `OAUTH_ERR_CLOSED`. Safe to call from any thread, concurrently with any other call on the
+ * same client, any number of times (ABI 0.2). The handle stays valid (calls on it return
+ * `OAUTH_ERR_CLOSED`) until `oauth_free`. This is the shutdown step for hosts whose threads
+ * may still be inside calls: close, wait for those calls to return, then free.
+ * A NULL client is `OAUTH_ERR_INVALID_ARGUMENT`.
+ */
+oauth_result oauth_close(struct oauth_client *client);
+
+/**
+ * Frees a client (implies `oauth_close`). NULL is a no-op.
  *
- * Calls other threads are making on this client at that moment end promptly with
- * `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them; this
- * function waits only for calls that are reading the handle at that instant, never for I/O);
- * the secret and the cached token are zeroized once the last call has returned. The handle must not
- * be passed to any function afterwards, and no thread may *start* a call with it concurrently
- * with `oauth_free`.
+ * Must not overlap any other call on this client, as with libcurl's `curl_easy_cleanup`: a
+ * host whose threads may still be inside calls uses `oauth_close` first and frees once they
+ * have returned. The secret and the cached token are zeroized when the last internal
+ * reference goes. The handle must not be used afterwards.
  */
 void oauth_free(struct oauth_client *client);
 
 /**
- * Aborts every call in flight on `client` with `OAUTH_ERR_CANCELLED`, promptly (e.g. on host
- * shutdown). Calls started afterwards run normally. A NULL client is
- * `OAUTH_ERR_INVALID_ARGUMENT`.
+ * Aborts every call in flight on `client` with `OAUTH_ERR_CANCELLED`, promptly. Calls
+ * started afterwards run normally (to shut a client down for good, use `oauth_close`). Safe
+ * concurrently with any call. A NULL client is `OAUTH_ERR_INVALID_ARGUMENT`.
  */
 oauth_result oauth_cancel(struct oauth_client *client);
 
@@ -296,7 +333,7 @@ void oauth_error_free(struct oauth_error *err);
 void oauth_string_free(char *s);
 
 /**
- * The library version, e.g. `"0.1.0"`. Static: never free it.
+ * The library version, e.g. `"0.2.0"`. Static: never free it.
  */
 const char *oauth_version(void);
 

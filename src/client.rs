@@ -12,6 +12,7 @@
 //! * The whole call, token fetch included, ends by `deadline`.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -28,7 +29,7 @@ use crate::providers::deadline_error;
 use crate::retry::{parse_retry_after, retry_wait};
 use crate::runtime;
 use crate::token::{CachedToken, TokenManager};
-use crate::transport::{header_name, HttpResponse, Transport};
+use crate::transport::{header_name, HttpResponse};
 
 /// Most header lines one request may carry.
 pub const MAX_HEADERS: usize = 256;
@@ -54,10 +55,13 @@ pub fn is_idempotent(m: &Method) -> bool {
 
 pub struct Client {
     cfg: Arc<Config>,
-    transport: Arc<Transport>,
     tokens: TokenManager,
-    /// Bumped by [`Client::cancel`]: every call in flight at that moment stops.
+    /// Bumped by [`Client::cancel`] and [`Client::close`]: every call in flight at that moment
+    /// stops.
     cancel: watch::Sender<u64>,
+    /// Set once by [`Client::close`]; every call that starts afterwards fails with
+    /// [`ErrorKind::Closed`].
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -69,12 +73,11 @@ impl std::fmt::Debug for Client {
 impl Client {
     pub fn new(cfg: Config) -> Result<Client> {
         let cfg = Arc::new(cfg);
-        let transport = Arc::new(Transport::new(&cfg)?);
         Ok(Client {
-            tokens: TokenManager::new(Arc::clone(&cfg), Arc::clone(&transport)),
+            tokens: TokenManager::new(Arc::clone(&cfg))?,
             cfg,
-            transport,
             cancel: watch::channel(0).0,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -92,10 +95,30 @@ impl Client {
         self.cancel.send_modify(|g| *g = g.wrapping_add(1));
     }
 
-    /// Cancels calls in flight and the background token fetch (the client is going away).
+    /// Closes the client: calls in flight end with [`ErrorKind::Cancelled`], the token fetch
+    /// in flight (even one not yet started) stops, and every later call fails at once with
+    /// [`ErrorKind::Closed`]. Safe concurrently with any call, any number of times; memory
+    /// stays valid until the client is dropped.
     pub fn close(&self) {
+        // `closed` first, then the wake-up: a call that subscribed before the wake-up is woken;
+        // one that subscribes after it sees `closed` (see `guarded`).
+        self.closed.store(true, Ordering::SeqCst);
         self.cancel();
         self.tokens.shutdown();
+    }
+
+    /// Whether [`Client::close`] was called.
+    #[inline]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(closed_error())
+        } else {
+            Ok(())
+        }
     }
 
     /// Runs `fut` under the client's deadline, the client's cancellation and the call's own
@@ -106,6 +129,9 @@ impl Client {
         cancel: Option<&CancelToken>,
     ) -> Result<T> {
         let mut client_cancelled = self.cancel.subscribe();
+        // Checked after subscribing: a close that came first is seen here, a later one wakes
+        // `changed()` below.
+        self.check_open()?;
         let call_cancelled = async {
             match cancel {
                 Some(c) => c.cancelled().await,
@@ -137,7 +163,7 @@ impl Client {
         let method = parse_method(method)?;
         check_target(path_or_url)?;
         // Refuse a foreign host before any I/O when the API base is already known.
-        if let Some(base) = self.tokens.provider().known_api_base() {
+        if let Some(base) = self.tokens.live()?.provider.known_api_base() {
             resolve_target(base, path_or_url)?;
         }
         let headers = parse_headers(headers)?;
@@ -167,10 +193,11 @@ impl Client {
         let mut retries: u32 = 0;
         loop {
             let token = self.tokens.get().await?;
+            let live = self.tokens.live()?;
             let url = {
-                let provider = self.tokens.provider();
-                let base = provider
-                    .api_base(&self.transport, &token.value, deadline)
+                let base = live
+                    .provider
+                    .api_base(&live.transport, &token.value, deadline)
                     .await?;
                 resolve_target(base, &req.target)?
             };
@@ -180,7 +207,7 @@ impl Client {
             if remaining.is_zero() {
                 return Err(deadline_error(cfg));
             }
-            let sent = self
+            let sent = live
                 .transport
                 .send(
                     req.method.clone(),
@@ -235,6 +262,7 @@ impl Client {
         self: &Arc<Self>,
         cancel: Option<&CancelToken>,
     ) -> Result<Arc<CachedToken>> {
+        self.check_open()?;
         if cancel.is_some_and(CancelToken::is_cancelled) {
             return Err(cancelled_error());
         }
@@ -251,6 +279,7 @@ impl Client {
         req: ApiRequest,
         cancel: Option<&CancelToken>,
     ) -> Result<HttpResponse> {
+        self.check_open()?;
         if cancel.is_some_and(CancelToken::is_cancelled) {
             return Err(cancelled_error());
         }
@@ -262,6 +291,10 @@ impl Client {
 
 fn cancelled_error() -> Error {
     Error::new(ErrorKind::Cancelled, "call cancelled")
+}
+
+fn closed_error() -> Error {
+    Error::new(ErrorKind::Closed, "client is closed (oauth_close)")
 }
 
 /// An HTTP method: a token (RFC 9110 section 5.6.2), upper-cased for the well-known ones.

@@ -103,6 +103,17 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
 }
 
+impl Config {
+    /// The configured secrets (client secret, access-key secret), for scrubbing server text.
+    pub fn secrets(&self) -> Vec<&str> {
+        let mut s = vec![self.client_secret.as_str()];
+        if let Grant::Password { password, .. } = &self.grant {
+            s.push(password.as_str());
+        }
+        s
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -194,12 +205,25 @@ impl Env for HashMap<String, String> {
 
 struct Layered<'a> {
     first: &'a dyn Env,
-    file: HashMap<String, String>,
+    file: WipedMap,
 }
 
 impl Env for Layered<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        self.first.get(name).or_else(|| Env::get(&self.file, name))
+        self.first
+            .get(name)
+            .or_else(|| Env::get(&self.file.0, name))
+    }
+}
+
+/// The env file's variables (secrets among them), wiped when dropped.
+struct WipedMap(HashMap<String, String>);
+
+impl Drop for WipedMap {
+    fn drop(&mut self) {
+        for (_, mut v) in self.0.drain() {
+            zeroize::Zeroize::zeroize(&mut v);
+        }
     }
 }
 
@@ -212,12 +236,17 @@ impl Config {
 
     pub fn from_json_with_env(json: Option<&str>, env: &dyn Env) -> Result<Config> {
         let obj = parse_object(json)?;
-        let file = match opt_string(&obj, "env_file")? {
-            Some(path) => read_env_file(&path)?,
-            None => HashMap::new(),
-        };
-        let env = Layered { first: env, file };
-        build(&obj, &env)
+        let built = (|| {
+            let file = match opt_string(&obj, "env_file")? {
+                Some(path) => WipedMap(read_env_file(&path)?),
+                None => WipedMap(HashMap::new()),
+            };
+            let env = Layered { first: env, file };
+            build(&obj, &env)
+        })();
+        // The parsed object holds the secrets as given: wipe it.
+        crate::secret::wipe_json(Value::Object(obj));
+        built
     }
 }
 
@@ -592,8 +621,10 @@ pub fn is_loopback(url: &Url) -> bool {
 /// Reads a `.env` file: `KEY=VALUE` lines, `export ` prefixes, `#` comments, single or double
 /// quotes. Values are returned, never put into the process environment.
 pub fn read_env_file(path: &str) -> Result<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::config(format!("config key \"env_file\": cannot read {path}: {e}")))?;
+    let text =
+        Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!("config key \"env_file\": cannot read {path}: {e}"))
+        })?);
     Ok(parse_env_text(&text))
 }
 

@@ -27,10 +27,12 @@ pub enum ErrorKind {
     Server = 8,
     /// The server's reply could not be understood (malformed token JSON, bad expires_in, ...).
     Protocol = 9,
-    /// The call was aborted by `oauth_cancel` or by freeing the client.
+    /// The call was aborted by `oauth_cancel`, a cancel token or `oauth_close`.
     Cancelled = 10,
     /// A bug: a panic was caught at the ABI boundary, or a call came from a library thread.
     Internal = 11,
+    /// The client was closed (`oauth_close` / `oauth_free`): every later call fails with this.
+    Closed = 12,
 }
 
 impl ErrorKind {
@@ -51,6 +53,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol error",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Internal => "internal error",
+            ErrorKind::Closed => "client closed",
         }
     }
 }
@@ -124,4 +127,54 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {}
 
+/// Longest server-provided text kept in an error message, in characters.
+pub const MAX_SERVER_TEXT: usize = 300;
+
+/// Server-provided text made fit for an error message: every occurrence of each secret (as
+/// given and form-encoded, as a server may echo a request body) is replaced by `<redacted>`
+/// *before* the text is cut to [`MAX_SERVER_TEXT`] characters, so no prefix of a secret that
+/// crosses the cut survives; control characters are dropped.
+pub fn scrub(text: &str, secrets: &[&str]) -> String {
+    use zeroize::Zeroizing;
+    let longest = secrets.iter().map(|s| 3 * s.len()).max().unwrap_or(0);
+    // Look at enough text that any secret starting before the cut is seen whole. Every
+    // intermediate copy may hold a secret the server echoed: all are wiped.
+    let mut t: Zeroizing<String> =
+        Zeroizing::new(text.chars().take(MAX_SERVER_TEXT + longest).collect());
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        t = Zeroizing::new(t.replace(s, "<redacted>"));
+        let encoded = Zeroizing::new(crate::providers::form_encode(s));
+        if encoded.as_str() != *s {
+            t = Zeroizing::new(t.replace(encoded.as_str(), "<redacted>"));
+        }
+    }
+    t.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SERVER_TEXT)
+        .collect()
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn scrub_replaces_every_secret_before_cutting() {
+        let secret = "Sup3rS3cretValue";
+        // the secret straddles the cut at MAX_SERVER_TEXT characters
+        let text = format!("{}{secret} tail", "x".repeat(super::MAX_SERVER_TEXT - 4));
+        let out = scrub(&text, &[secret]);
+        assert!(!out.contains("Sup3"), "{out}");
+        assert_eq!(out.chars().count(), super::MAX_SERVER_TEXT);
+        let out = scrub(
+            "a=key s/ecret&b=refresh-tok\n",
+            &["key s/ecret", "refresh-tok"],
+        );
+        assert_eq!(out, "a=<redacted>&b=<redacted>");
+        let out = scrub("echo key%20s%2Fecret", &["key s/ecret"]);
+        assert_eq!(out, "echo <redacted>");
+        assert_eq!(scrub("line\nbreak", &[]), "linebreak");
+    }
+}

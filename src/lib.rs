@@ -13,9 +13,12 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ffi;
+pub mod process;
 pub mod providers;
 pub mod retry;
 pub mod runtime;
+pub mod secret;
+pub mod threads;
 pub mod token;
 pub mod transport;
 

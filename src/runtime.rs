@@ -9,8 +9,15 @@
 //! plain channel, so such calls work too. A call from one of this runtime's own threads would
 //! wait on itself; it is refused with an internal error instead.
 //!
+//! Threads: at most [`MAX_WORKER_THREADS`] long-lived workers process-wide, plus at most
+//! [`MAX_BLOCKING_THREADS`] short-lived threads for DNS lookups (`getaddrinfo` blocks), which
+//! exit after [`BLOCKING_KEEP_ALIVE`] without work; IP-literal hosts need none. Every one of
+//! them is named `cxoauth-rt`, blocks all signals, runs `SCHED_OTHER` at nice 0 on the process's
+//! CPU set (see [`crate::threads`]).
+//!
 //! After `fork()` the child has none of the parent's threads: the runtime is recognised as the
-//! parent's by its pid and a fresh one is created (the parent's is leaked, never touched).
+//! parent's by its fork epoch ([`crate::process`]) and a fresh one is created (the parent's is
+//! leaked, never touched).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -33,9 +40,13 @@ pub fn worker_threads() -> usize {
 }
 
 pub const THREAD_NAME: &str = "cxoauth-rt";
+/// The most threads for blocking work (DNS lookups) the runtime ever has at once.
+pub const MAX_BLOCKING_THREADS: usize = 2;
+/// An idle blocking (DNS) thread exits after this long.
+pub const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct Entry {
-    pid: u32,
+    epoch: u64,
     rt: Runtime,
 }
 
@@ -47,30 +58,38 @@ thread_local! {
 }
 
 fn current() -> Result<Arc<Entry>> {
-    let pid = std::process::id();
+    let epoch = crate::process::epoch();
     if let Some(e) = CURRENT.load_full() {
-        if e.pid == pid {
+        if e.epoch == epoch {
             return Ok(e);
         }
     }
     let _g = CREATE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(e) = CURRENT.load_full() {
-        if e.pid == pid {
+        if e.epoch == epoch {
             return Ok(e);
         }
         // The parent's runtime (we are a forked child): its threads do not exist here, so
         // dropping it would wait forever. Leak it.
         std::mem::forget(e);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads())
-        .max_blocking_threads(4)
-        .thread_name(THREAD_NAME)
-        .on_thread_start(|| ON_RUNTIME_THREAD.with(|f| f.set(true)))
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start runtime: {e}")))?;
-    let entry = Arc::new(Entry { pid, rt });
+    // Workers are spawned while the runtime is built: with all signals blocked here they start
+    // with every signal blocked, and harden_current_thread fixes the rest in each thread.
+    let rt = crate::threads::with_signals_blocked(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads())
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
+            .thread_keep_alive(BLOCKING_KEEP_ALIVE)
+            .thread_name(THREAD_NAME)
+            .on_thread_start(|| {
+                crate::threads::harden_current_thread();
+                ON_RUNTIME_THREAD.with(|f| f.set(true));
+            })
+            .enable_all()
+            .build()
+    })
+    .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot start runtime: {e}")))?;
+    let entry = Arc::new(Entry { epoch, rt });
     if let Some(old) = CURRENT.swap(Some(entry.clone())) {
         std::mem::forget(old);
     }

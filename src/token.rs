@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
@@ -23,7 +23,8 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{Provider, TokenGrant};
 use crate::runtime;
-use crate::transport::{sensitive, Transport};
+use crate::secret::{self, SecretBuf};
+use crate::transport::Transport;
 
 /// A cached access token. Its bytes are zeroized when the last reference goes.
 pub struct CachedToken {
@@ -82,16 +83,43 @@ type FetchResult = Option<Result<Arc<CachedToken>>>;
 
 struct Inner {
     cfg: Arc<Config>,
-    transport: Arc<Transport>,
-    provider: Provider,
     slot: ArcSwapOption<CachedToken>,
-    inflight: Mutex<Option<watch::Receiver<FetchResult>>>,
     generation: AtomicU64,
     fetches: AtomicU64,
+    /// Sticky: once `true` (the client is closed) no fetch starts, and a fetch that was spawned
+    /// but not yet polled ends at its first poll (`send_replace` stores the value even when no
+    /// task is subscribed yet).
+    shutdown: watch::Sender<bool>,
+    /// What only exists in this process (see [`Live`]); rebuilt in a forked child.
+    live: ArcSwap<Live>,
+}
+
+/// The per-process part of a client: its connection pool and the state of token fetches,
+/// tagged with the fork epoch it was built in. A forked child inherits connections registered
+/// with the parent's runtime, maybe a fetch in flight on a parent thread that does not exist in
+/// the child, maybe a lock held by such a thread: the first call in the child sees another
+/// epoch and replaces all of it (the cached token and what discovery learnt are kept), while
+/// the parent goes on using its own.
+pub struct Live {
+    epoch: u64,
+    pub transport: Arc<Transport>,
+    pub provider: Provider,
+    inflight: Mutex<Option<watch::Receiver<FetchResult>>>,
     /// The last failed fetch, repeated to callers for `backoff_base` instead of a new request:
     /// a misconfigured client under load must not hammer the token endpoint.
     last_failure: Mutex<Option<(Instant, Error)>>,
-    shutdown: watch::Sender<bool>,
+}
+
+impl Live {
+    fn new(cfg: &Arc<Config>, provider: Provider) -> Result<Live> {
+        Ok(Live {
+            epoch: crate::process::epoch(),
+            transport: Arc::new(Transport::new(cfg)?),
+            provider,
+            inflight: Mutex::new(None),
+            last_failure: Mutex::new(None),
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -100,19 +128,34 @@ pub struct TokenManager {
 }
 
 impl TokenManager {
-    pub fn new(cfg: Arc<Config>, transport: Arc<Transport>) -> Self {
-        TokenManager {
+    pub fn new(cfg: Arc<Config>) -> Result<Self> {
+        let live = Live::new(&cfg, Provider::new(Arc::clone(&cfg)))?;
+        Ok(TokenManager {
             inner: Arc::new(Inner {
-                provider: Provider::new(Arc::clone(&cfg)),
                 cfg,
-                transport,
                 slot: ArcSwapOption::const_empty(),
-                inflight: Mutex::new(None),
                 generation: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
-                last_failure: Mutex::new(None),
                 shutdown: watch::channel(false).0,
+                live: ArcSwap::from_pointee(live),
             }),
+        })
+    }
+
+    /// This process's connection pool and fetch state, rebuilt first if this is a forked child.
+    pub fn live(&self) -> Result<Arc<Live>> {
+        let live = self.inner.live.load_full();
+        let epoch = crate::process::epoch();
+        if live.epoch == epoch {
+            return Ok(live);
+        }
+        let fresh = Arc::new(Live::new(&self.inner.cfg, live.provider.fork_copy())?);
+        // Several child threads may get here at once: the first store wins, the others use it.
+        let prev = self.inner.live.compare_and_swap(&live, Arc::clone(&fresh));
+        if Arc::ptr_eq(&*prev, &live) {
+            Ok(fresh)
+        } else {
+            Ok(self.inner.live.load_full())
         }
     }
 
@@ -171,25 +214,25 @@ impl TokenManager {
         }
     }
 
-    /// The token source (endpoints, refresh token, API base).
-    pub fn provider(&self) -> &Provider {
-        &self.inner.provider
-    }
-
     /// How many token fetches this manager started (for tests and diagnostics).
     pub fn fetch_count(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
     }
 
-    /// Stops a running background fetch (the client is being freed).
+    /// Stops the fetch in flight, even one spawned but not yet polled, and every later one
+    /// (the client is closed). Sticky.
     pub fn shutdown(&self) {
-        let _ = self.inner.shutdown.send(true);
+        self.inner.shutdown.send_replace(true);
     }
 
     /// Returns the receiver of the fetch in flight, starting one if there is none.
     fn start_fetch(&self) -> Result<watch::Receiver<FetchResult>> {
+        if *self.inner.shutdown.borrow() {
+            return Err(Error::new(ErrorKind::Closed, "client is closed"));
+        }
+        let live = self.live()?;
         let inner = &self.inner;
-        let mut slot = inner.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slot = live.inflight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(rx) = slot.as_ref() {
             // A task that died (panicked) leaves a closed channel: start a new fetch then.
             if rx.has_changed().is_ok() {
@@ -201,7 +244,7 @@ impl TokenManager {
         if let Some(t) = self.fresh() {
             return Ok(watch::channel(Some(Ok(t))).1);
         }
-        if let Some((at, err)) = &*inner.last_failure.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some((at, err)) = &*live.last_failure.lock().unwrap_or_else(|p| p.into_inner()) {
             if at.elapsed() < inner.cfg.backoff_base {
                 return Ok(watch::channel(Some(Err(err.clone()))).1);
             }
@@ -213,22 +256,24 @@ impl TokenManager {
 
         inner.fetches.fetch_add(1, Ordering::Relaxed);
         let task = Arc::clone(inner);
+        let live = Arc::clone(&live);
         handle.spawn(async move {
             let mut shutdown = task.shutdown.subscribe();
             let started = Instant::now();
             let deadline = started + task.cfg.deadline;
             let result = tokio::select! {
-                r = task.provider.fetch(&task.transport, deadline) => r,
+                biased;
                 _ = shutdown.wait_for(|closed| *closed) => {
-                    Err(Error::new(ErrorKind::Cancelled, "client freed during token fetch"))
+                    Err(Error::new(ErrorKind::Cancelled, "client closed during token fetch"))
                 }
+                r = live.provider.fetch(&live.transport, deadline) => r,
             };
             let result = result.and_then(|grant| task.store(grant, started));
-            *task.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = match &result {
+            *live.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = match &result {
                 Err(e) if e.kind != ErrorKind::Cancelled => Some((Instant::now(), e.clone())),
                 _ => None,
             };
-            *task.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             let _ = tx.send(Some(result));
         });
         Ok(rx)
@@ -237,10 +282,10 @@ impl TokenManager {
 
 impl Inner {
     fn store(&self, grant: TokenGrant, requested_at: Instant) -> Result<Arc<CachedToken>> {
-        let bearer = sensitive(&Zeroizing::new(format!(
-            "Bearer {}",
-            grant.access_token.as_str()
-        )))?;
+        let mut buf = SecretBuf::with_capacity(7 + grant.access_token.len());
+        buf.push_str("Bearer ");
+        buf.push_str(&grant.access_token);
+        let bearer = secret::header_value(buf)?;
         // Lifetimes count from when the request was sent: never later than the server's clock.
         let expires_at = requested_at + grant.expires_in;
         let refresh_at = expires_at - effective_margin(self.cfg.refresh_margin, grant.expires_in);
@@ -265,6 +310,24 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shutdown before any fetch task has subscribed is still seen by a task that starts
+    /// later (a plain `watch::Sender::send` without receivers would drop it), and no new fetch
+    /// starts.
+    #[test]
+    fn shutdown_is_sticky_without_subscribers() {
+        let cfg = Arc::new(
+            Config::from_json(Some(
+                r#"{"token_url":"http://127.0.0.1:9/oauth/token","api_base":"http://127.0.0.1:9","client_id":"a","client_secret":"b"}"#,
+            ))
+            .unwrap(),
+        );
+        let m = TokenManager::new(cfg).unwrap();
+        m.shutdown();
+        assert!(*m.inner.shutdown.subscribe().borrow());
+        assert_eq!(m.start_fetch().unwrap_err().kind, ErrorKind::Closed);
+        assert_eq!(m.fetch_count(), 0);
+    }
 
     #[test]
     fn margin_is_clamped_for_short_lifetimes() {

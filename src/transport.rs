@@ -8,7 +8,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::Method;
 use url::Url;
 
@@ -16,14 +16,34 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A complete HTTP reply.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
+/// Status, header names and the body's length only: bodies (tokens, personal data) and header
+/// values (cookies) are never printed.
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field(
+                "headers",
+                &self.headers.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
 impl HttpResponse {
+    /// Zeroizes the body (a token reply) before it is dropped.
+    pub fn wipe_body(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.body);
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -146,12 +166,15 @@ impl Transport {
                     return Err(too_large(status, &headers, max_body));
                 }
             }
-            let mut body = Vec::new();
+            // Sized from Content-Length when given; growth wipes the old buffer (the body may
+            // be a token reply).
+            let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
             while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, &host))? {
                 if body.len() + chunk.len() > max_body {
+                    zeroize::Zeroize::zeroize(&mut body);
                     return Err(too_large(status, &headers, max_body));
                 }
-                body.extend_from_slice(&chunk);
+                crate::secret::append_wiping(&mut body, &chunk);
             }
             Ok(HttpResponse {
                 status,
@@ -250,18 +273,6 @@ fn classify(e: &reqwest::Error, host: &str) -> SendError {
         error: Error::new(ErrorKind::Network, format!("{what} {host}: {cause}")),
         retryable: true,
     }
-}
-
-/// Builds a header value that is kept out of reqwest's and hyper's Debug output.
-pub fn sensitive(value: &str) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
-        Error::new(
-            ErrorKind::Protocol,
-            "credential is not a valid header value",
-        )
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
 }
 
 pub fn header_name(name: &str) -> Option<HeaderName> {

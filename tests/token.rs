@@ -205,3 +205,40 @@ fn failed_fetch_is_not_repeated_by_every_caller() {
     }
     assert_eq!(sim.counters().token_requests, 1);
 }
+
+/// `close` during a token fetch: the waiting caller ends Cancelled within a second (the
+/// server would answer after 5 s), every later call is Closed at once, the cached-token path
+/// included, and no further token request is sent.
+#[test]
+fn close_ends_the_fetch_and_every_later_call_is_closed() {
+    let sim = sim();
+    let c = client(&sim, "");
+    let first = c.token_blocking(None).unwrap();
+    c.tokens().invalidate(first.generation);
+    sim.inject(fault(Target::Token, 1, Action::Delay { ms: 5000 }));
+    let waiter = {
+        let c = Arc::clone(&c);
+        std::thread::spawn(move || c.token_blocking(None).map(|_| ()).unwrap_err().kind)
+    };
+    let t0 = Instant::now();
+    while sim.counters().token_requests < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "fetch never started"
+        );
+        std::thread::yield_now();
+    }
+    let closed_at = Instant::now();
+    c.close();
+    assert_eq!(waiter.join().unwrap(), ErrorKind::Cancelled);
+    assert!(closed_at.elapsed() < Duration::from_secs(1));
+    assert_eq!(c.token_blocking(None).unwrap_err().kind, ErrorKind::Closed);
+    let req = c.prepare("GET", "/api/v2/echo", &[], None).unwrap();
+    assert_eq!(
+        c.request_blocking(req, None).unwrap_err().kind,
+        ErrorKind::Closed
+    );
+    c.close(); // idempotent
+    assert_eq!(c.tokens().fetch_count(), 2);
+    assert_eq!(sim.counters().token_requests, 2);
+}

@@ -42,7 +42,7 @@ import (
 	"unsafe"
 )
 
-// Version returns the version of the loaded libcxoauth, e.g. "0.1.0".
+// Version returns the version of the loaded libcxoauth, e.g. "0.2.0".
 func Version() string { return C.GoString(C.oauth_version()) }
 
 // Config is the client configuration; it is marshalled to the library's JSON config. Zero

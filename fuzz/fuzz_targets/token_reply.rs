@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let status = 100 + (u16::from_le_bytes([data[0], data[1]]) % 500);
     let body = &data[2..];
-    match cxoauth::providers::parse_token_reply(status, Some("7"), body, "login.example", "fuzz-secret") {
+    match cxoauth::providers::parse_token_reply(status, Some("7"), body, "login.example", &["fuzz-secret"]) {
         Ok(grant) => {
             assert!((200..300).contains(&status));
             assert!(!grant.access_token.is_empty());

@@ -10,7 +10,9 @@ use crate::{Action, Fault};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigBody {
-    token_lifetime_s: u64,
+    token_lifetime_s: Option<u64>,
+    /// Prefix of every token issued from now on (until reset).
+    token_prefix: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +86,18 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
         }
         ("/__admin/config", _, true) => match serde_json::from_slice::<ConfigBody>(&req.body) {
             Ok(c) => {
-                shared.set_lifetime(c.token_lifetime_s);
+                if let Some(l) = c.token_lifetime_s {
+                    shared.set_lifetime(l);
+                }
+                if let Some(p) = &c.token_prefix {
+                    if !p
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    {
+                        return bad("token_prefix must be URL-safe (A-Z a-z 0-9 - _)");
+                    }
+                    shared.set_token_prefix(p);
+                }
                 no_content()
             }
             Err(e) => bad(&format!("invalid config JSON: {e}")),

@@ -16,7 +16,7 @@
 //! Admin HTTP API (same port, never counted, never faulted): `GET /__admin/health`,
 //! `GET /__admin/counters`, `GET /__admin/faults`, `POST /__admin/faults` (one [`Fault`] or an
 //! array), `POST /__admin/reset`, `POST /__admin/revoke`, `POST /__admin/config`
-//! (`{"token_lifetime_s":N}`), `POST /__admin/clients` (`{"client_id":..,"client_secret":..}`).
+//! (`{"token_lifetime_s":N, "token_prefix":"..."}`, both optional), `POST /__admin/clients` (`{"client_id":..,"client_secret":..}`).
 
 mod admin;
 mod api;

@@ -23,6 +23,9 @@ struct Inner {
     tokens: HashMap<String, TokenInfo>,
     lifetime: u64,
     cxone_lifetime: u64,
+    /// Put in front of every issued access and refresh token (tests that scan memory for
+    /// tokens need a pattern known in advance). Empty by default.
+    token_prefix: String,
     access_keys: HashMap<String, String>,
     /// CXone refresh token -> (client id, access key id); removed when used (rotation).
     refresh_tokens: HashMap<String, (String, String)>,
@@ -64,6 +67,7 @@ impl Shared {
                 tokens: HashMap::new(),
                 lifetime: opts.token_lifetime_s,
                 cxone_lifetime: opts.cxone_token_lifetime_s,
+                token_prefix: String::new(),
                 access_keys: opts.access_keys.iter().cloned().collect(),
                 refresh_tokens: HashMap::new(),
                 token_faults: VecDeque::new(),
@@ -152,6 +156,11 @@ impl Shared {
         inner.refresh_tokens.clear();
         inner.lifetime = self.start_lifetime;
         inner.cxone_lifetime = self.start_cxone_lifetime;
+        inner.token_prefix.clear();
+    }
+
+    pub fn set_token_prefix(&self, prefix: &str) {
+        self.lock().token_prefix = prefix.to_string();
     }
 
     pub fn revoke_all(&self) {
@@ -209,9 +218,9 @@ impl Shared {
     /// Registers a CXone access token (`token` chosen by the caller) and a fresh refresh
     /// token; returns the refresh token and the lifetime.
     pub fn issue_cxone(&self, token: &str, client_id: &str, key_id: &str) -> (String, u64) {
-        let refresh = crate::util::random_token();
-        let now = Instant::now();
         let mut inner = self.lock();
+        let refresh = format!("{}{}", inner.token_prefix, crate::util::random_token());
+        let now = Instant::now();
         let lifetime = inner.cxone_lifetime;
         inner.tokens.insert(
             token.to_string(),
@@ -263,9 +272,9 @@ impl Shared {
 
     /// Issues a token for `client_id`; returns it with its `expires_in`.
     pub fn issue_token(&self, client_id: &str) -> (String, u64) {
-        let token = crate::util::random_token();
-        let now = Instant::now();
         let mut inner = self.lock();
+        let token = format!("{}{}", inner.token_prefix, crate::util::random_token());
+        let now = Instant::now();
         let lifetime = inner.lifetime;
         if inner.tokens.len() >= TOKEN_PRUNE_THRESHOLD {
             inner.tokens.retain(|_, t| t.is_valid(now));

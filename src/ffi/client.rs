@@ -1,8 +1,6 @@
 //! `oauth_client`: creation, tokens, requests, cancellation, freeing.
 
-use std::cell::Cell;
 use std::ffi::{c_char, CStr};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,83 +12,25 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A client for one credential set: token cache, connection pool, retry policy. Thread-safe:
-/// share one per credential set between all threads. Created by `oauth_client_new`, freed by
-/// `oauth_free`.
+/// share one per credential set between all threads. Created by `oauth_client_new`; shut down
+/// with `oauth_close` (safe at any time, from any thread); freed with `oauth_free` once no
+/// other call on it is running.
 //
-// The handle is a `Box<oauth_client>`. A call borrows it by counting itself in one of
-// `SHARDS` per-handle counters (each on its own cache line, chosen per thread), so calls on
-// different threads never write to the same cache line; `oauth_free` marks the handle closed
-// and waits for those counters to drain before freeing it. The counters cover only the moment
-// a call reads the handle: calls that may block take their own `Arc<Client>` and drop the
-// borrow first, so `oauth_free` never waits for I/O.
+// The handle is a `Box<oauth_client>`. Calls read it without any shared write (the lifetime
+// contract, as in libcurl: `oauth_free` never overlaps another call on the same client);
+// calls that may block take their own `Arc<Client>` so a host that frees too early still
+// frees no memory under them.
 pub struct oauth_client {
     client: Arc<Client>,
-    closed: AtomicBool,
-    active: [Shard; SHARDS],
 }
 
-const SHARDS: usize = 16;
-
-#[repr(align(64))]
-struct Shard(AtomicUsize);
-
-/// This thread's counter index: threads are spread round-robin over the shards.
-fn shard_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    // (try_with: a call from a thread-local destructor late in thread exit uses shard 0)
-    INDEX
-        .try_with(|i| {
-            if i.get() == usize::MAX {
-                i.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
-            }
-            i.get()
-        })
-        .unwrap_or(0)
-}
-
-/// A call's borrow of a handle (see [`oauth_client`]); released on drop, also on unwind.
-struct Borrowed<'a> {
-    handle: &'a oauth_client,
-    shard: &'a AtomicUsize,
-}
-
-impl std::ops::Deref for Borrowed<'_> {
-    type Target = oauth_client;
-    fn deref(&self) -> &oauth_client {
-        self.handle
-    }
-}
-
-impl Drop for Borrowed<'_> {
-    fn drop(&mut self) {
-        // The last access to the handle's memory: `oauth_free` may free it right after.
-        self.shard.fetch_sub(1, Ordering::Release);
-    }
-}
-
-/// Borrows the client behind a handle (see [`oauth_client`]). A handle being freed by
-/// `oauth_free` at this moment gives `OAUTH_ERR_CANCELLED`.
+/// The client behind a handle.
 ///
 /// # Safety
-/// `p` is NULL or a handle from `oauth_client_new` whose `oauth_free` has not returned.
-unsafe fn client_arg<'a>(p: *const oauth_client) -> Result<Borrowed<'a>> {
-    if p.is_null() {
-        return Err(Error::invalid("client is NULL"));
-    }
-    let handle = &*p;
-    let shard = &handle.active[shard_index()].0;
-    // SeqCst on both sides (here: count, then read `closed`; in oauth_free: set `closed`, then
-    // read the counts): either oauth_free sees this count and waits, or this call sees
-    // `closed` and backs out.
-    shard.fetch_add(1, Ordering::SeqCst);
-    let b = Borrowed { handle, shard };
-    if handle.closed.load(Ordering::SeqCst) {
-        return Err(Error::new(ErrorKind::Cancelled, "client is being freed"));
-    }
-    Ok(b)
+/// `p` is NULL or a handle from `oauth_client_new` that has not been passed to `oauth_free`.
+#[inline]
+unsafe fn client_arg<'a>(p: *const oauth_client) -> Result<&'a oauth_client> {
+    p.as_ref().ok_or_else(|| Error::invalid("client is NULL"))
 }
 
 /// Creates a client.
@@ -127,8 +67,6 @@ pub extern "C" fn oauth_client_new(
         let client = Client::new(Config::from_json(json)?)?;
         let handle = Box::into_raw(Box::new(oauth_client {
             client: Arc::new(client),
-            closed: AtomicBool::new(false),
-            active: std::array::from_fn(|_| Shard(AtomicUsize::new(0))),
         }));
         // SAFETY: checked non-NULL above.
         unsafe { *out_client = handle };
@@ -136,42 +74,44 @@ pub extern "C" fn oauth_client_new(
     })
 }
 
-/// Frees a client. NULL is a no-op.
+/// Closes a client: every call in flight on it ends promptly with `OAUTH_ERR_CANCELLED`, a
+/// token fetch in flight stops, and every call made afterwards fails at once with
+/// `OAUTH_ERR_CLOSED`. Safe to call from any thread, concurrently with any other call on the
+/// same client, any number of times (ABI 0.2). The handle stays valid (calls on it return
+/// `OAUTH_ERR_CLOSED`) until `oauth_free`. This is the shutdown step for hosts whose threads
+/// may still be inside calls: close, wait for those calls to return, then free.
+/// A NULL client is `OAUTH_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn oauth_close(client: *mut oauth_client) -> oauth_result {
+    guard("oauth_close", std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live handle.
+        let c = unsafe { client_arg(client) }?;
+        c.client.close();
+        Ok(())
+    })
+}
+
+/// Frees a client (implies `oauth_close`). NULL is a no-op.
 ///
-/// Calls other threads are making on this client at that moment end promptly with
-/// `OAUTH_ERR_CANCELLED` (each holds its own reference, so no memory is freed under them; this
-/// function waits only for calls that are reading the handle at that instant, never for I/O);
-/// the secret and the cached token are zeroized once the last call has returned. The handle must not
-/// be passed to any function afterwards, and no thread may *start* a call with it concurrently
-/// with `oauth_free`.
+/// Must not overlap any other call on this client, as with libcurl's `curl_easy_cleanup`: a
+/// host whose threads may still be inside calls uses `oauth_close` first and frees once they
+/// have returned. The secret and the cached token are zeroized when the last internal
+/// reference goes. The handle must not be used afterwards.
 #[no_mangle]
 pub extern "C" fn oauth_free(client: *mut oauth_client) {
     guard_value((), || {
         if !client.is_null() {
-            // SAFETY: a live handle, released once.
-            let c = unsafe { &*client };
-            c.closed.store(true, Ordering::SeqCst);
-            c.client.close();
-            for shard in &c.active {
-                let mut spins = 0u32;
-                while shard.0.load(Ordering::Acquire) != 0 {
-                    if spins < 64 {
-                        std::hint::spin_loop();
-                        spins += 1;
-                    } else {
-                        std::thread::yield_now();
-                    }
-                }
-            }
-            // SAFETY: no call holds a borrow any more, and none may start (contract).
-            drop(unsafe { Box::from_raw(client) });
+            // SAFETY: a live handle, released once; no other call overlaps (contract).
+            let handle = unsafe { Box::from_raw(client) };
+            handle.client.close();
+            drop(handle);
         }
     })
 }
 
-/// Aborts every call in flight on `client` with `OAUTH_ERR_CANCELLED`, promptly (e.g. on host
-/// shutdown). Calls started afterwards run normally. A NULL client is
-/// `OAUTH_ERR_INVALID_ARGUMENT`.
+/// Aborts every call in flight on `client` with `OAUTH_ERR_CANCELLED`, promptly. Calls
+/// started afterwards run normally (to shut a client down for good, use `oauth_close`). Safe
+/// concurrently with any call. A NULL client is `OAUTH_ERR_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn oauth_cancel(client: *mut oauth_client) -> oauth_result {
     guard("oauth_cancel", std::ptr::null_mut(), || {
@@ -215,9 +155,9 @@ pub extern "C" fn oauth_get_token_cancellable(
         let cancel = unsafe { cancel_arg(cancel) };
         out_arg(out_token, "out_token")?;
         let not_cancelled = cancel.as_deref().is_none_or(|t| !t.is_cancelled());
-        // Hot path: a fresh cached token is copied out without a shared write (the handle
-        // borrow counts in a per-thread shard), a lock or the runtime.
-        let copied = if not_cancelled {
+        // Hot path: a fresh cached token is copied out without a shared write, a lock or the
+        // runtime.
+        let copied = if not_cancelled && !c.client.is_closed() {
             c.client.tokens().with_fresh(|t| malloc_copy(&t.value))
         } else {
             None
@@ -226,7 +166,6 @@ pub extern "C" fn oauth_get_token_cancellable(
             Some(p) => p,
             None => {
                 let client = Arc::clone(&c.client);
-                drop(c); // never hold the handle while blocking
                 malloc_copy(&client.token_blocking(cancel.as_deref())?.value)
             }
         };
@@ -302,6 +241,9 @@ pub extern "C" fn oauth_request_cancellable(
         let target = unsafe { str_arg(path_or_url, "path_or_url") }?;
         // SAFETY: NULL or a NULL-terminated array of C strings by contract.
         let lines = unsafe { header_lines(headers) }?;
+        if body_len > isize::MAX as usize {
+            return Err(Error::invalid("body_len is larger than isize::MAX"));
+        }
         let body = match (body.is_null(), body_len) {
             (_, 0) => None,
             (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
@@ -312,7 +254,6 @@ pub extern "C" fn oauth_request_cancellable(
         };
         let req = c.client.prepare(method, target, &lines, body)?;
         let client = Arc::clone(&c.client);
-        drop(c); // never hold the handle while blocking
         let resp = client.request_blocking(req, cancel.as_deref())?;
         // SAFETY: checked non-NULL above.
         unsafe { *out_response = oauth_response::boxed(resp) };
@@ -410,11 +351,12 @@ unsafe fn header_lines<'a>(headers: *const *const c_char) -> Result<Vec<&'a str>
         return Ok(out);
     }
     for i in 0.. {
+        // Element MAX_HEADERS is the last one ever read: it must be the terminator.
         let p = *headers.add(i);
         if p.is_null() {
             break;
         }
-        if i >= MAX_HEADERS {
+        if i == MAX_HEADERS {
             return Err(Error::invalid(format!(
                 "too many headers (at most {MAX_HEADERS}), or the list is not NULL-terminated"
             )));
@@ -426,82 +368,4 @@ unsafe fn header_lines<'a>(headers: *const *const c_char) -> Result<Vec<&'a str>
         );
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc;
-
-    fn new_handle() -> *mut oauth_client {
-        let cfg = c"{\"token_url\":\"http://127.0.0.1:9/oauth/token\",\"api_base\":\"http://127.0.0.1:9\",\"client_id\":\"id\",\"client_secret\":\"unit-test-value\"}";
-        let mut h = std::ptr::null_mut();
-        let rc = oauth_client_new(cfg.as_ptr(), &mut h, std::ptr::null_mut());
-        assert_eq!(rc, 0);
-        assert!(!h.is_null());
-        h
-    }
-
-    /// `oauth_free` waits for a borrow held by another thread, and a call that begins while the
-    /// handle is closing backs out with `Cancelled` instead of using it.
-    #[test]
-    fn free_waits_for_borrows_and_new_borrows_back_out() {
-        let h = new_handle();
-        let addr = h as usize;
-        // SAFETY: a live handle.
-        let held = unsafe { client_arg(h) }.expect("borrow");
-        let freed = Arc::new(AtomicBool::new(false));
-        let (started_tx, started_rx) = mpsc::channel();
-        let freer = {
-            let freed = Arc::clone(&freed);
-            std::thread::spawn(move || {
-                started_tx.send(()).unwrap();
-                oauth_free(addr as *mut oauth_client);
-                freed.store(true, Ordering::SeqCst);
-            })
-        };
-        started_rx.recv().unwrap();
-        // Wait (on the state itself, not on time) until oauth_free has marked the handle.
-        while !held.closed.load(Ordering::SeqCst) {
-            std::thread::yield_now();
-        }
-        // SAFETY: still live: `held` keeps oauth_free from freeing it.
-        let again = unsafe { client_arg(h) };
-        assert_eq!(again.err().map(|e| e.kind), Some(ErrorKind::Cancelled));
-        assert!(
-            !freed.load(Ordering::SeqCst),
-            "oauth_free returned while a borrow was held"
-        );
-        drop(held);
-        freer.join().unwrap();
-        assert!(freed.load(Ordering::SeqCst));
-    }
-
-    /// Borrows on many threads at once are counted and all released.
-    #[test]
-    fn borrows_from_many_threads_are_released() {
-        let h = new_handle();
-        let addr = h as usize;
-        let threads: Vec<_> = (0..2 * SHARDS)
-            .map(|_| {
-                std::thread::spawn(move || {
-                    for _ in 0..1000 {
-                        // SAFETY: live until every thread has been joined below.
-                        let b = unsafe { client_arg(addr as *const oauth_client) }.unwrap();
-                        drop(b);
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        // SAFETY: live, no borrow held.
-        let handle = unsafe { &*h };
-        assert!(handle
-            .active
-            .iter()
-            .all(|s| s.0.load(Ordering::SeqCst) == 0));
-        oauth_free(h);
-    }
 }

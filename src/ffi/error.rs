@@ -125,7 +125,7 @@ unsafe fn explicit_zero(p: *mut u8, len: usize) {
     std::slice::from_raw_parts_mut(p, len).zeroize();
 }
 
-/// The library version, e.g. `"0.1.0"`. Static: never free it.
+/// The library version, e.g. `"0.2.0"`. Static: never free it.
 #[no_mangle]
 pub extern "C" fn oauth_version() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

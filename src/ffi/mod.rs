@@ -53,10 +53,14 @@ pub const OAUTH_ERR_SERVER: oauth_result = 8;
 /// A reply could not be understood: malformed token JSON, missing `access_token`, bad
 /// `expires_in`, a reply body above `max_body_bytes`.
 pub const OAUTH_ERR_PROTOCOL: oauth_result = 9;
-/// The call was aborted by `oauth_cancel` (or by `oauth_free` of its client).
+/// The call was aborted while in flight: by `oauth_cancel`, by its cancel token, or by
+/// `oauth_close` / `oauth_free` of its client.
 pub const OAUTH_ERR_CANCELLED: oauth_result = 10;
 /// A bug in the library (a panic was caught), or a blocking call from a library thread.
 pub const OAUTH_ERR_INTERNAL: oauth_result = 11;
+/// The client was closed by `oauth_close` before this call started: every call on it fails
+/// with this code from then on (ABI 0.2).
+pub const OAUTH_ERR_CLOSED: oauth_result = 12;
 
 const _: () = {
     assert!(ErrorKind::InvalidArgument as u32 == OAUTH_ERR_INVALID_ARGUMENT);
@@ -70,6 +74,7 @@ const _: () = {
     assert!(ErrorKind::Protocol as u32 == OAUTH_ERR_PROTOCOL);
     assert!(ErrorKind::Cancelled as u32 == OAUTH_ERR_CANCELLED);
     assert!(ErrorKind::Internal as u32 == OAUTH_ERR_INTERNAL);
+    assert!(ErrorKind::Closed as u32 == OAUTH_ERR_CLOSED);
 };
 
 /// Runs `f` behind the panic boundary and reports its error through `out_err`.

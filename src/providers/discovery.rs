@@ -17,7 +17,8 @@ use crate::config::{parse_url, ClientAuth, Config};
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::Transport;
 
-use super::{deadline_error, scrub};
+use super::deadline_error;
+use crate::error::scrub;
 use crate::retry::retry_wait;
 
 /// Discovery documents larger than this are not discovery documents.
@@ -89,7 +90,7 @@ pub async fn get_json(
                     format!(
                         "{url} answered HTTP {}: {}",
                         r.status,
-                        scrub(&String::from_utf8_lossy(&r.body), &cfg.client_secret)
+                        scrub(&String::from_utf8_lossy(&r.body), &cfg.secrets())
                     ),
                 )
                 .with_status(r.status))
@@ -139,7 +140,7 @@ pub fn endpoints_from(cfg: &Config, issuer: &Url, doc_url: &Url, doc: &Value) ->
         if i.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
             return Err(protocol(format!(
                 "issuer \"{}\" does not match the configured issuer",
-                scrub(i, "")
+                scrub(i, &[])
             )));
         }
     }

@@ -8,22 +8,23 @@
 
 pub mod cxone;
 pub mod discovery;
+pub mod form;
 pub mod genesys;
+pub mod reply;
+
+pub use form::{form_encode, token_request};
+pub use reply::parse_token_reply;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
-use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::config::{ClientAuth, Config, Grant};
 use crate::error::{Error, ErrorKind, Result};
-use crate::retry::{parse_retry_after, retry_wait};
-use crate::transport::{sensitive, Transport};
+use crate::retry::retry_wait;
+use crate::transport::Transport;
 use discovery::Endpoints;
 use url::Url;
 
@@ -57,186 +58,6 @@ pub enum Retry {
     Yes(Option<Duration>),
 }
 
-/// application/x-www-form-urlencoded as RFC 6749 appendix B asks: everything but unreserved
-/// characters is percent-encoded (space as %20, which every server decodes).
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-pub fn form_encode(s: &str) -> String {
-    utf8_percent_encode(s, FORM).to_string()
-}
-
-/// Headers and body of a token request: the grant's `params`, then `scope`, then the client's
-/// authentication (Basic header or body parameters).
-pub fn token_request(
-    cfg: &Config,
-    client_auth: ClientAuth,
-    params: &[(&str, &str)],
-) -> Result<(HeaderMap, Zeroizing<Vec<u8>>)> {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let mut body = Zeroizing::new(String::new());
-    for (k, v) in params {
-        if !body.is_empty() {
-            body.push('&');
-        }
-        body.push_str(k);
-        body.push('=');
-        body.push_str(&form_encode(v));
-    }
-    if let Some(scope) = &cfg.scope {
-        body.push_str("&scope=");
-        body.push_str(&form_encode(scope));
-    }
-    match client_auth {
-        ClientAuth::Basic => {
-            let pair = Zeroizing::new(format!(
-                "{}:{}",
-                form_encode(&cfg.client_id),
-                form_encode(&cfg.client_secret)
-            ));
-            let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*pair));
-            let value = Zeroizing::new(format!("Basic {}", &*b64));
-            headers.insert(AUTHORIZATION, sensitive(&value)?);
-        }
-        ClientAuth::Body => {
-            body.push_str("&client_id=");
-            body.push_str(&form_encode(&cfg.client_id));
-            body.push_str("&client_secret=");
-            body.push_str(&form_encode(&cfg.client_secret));
-        }
-    }
-    Ok((headers, Zeroizing::new(body.as_bytes().to_vec())))
-}
-
-/// Replaces every occurrence of the secret in server-provided text.
-pub fn scrub(text: &str, secret: &str) -> String {
-    let mut t: String = text.chars().filter(|c| !c.is_control()).take(300).collect();
-    if !secret.is_empty() {
-        t = t.replace(secret, "<redacted>");
-    }
-    t
-}
-
-/// Interprets a token endpoint reply.
-pub fn parse_token_reply(
-    status: u16,
-    retry_after: Option<&str>,
-    body: &[u8],
-    host: &str,
-    secret: &str,
-) -> std::result::Result<TokenGrant, (Error, Retry)> {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
-    let obj = json.as_ref().and_then(Value::as_object);
-    if (200..300).contains(&status) {
-        let protocol = |what: &str| {
-            (
-                Error::new(
-                    ErrorKind::Protocol,
-                    format!("malformed token reply from {host}: {what}"),
-                )
-                .with_status(status),
-                Retry::No,
-            )
-        };
-        let Some(obj) = obj else {
-            return Err(protocol("not a JSON object"));
-        };
-        let token = match obj.get("access_token") {
-            Some(Value::String(s)) if !s.is_empty() => s,
-            Some(Value::String(_)) => return Err(protocol("empty access_token")),
-            Some(_) => return Err(protocol("access_token is not a string")),
-            None => return Err(protocol("no access_token")),
-        };
-        if !token.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(protocol(
-                "access_token has characters not allowed in a header",
-            ));
-        }
-        match obj.get("token_type") {
-            None => {}
-            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
-            Some(_) => return Err(protocol("token_type is not bearer")),
-        }
-        let expires_in = match obj.get("expires_in") {
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(v) if v.is_finite() && v >= 1.0 => {
-                    Duration::from_secs_f64(v.min(MAX_LIFETIME.as_secs_f64()))
-                }
-                _ => return Err(protocol("expires_in is not a positive number")),
-            },
-            Some(_) => return Err(protocol("expires_in is not a number")),
-            None => return Err(protocol("no expires_in")),
-        };
-        let refresh_token = match obj.get("refresh_token") {
-            Some(Value::String(r)) if !r.is_empty() => Some(Zeroizing::new(r.clone())),
-            _ => None,
-        };
-        return Ok(TokenGrant {
-            access_token: Zeroizing::new(token.clone()),
-            expires_in,
-            refresh_token,
-        });
-    }
-
-    let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Value::as_str);
-    let code = field("error").map(|s| scrub(s, secret));
-    let description = field("error_description")
-        .or_else(|| field("description"))
-        .or_else(|| field("message"))
-        .map(|s| scrub(s, secret));
-    let retry_after = retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let rate_limited = status == 429
-        || (status == 400
-            && code.as_deref() == Some("invalid_request")
-            && description
-                .as_deref()
-                .is_some_and(|d| d.to_ascii_lowercase().contains("rate limit")));
-    let (kind, retry) = if rate_limited {
-        (ErrorKind::RateLimited, Retry::Yes(retry_after))
-    } else if status >= 500 {
-        (ErrorKind::Server, Retry::Yes(retry_after))
-    } else if status == 401
-        || status == 403
-        || matches!(
-            code.as_deref(),
-            Some(
-                "invalid_client"
-                    | "unauthorized_client"
-                    | "invalid_scope"
-                    | "invalid_grant"
-                    | "access_denied"
-                    | "unsupported_grant_type"
-            )
-        )
-    {
-        (ErrorKind::Auth, Retry::No)
-    } else {
-        (ErrorKind::Protocol, Retry::No)
-    };
-    let mut message = format!(
-        "token request to {host} failed: HTTP {status}{}",
-        code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
-    );
-    if let Some(d) = &description {
-        message.push_str(": ");
-        message.push_str(d);
-    }
-    Err((
-        Error::new(kind, message)
-            .with_status(status)
-            .with_oauth_code(code),
-        retry,
-    ))
-}
-
 /// One token exchange with the token endpoint's retry policy: rate limits, 5xx and connection
 /// errors back off and retry; rejected credentials and malformed replies do not.
 pub async fn exchange(
@@ -249,7 +70,7 @@ pub async fn exchange(
     let host = ep.token_url.host_str().unwrap_or("?").to_string();
     let mut attempt: u32 = 0;
     loop {
-        let (headers, body) = token_request(cfg, ep.client_auth, params)?;
+        let (headers, body) = form::token_request(cfg, ep.client_auth, params)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(deadline_error(cfg));
@@ -259,7 +80,7 @@ pub async fn exchange(
                 Method::POST,
                 &ep.token_url,
                 headers,
-                Some(bytes::Bytes::from(body.to_vec())),
+                Some(body),
                 cfg.timeout.min(remaining),
                 MAX_TOKEN_REPLY_BYTES,
             )
@@ -267,13 +88,16 @@ pub async fn exchange(
         let (err, retry) = match sent {
             Ok(resp) => {
                 let corr = resp.correlation_id();
-                match parse_token_reply(
+                let mut resp = resp;
+                let parsed = reply::parse_token_reply(
                     resp.status,
                     resp.header("Retry-After"),
                     &resp.body,
                     &host,
-                    &cfg.client_secret,
-                ) {
+                    &secrets_of(cfg, params),
+                );
+                resp.wipe_body();
+                match parsed {
                     Ok(grant) => return Ok(grant),
                     Err((e, r)) => (e.with_correlation_id(corr), r),
                 }
@@ -298,6 +122,19 @@ pub async fn exchange(
     }
 }
 
+/// Every secret a token request carries: the configured ones and secret grant parameters
+/// (a refresh token, a password), for scrubbing server text.
+fn secrets_of<'a>(cfg: &'a Config, params: &'a [(&'a str, &'a str)]) -> Vec<&'a str> {
+    let mut s = cfg.secrets();
+    s.extend(
+        params
+            .iter()
+            .filter(|(k, _)| matches!(*k, "refresh_token" | "password"))
+            .map(|(_, v)| *v),
+    );
+    s
+}
+
 /// The per-client token source: the configured grant against the configured or discovered
 /// token endpoint, refresh tokens when the server gives them, and the API base.
 pub struct Provider {
@@ -308,6 +145,27 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// A copy for a forked child (see `token::Live`): what was learnt (endpoints, API base,
+    /// refresh token) is kept; a discovery that was in progress on a parent thread is not.
+    pub fn fork_copy(&self) -> Provider {
+        let refresh = match self.refresh_token.try_lock() {
+            Ok(g) => g.clone(),
+            Err(_) => None, // held by a thread that does not exist in the child
+        };
+        Provider {
+            cfg: Arc::clone(&self.cfg),
+            endpoints: match self.endpoints.get() {
+                Some(e) => tokio::sync::OnceCell::new_with(Some(e.clone())),
+                None => tokio::sync::OnceCell::new(),
+            },
+            refresh_token: Mutex::new(refresh),
+            api_base: match self.api_base.get() {
+                Some(u) => tokio::sync::OnceCell::new_with(Some(u.clone())),
+                None => tokio::sync::OnceCell::new(),
+            },
+        }
+    }
+
     pub fn new(cfg: Arc<Config>) -> Provider {
         let api_base = tokio::sync::OnceCell::new_with(cfg.api_base.clone());
         Provider {
@@ -419,103 +277,4 @@ pub fn deadline_error(cfg: &Config) -> Error {
             cfg.deadline.as_millis()
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(status: u16, body: &str) -> std::result::Result<TokenGrant, (Error, Retry)> {
-        parse_token_reply(status, None, body.as_bytes(), "login.example", "s3cret")
-    }
-
-    #[test]
-    fn good_reply() {
-        let g = parse(
-            200,
-            r#"{"access_token":"abc","token_type":"bearer","expires_in":86400}"#,
-        )
-        .unwrap();
-        assert_eq!(g.access_token.as_str(), "abc");
-        assert_eq!(g.expires_in, Duration::from_secs(86400));
-        assert!(!format!("{g:?}").contains("abc"));
-        let g = parse(200, r#"{"access_token":"abc","expires_in":1e12}"#).unwrap();
-        assert_eq!(g.expires_in, MAX_LIFETIME);
-    }
-
-    #[test]
-    fn malformed_replies_are_protocol_errors() {
-        for body in [
-            "",
-            "not json",
-            r#"{"access_token":"abc","expires_in":"3600"}"#,
-            r#"{"access_token":"abc","expires_in":0}"#,
-            r#"{"access_token":"abc","expires_in":-5}"#,
-            r#"{"access_token":"abc"}"#,
-            r#"{"expires_in":60}"#,
-            r#"{"access_token":"","expires_in":60}"#,
-            r#"{"access_token":12,"expires_in":60}"#,
-            r#"{"access_token":"a b","expires_in":60}"#,
-            r#"{"access_token":"abc","token_type":"mac","expires_in":60}"#,
-            r#"{"access_token":"abc","expires_in":60"#,
-            "[1]",
-        ] {
-            let (e, r) = parse(200, body).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::Protocol, "{body}");
-            assert_eq!(r, Retry::No);
-        }
-    }
-
-    #[test]
-    fn error_classes() {
-        let (e, r) = parse(
-            401,
-            r#"{"error":"invalid_client","description":"client not found","error_description":"client not found"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Auth);
-        assert_eq!(e.oauth_code.as_deref(), Some("invalid_client"));
-        assert_eq!(e.http_status, 401);
-        assert_eq!(r, Retry::No);
-
-        let (e, r) = parse(
-            400,
-            r#"{"error":"invalid_request","description":"rate limit exceeded;","error_description":"rate limit exceeded;"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::RateLimited);
-        assert_eq!(r, Retry::Yes(None));
-
-        let (e, _) = parse(
-            400,
-            r#"{"error":"invalid_request","error_description":"missing grant"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Protocol);
-
-        let (e, r) = parse_token_reply(429, Some("2"), b"", "h", "s").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::RateLimited);
-        assert_eq!(r, Retry::Yes(Some(Duration::from_secs(2))));
-
-        let (e, r) = parse(503, "<html>").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Server);
-        assert_eq!(r, Retry::Yes(None));
-    }
-
-    #[test]
-    fn server_text_is_scrubbed_of_the_secret() {
-        let (e, _) = parse(
-            401,
-            r#"{"error":"invalid_client","error_description":"bad secret s3cret\n"}"#,
-        )
-        .unwrap_err();
-        assert!(!e.message.contains("s3cret"), "{}", e.message);
-        assert!(e.message.contains("<redacted>"));
-    }
-
-    #[test]
-    fn form_encoding_per_rfc6749() {
-        assert_eq!(form_encode("a:/+=%& b"), "a%3A%2F%2B%3D%25%26%20b");
-        assert_eq!(form_encode("Az09-._~"), "Az09-._~");
-    }
 }
