@@ -25,11 +25,12 @@ use url::Url;
 use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::gate::Gate;
 use crate::providers::deadline_error;
-use crate::retry::{parse_retry_after, retry_wait};
+use crate::retry::{drive, parse_retry_after, Attempt, Policy, Verdict};
 use crate::runtime;
 use crate::token::{CachedToken, TokenManager};
-use crate::transport::{header_name, HttpResponse};
+use crate::transport::{header_name, HttpResponse, SendError};
 
 /// Most header lines one request may carry.
 pub const MAX_HEADERS: usize = 256;
@@ -62,6 +63,8 @@ pub struct Client {
     /// Set once by [`Client::close`]; every call that starts afterwards fails with
     /// [`ErrorKind::Closed`].
     closed: AtomicBool,
+    /// Client-wide "rate limited until" from the API's 429 + Retry-After.
+    gate: Gate,
 }
 
 impl std::fmt::Debug for Client {
@@ -78,6 +81,7 @@ impl Client {
             cfg,
             cancel: watch::channel(0).0,
             closed: AtomicBool::new(false),
+            gate: Gate::default(),
         })
     }
 
@@ -188,69 +192,100 @@ impl Client {
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
         let cfg = &self.cfg;
         let deadline = Instant::now() + cfg.deadline;
-        let idempotent = is_idempotent(&req.method);
-        let mut retried_401 = false;
-        let mut retries: u32 = 0;
-        loop {
-            let token = self.tokens.get().await?;
-            let live = self.tokens.live()?;
-            let url = {
-                let base = live
-                    .provider
-                    .api_base(&live.transport, &token.value, deadline)
-                    .await?;
-                resolve_target(base, &req.target)?
-            };
-            let mut headers = req.headers.clone();
-            headers.insert(AUTHORIZATION, token.bearer.clone());
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(deadline_error(cfg));
+        let replayable = is_idempotent(&req.method) || cfg.retry_non_idempotent;
+        let retried_401 = AtomicBool::new(false);
+        let mut policy = Policy::new(cfg, deadline);
+        drive(&mut policy, |_| async {
+            if let Err(last) = self.gate.pass(cfg, deadline).await {
+                return Attempt::done(Ok(last));
             }
-            let sent = live
-                .transport
-                .send(
-                    req.method.clone(),
-                    &url,
-                    headers,
-                    req.body.clone(),
-                    cfg.timeout.min(remaining),
-                    cfg.max_body_bytes,
-                )
-                .await;
-            let wait = match sent {
-                Ok(resp) if resp.status == 401 && !retried_401 => {
-                    retried_401 = true;
-                    self.tokens.invalidate(token.generation);
-                    continue;
-                }
-                Ok(resp) => {
-                    let retryable =
-                        resp.status == 429 || (idempotent && matches!(resp.status, 502..=504));
-                    if !retryable {
-                        return Ok(resp);
+            let sent = loop {
+                let token = match self.tokens.get().await {
+                    Ok(t) => t,
+                    Err(e) => return Attempt::done(Err(e)),
+                };
+                let sent = match self.send_once(&req, &token, deadline).await {
+                    Ok(sent) => sent,
+                    Err(e) => return Attempt::done(Err(e)),
+                };
+                match sent {
+                    // the token died early (revoked, idle timeout): one new token, one resend
+                    Ok(resp)
+                        if resp.status == 401 && !retried_401.swap(true, Ordering::Relaxed) =>
+                    {
+                        self.tokens.invalidate(token.generation);
                     }
-                    let after = resp
+                    other => break other,
+                }
+            };
+            match sent {
+                Ok(resp) => {
+                    let retry_after = resp
                         .header("Retry-After")
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    match retry_wait(cfg, retries, after, deadline) {
-                        Some(w) => w,
-                        None => return Ok(resp),
+                    let verdict = match resp.status {
+                        429 => {
+                            if let Some(d) = retry_after {
+                                self.gate.close_for(d, &resp);
+                            }
+                            retry_after.map_or(Verdict::Backoff, Verdict::After)
+                        }
+                        502..=504 if replayable => {
+                            retry_after.map_or(Verdict::Backoff, Verdict::After)
+                        }
+                        _ => Verdict::Final,
+                    };
+                    Attempt {
+                        value: Ok(resp),
+                        verdict,
                     }
                 }
-                Err(se) => {
-                    if !(se.retryable && idempotent) {
-                        return Err(se.error);
-                    }
-                    match retry_wait(cfg, retries, None, deadline) {
-                        Some(w) => w,
-                        None => return Err(se.error),
-                    }
-                }
-            };
-            tokio::time::sleep(wait).await;
-            retries += 1;
+                // A request that never left (connection refused, TLS handshake failed) is
+                // safe to send again whatever its method.
+                Err(se) => Attempt {
+                    verdict: if se.retryable && (replayable || !se.sent) {
+                        Verdict::Backoff
+                    } else {
+                        Verdict::Final
+                    },
+                    value: Err(se.error),
+                },
+            }
+        })
+        .await
+    }
+
+    /// One attempt of `req` with `token`: the URL resolved against the API base (discovered on
+    /// first use with CXone), the bearer header added.
+    async fn send_once(
+        &self,
+        req: &ApiRequest,
+        token: &CachedToken,
+        deadline: Instant,
+    ) -> Result<std::result::Result<HttpResponse, SendError>> {
+        let live = self.tokens.live()?;
+        let base = live
+            .provider
+            .api_base(&live.transport, &token.value, deadline)
+            .await?;
+        let url = resolve_target(base, &req.target)?;
+        let mut headers = req.headers.clone();
+        headers.insert(AUTHORIZATION, token.bearer.clone());
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(deadline_error(&self.cfg));
         }
+        Ok(live
+            .transport
+            .send(
+                req.method.clone(),
+                &url,
+                headers,
+                req.body.clone(),
+                self.cfg.timeout.min(remaining),
+                self.cfg.max_body_bytes,
+            )
+            .await)
     }
 
     // ---- blocking entry points (for the C ABI and other synchronous callers) ----

@@ -94,6 +94,10 @@ pub struct Config {
     /// Whole call, retries and waits included.
     pub deadline: Duration,
     pub max_retries: u32,
+    /// Also retry POST/PATCH (and other non-idempotent methods) after a 502/503/504 or a
+    /// failure after sending. Off by default: a request that certainly never left (no
+    /// connection, TLS handshake failed) is retried whatever its method.
+    pub retry_non_idempotent: bool,
     pub max_retry_after: Duration,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
@@ -130,6 +134,7 @@ impl fmt::Debug for Config {
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .field("max_retries", &self.max_retries)
+            .field("retry_non_idempotent", &self.retry_non_idempotent)
             .field("max_retry_after", &self.max_retry_after)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("user_agent", &self.user_agent)
@@ -173,6 +178,7 @@ pub const KEYS: &[&str] = &[
     "timeout_ms",
     "deadline_ms",
     "max_retries",
+    "retry_non_idempotent",
     "max_retry_after_s",
     "backoff_base_ms",
     "backoff_max_ms",
@@ -298,6 +304,16 @@ fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     }
 }
 
+fn opt_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(Error::config(format!(
+            "config key \"{key}\" must be true or false"
+        ))),
+    }
+}
+
 fn opt_u64(obj: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Option<u64>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -334,6 +350,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     let timeout = ms(opt_u64(obj, "timeout_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_TIMEOUT_MS));
     let deadline = ms(opt_u64(obj, "deadline_ms", 1, 86_400_000)?.unwrap_or(DEFAULT_DEADLINE_MS));
     let max_retries = opt_u64(obj, "max_retries", 0, 100)?.unwrap_or(DEFAULT_MAX_RETRIES) as u32;
+    let retry_non_idempotent = opt_bool(obj, "retry_non_idempotent")?.unwrap_or(false);
     let max_retry_after =
         secs(opt_u64(obj, "max_retry_after_s", 0, 86_400)?.unwrap_or(DEFAULT_MAX_RETRY_AFTER_S));
     let backoff_base =
@@ -444,6 +461,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         timeout,
         deadline,
         max_retries,
+        retry_non_idempotent,
         max_retry_after,
         backoff_base,
         backoff_max,

@@ -70,6 +70,8 @@ pub struct Error {
     pub oauth_code: Option<String>,
     /// `ININ-Correlation-Id` of the failing reply, when the server sent one.
     pub correlation_id: Option<String>,
+    /// The server's `Retry-After` on a rate-limited or failing reply.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl Error {
@@ -80,6 +82,7 @@ impl Error {
             http_status: 0,
             oauth_code: None,
             correlation_id: None,
+            retry_after: None,
         }
     }
 
@@ -105,6 +108,11 @@ impl Error {
         self.correlation_id = id;
         self
     }
+
+    pub fn with_retry_after(mut self, d: Option<std::time::Duration>) -> Self {
+        self.retry_after = d;
+        self
+    }
 }
 
 impl fmt::Display for Error {
@@ -121,6 +129,7 @@ impl fmt::Debug for Error {
             .field("http_status", &self.http_status)
             .field("oauth_code", &self.oauth_code)
             .field("correlation_id", &self.correlation_id)
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }

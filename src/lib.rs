@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ffi;
+pub mod gate;
 pub mod process;
 pub mod providers;
 pub mod retry;

@@ -53,12 +53,14 @@ impl HttpResponse {
     }
 }
 
-/// A failed attempt: the error, and whether it is a connection-level failure that a retry of
-/// an idempotent request may cure.
+/// A failed attempt: the error, whether it is a connection-level failure that a retry may
+/// cure, and whether any of the request may have reached the server (`sent: false` only when
+/// it certainly did not: no connection, or the TLS handshake failed).
 #[derive(Debug)]
 pub struct SendError {
     pub error: Error,
     pub retryable: bool,
+    pub sent: bool,
 }
 
 pub struct Transport {
@@ -193,6 +195,7 @@ impl Transport {
                     ),
                 ),
                 retryable: true,
+                sent: true,
             }),
         }
     }
@@ -212,6 +215,7 @@ fn too_large(status: u16, headers: &HeaderMap, max: usize) -> SendError {
                 .map(str::to_string),
         ),
         retryable: false,
+        sent: true,
     }
 }
 
@@ -250,16 +254,21 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
 
 fn classify(e: &reqwest::Error, host: &str) -> SendError {
     let cause = root_cause(e);
+    // reqwest marks errors before a connection existed (refused, unreachable, DNS, TLS
+    // handshake) as connect errors: nothing of the request was written.
+    let sent = !e.is_connect();
     if e.is_timeout() {
         return SendError {
             error: Error::new(ErrorKind::Timeout, format!("timeout talking to {host}")),
             retryable: true,
+            sent,
         };
     }
     if is_tls(e) {
         return SendError {
             error: Error::new(ErrorKind::Tls, format!("TLS failure with {host}: {cause}")),
             retryable: false,
+            sent,
         };
     }
     let what = if e.is_connect() {
@@ -272,6 +281,7 @@ fn classify(e: &reqwest::Error, host: &str) -> SendError {
     SendError {
         error: Error::new(ErrorKind::Network, format!("{what} {host}: {cause}")),
         retryable: true,
+        sent,
     }
 }
 

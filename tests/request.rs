@@ -191,7 +191,14 @@ fn retry_after_beyond_limits_returns_429_at_once() {
     let started = Instant::now();
     assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 429);
     assert!(started.elapsed() < Duration::from_millis(1500));
-    // garbage Retry-After falls back to backoff
+    // that 429 closed the client's gate for 3 s: the next call gets the 429 at once, unsent
+    let before = sim.counters().api_requests;
+    let started = Instant::now();
+    assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 429);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(sim.counters().api_requests, before);
+    // garbage Retry-After falls back to backoff (and closes no gate)
+    let c = client(&sim, "");
     sim.inject(fault(Target::Api, 1, status(429, Some("soon-ish"))));
     assert_eq!(get(&c, "/api/v2/organizations/me").unwrap().status, 200);
 }

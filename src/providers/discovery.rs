@@ -19,7 +19,8 @@ use crate::transport::Transport;
 
 use super::deadline_error;
 use crate::error::scrub;
-use crate::retry::retry_wait;
+use crate::retry::{drive, parse_retry_after, Attempt, Policy, Verdict};
+use std::time::SystemTime;
 
 /// Discovery documents larger than this are not discovery documents.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -38,19 +39,20 @@ fn well_known(issuer: &Url, suffix: &str) -> Result<Url> {
         .map_err(|e| Error::config(format!("config key \"issuer\" cannot be used: {e}")))
 }
 
-/// GETs a JSON document with the retry policy for 5xx and connection failures. `Ok(None)` for
-/// 404 and 410 (the document does not exist there).
+/// GETs a JSON document under the retry policy: 5xx and connection failures back off, 429 is
+/// rate limiting (its `Retry-After` is waited for, or the call fails as rate limited).
+/// `Ok(None)` for 404 and 410 (the document does not exist there).
 pub async fn get_json(
     transport: &Transport,
     cfg: &Config,
     url: &Url,
     deadline: Instant,
 ) -> Result<Option<Value>> {
-    let mut attempt = 0;
-    loop {
+    let mut policy = Policy::new(cfg, deadline);
+    drive(&mut policy, |_| async {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(deadline_error(cfg));
+            return Attempt::done(Err(deadline_error(cfg)));
         }
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -64,10 +66,27 @@ pub async fn get_json(
                 MAX_DOCUMENT_BYTES,
             )
             .await;
-        let err = match sent {
-            Ok(r) if r.status == 404 || r.status == 410 => return Ok(None),
-            Ok(r) if (200..300).contains(&r.status) => {
-                return serde_json::from_slice::<Value>(&r.body)
+        let r = match sent {
+            Ok(r) => r,
+            Err(se) => {
+                return Attempt {
+                    verdict: if se.retryable {
+                        Verdict::Backoff
+                    } else {
+                        Verdict::Final
+                    },
+                    value: Err(se.error),
+                }
+            }
+        };
+        let retry_after = r
+            .header("Retry-After")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let after = |d: Option<std::time::Duration>| d.map_or(Verdict::Backoff, Verdict::After);
+        match r.status {
+            404 | 410 => Attempt::done(Ok(None)),
+            200..=299 => Attempt::done(
+                serde_json::from_slice::<Value>(&r.body)
                     .ok()
                     .filter(Value::is_object)
                     .map(Some)
@@ -77,33 +96,37 @@ pub async fn get_json(
                             format!("{url} did not return a JSON object"),
                         )
                         .with_status(r.status)
-                    });
-            }
-            Ok(r) if r.status >= 500 || r.status == 429 => Error::new(
-                ErrorKind::Server,
-                format!("{url} answered HTTP {}", r.status),
-            )
-            .with_status(r.status),
-            Ok(r) => {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!(
-                        "{url} answered HTTP {}: {}",
-                        r.status,
-                        scrub(&String::from_utf8_lossy(&r.body), &cfg.secrets())
-                    ),
+                    }),
+            ),
+            429 => Attempt {
+                value: Err(Error::new(
+                    ErrorKind::RateLimited,
+                    format!("{url} answered HTTP 429 (rate limited)"),
                 )
-                .with_status(r.status))
-            }
-            Err(se) if se.retryable => se.error,
-            Err(se) => return Err(se.error),
-        };
-        match retry_wait(cfg, attempt, None, deadline) {
-            Some(w) => tokio::time::sleep(w).await,
-            None => return Err(err),
+                .with_status(429)
+                .with_retry_after(retry_after)),
+                verdict: after(retry_after),
+            },
+            500..=599 => Attempt {
+                value: Err(Error::new(
+                    ErrorKind::Server,
+                    format!("{url} answered HTTP {}", r.status),
+                )
+                .with_status(r.status)
+                .with_retry_after(retry_after)),
+                verdict: after(retry_after),
+            },
+            status => Attempt::done(Err(Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "{url} answered HTTP {status}: {}",
+                    scrub(&String::from_utf8_lossy(&r.body), &cfg.secrets())
+                ),
+            )
+            .with_status(status))),
         }
-        attempt += 1;
-    }
+    })
+    .await
 }
 
 /// Reads the issuer's metadata and picks the token endpoint and client authentication.

@@ -23,9 +23,10 @@ use zeroize::Zeroizing;
 
 use crate::config::{ClientAuth, Config, Grant};
 use crate::error::{Error, ErrorKind, Result};
-use crate::retry::retry_wait;
+use crate::retry::{drive, Attempt, Policy, Verdict};
 use crate::transport::Transport;
 use discovery::Endpoints;
+use reqwest::header::HeaderMap;
 use url::Url;
 
 /// Token replies larger than this are not tokens.
@@ -50,76 +51,88 @@ impl std::fmt::Debug for TokenGrant {
     }
 }
 
-/// What to do after a failed token request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    No,
-    /// Back off (full jitter); use the server's Retry-After when it gave one.
-    Yes(Option<Duration>),
-}
-
-/// One token exchange with the token endpoint's retry policy: rate limits, 5xx and connection
-/// errors back off and retry; rejected credentials and malformed replies do not.
+/// One token exchange under the retry policy ([`crate::retry::Policy`]): rate limits, 5xx and
+/// connection errors back off and retry; rejected credentials and malformed replies do not.
+/// `build` makes each attempt's headers and body (fresh, wiped buffers every time).
 pub async fn exchange(
     transport: &Transport,
     cfg: &Config,
-    ep: &Endpoints,
-    params: &[(&str, &str)],
+    token_url: &Url,
+    secrets: &[&str],
+    build: impl Fn() -> Result<(HeaderMap, bytes::Bytes)>,
     deadline: Instant,
 ) -> Result<TokenGrant> {
-    let host = ep.token_url.host_str().unwrap_or("?").to_string();
-    let mut attempt: u32 = 0;
-    loop {
-        let (headers, body) = form::token_request(cfg, ep.client_auth, params)?;
+    let host = token_url.host_str().unwrap_or("?").to_string();
+    let mut policy = Policy::new(cfg, deadline);
+    drive(&mut policy, |_| async {
+        let (headers, body) = match build() {
+            Ok(hb) => hb,
+            Err(e) => return Attempt::done(Err(e)),
+        };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(deadline_error(cfg));
+            return Attempt::done(Err(deadline_error(cfg)));
         }
         let sent = transport
             .send(
                 Method::POST,
-                &ep.token_url,
+                token_url,
                 headers,
                 Some(body),
                 cfg.timeout.min(remaining),
                 MAX_TOKEN_REPLY_BYTES,
             )
             .await;
-        let (err, retry) = match sent {
-            Ok(resp) => {
+        match sent {
+            Ok(mut resp) => {
                 let corr = resp.correlation_id();
-                let mut resp = resp;
                 let parsed = reply::parse_token_reply(
                     resp.status,
                     resp.header("Retry-After"),
                     &resp.body,
                     &host,
-                    &secrets_of(cfg, params),
+                    secrets,
                 );
                 resp.wipe_body();
                 match parsed {
-                    Ok(grant) => return Ok(grant),
-                    Err((e, r)) => (e.with_correlation_id(corr), r),
+                    Ok(grant) => Attempt::done(Ok(grant)),
+                    Err((e, verdict)) => Attempt {
+                        value: Err(e.with_correlation_id(corr)),
+                        verdict,
+                    },
                 }
             }
-            Err(se) => {
-                let r = if se.retryable {
-                    Retry::Yes(None)
+            Err(se) => Attempt {
+                verdict: if se.retryable {
+                    Verdict::Backoff
                 } else {
-                    Retry::No
-                };
-                (se.error, r)
-            }
-        };
-        let Retry::Yes(after) = retry else {
-            return Err(err);
-        };
-        match retry_wait(cfg, attempt, after, deadline) {
-            Some(wait) => tokio::time::sleep(wait).await,
-            None => return Err(err),
+                    Verdict::Final
+                },
+                value: Err(se.error),
+            },
         }
-        attempt += 1;
-    }
+    })
+    .await
+}
+
+/// A form-encoded token exchange (RFC 6749) with `params` and the client's authentication.
+pub async fn form_exchange(
+    transport: &Transport,
+    cfg: &Config,
+    ep: &Endpoints,
+    params: &[(&str, &str)],
+    deadline: Instant,
+) -> Result<TokenGrant> {
+    let secrets = secrets_of(cfg, params);
+    exchange(
+        transport,
+        cfg,
+        &ep.token_url,
+        &secrets,
+        || form::token_request(cfg, ep.client_auth, params),
+        deadline,
+    )
+    .await
 }
 
 /// Every secret a token request carries: the configured ones and secret grant parameters
@@ -206,7 +219,7 @@ impl Provider {
                 ("grant_type", "refresh_token"),
                 ("refresh_token", rt.as_str()),
             ];
-            match exchange(transport, &self.cfg, ep, &params, deadline).await {
+            match form_exchange(transport, &self.cfg, ep, &params, deadline).await {
                 Ok(grant) => return Ok(self.keep_refresh(grant)),
                 // rejected (expired, revoked, rotated): fall back to the primary grant
                 Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Protocol) => {}
@@ -220,7 +233,7 @@ impl Provider {
         let grant = match &self.cfg.grant {
             Grant::ClientCredentials => {
                 let params = [("grant_type", "client_credentials")];
-                exchange(transport, &self.cfg, ep, &params, deadline).await?
+                form_exchange(transport, &self.cfg, ep, &params, deadline).await?
             }
             Grant::Password { username, password } => {
                 let params = [
@@ -228,7 +241,7 @@ impl Provider {
                     ("username", username.as_str()),
                     ("password", password.as_str()),
                 ];
-                exchange(transport, &self.cfg, ep, &params, deadline).await?
+                form_exchange(transport, &self.cfg, ep, &params, deadline).await?
             }
         };
         Ok(self.keep_refresh(grant))

@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{Retry, TokenGrant, MAX_LIFETIME};
+use super::{TokenGrant, MAX_LIFETIME};
 use crate::error::{scrub, Error, ErrorKind};
 use crate::retry::parse_retry_after;
+use crate::retry::Verdict;
 use crate::secret;
 
 /// Interprets a token endpoint reply.
@@ -18,7 +19,7 @@ pub fn parse_token_reply(
     body: &[u8],
     host: &str,
     secrets: &[&str],
-) -> std::result::Result<TokenGrant, (Error, Retry)> {
+) -> std::result::Result<TokenGrant, (Error, Verdict)> {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let result = interpret(status, retry_after, json.as_ref(), host, secrets);
     // The reply may hold the token (and a refresh token): wipe the parsed copy.
@@ -34,7 +35,7 @@ fn interpret(
     json: Option<&Value>,
     host: &str,
     secrets: &[&str],
-) -> std::result::Result<TokenGrant, (Error, Retry)> {
+) -> std::result::Result<TokenGrant, (Error, Verdict)> {
     let obj = json.and_then(Value::as_object);
     if (200..300).contains(&status) {
         let protocol = |what: &str| {
@@ -44,7 +45,7 @@ fn interpret(
                     format!("malformed token reply from {host}: {what}"),
                 )
                 .with_status(status),
-                Retry::No,
+                Verdict::Final,
             )
         };
         let Some(obj) = obj else {
@@ -101,9 +102,9 @@ fn interpret(
                 .as_deref()
                 .is_some_and(|d| d.to_ascii_lowercase().contains("rate limit")));
     let (kind, retry) = if rate_limited {
-        (ErrorKind::RateLimited, Retry::Yes(retry_after))
+        (ErrorKind::RateLimited, verdict_after(retry_after))
     } else if status >= 500 {
-        (ErrorKind::Server, Retry::Yes(retry_after))
+        (ErrorKind::Server, verdict_after(retry_after))
     } else if status == 401
         || status == 403
         || matches!(
@@ -118,9 +119,9 @@ fn interpret(
             )
         )
     {
-        (ErrorKind::Auth, Retry::No)
+        (ErrorKind::Auth, Verdict::Final)
     } else {
-        (ErrorKind::Protocol, Retry::No)
+        (ErrorKind::Protocol, Verdict::Final)
     };
     let mut message = format!(
         "token request to {host} failed: HTTP {status}{}",
@@ -133,16 +134,24 @@ fn interpret(
     Err((
         Error::new(kind, message)
             .with_status(status)
-            .with_oauth_code(code),
+            .with_oauth_code(code)
+            .with_retry_after(retry_after),
         retry,
     ))
+}
+
+fn verdict_after(retry_after: Option<Duration>) -> Verdict {
+    match retry_after {
+        Some(d) => Verdict::After(d),
+        None => Verdict::Backoff,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(status: u16, body: &str) -> std::result::Result<TokenGrant, (Error, Retry)> {
+    fn parse(status: u16, body: &str) -> std::result::Result<TokenGrant, (Error, Verdict)> {
         parse_token_reply(status, None, body.as_bytes(), "login.example", &["s3cret"])
     }
 
@@ -179,7 +188,7 @@ mod tests {
         ] {
             let (e, r) = parse(200, body).unwrap_err();
             assert_eq!(e.kind, ErrorKind::Protocol, "{body}");
-            assert_eq!(r, Retry::No);
+            assert_eq!(r, Verdict::Final);
         }
     }
 
@@ -193,7 +202,7 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Auth);
         assert_eq!(e.oauth_code.as_deref(), Some("invalid_client"));
         assert_eq!(e.http_status, 401);
-        assert_eq!(r, Retry::No);
+        assert_eq!(r, Verdict::Final);
 
         let (e, r) = parse(
             400,
@@ -201,7 +210,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::RateLimited);
-        assert_eq!(r, Retry::Yes(None));
+        assert_eq!(r, Verdict::Backoff);
 
         let (e, _) = parse(
             400,
@@ -212,11 +221,11 @@ mod tests {
 
         let (e, r) = parse_token_reply(429, Some("2"), b"", "h", &["s"]).unwrap_err();
         assert_eq!(e.kind, ErrorKind::RateLimited);
-        assert_eq!(r, Retry::Yes(Some(Duration::from_secs(2))));
+        assert_eq!(r, Verdict::After(Duration::from_secs(2)));
 
         let (e, r) = parse(503, "<html>").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Server);
-        assert_eq!(r, Retry::Yes(None));
+        assert_eq!(r, Verdict::Backoff);
     }
 
     #[test]
