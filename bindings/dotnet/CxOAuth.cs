@@ -15,6 +15,10 @@ namespace CxOAuth
     {
         Ok = 0, InvalidArgument = 1, Config = 2, Network = 3, Timeout = 4, Tls = 5, Auth = 6,
         RateLimited = 7, Server = 8, Protocol = 9, Cancelled = 10, Internal = 11,
+        /// <summary>OAUTH_ERR_CLOSED (ABI 0.2): the call reached the library after the client
+        /// was closed. Seen only by a call racing with Dispose; calls made after Dispose
+        /// returned throw ObjectDisposedException.</summary>
+        Closed = 12,
     }
 
     /// <summary>A failed call. The message never contains secrets or tokens.</summary>
@@ -40,9 +44,9 @@ namespace CxOAuth
         const string Lib = "cxoauth";
 
         [DllImport(Lib)] internal static extern uint oauth_client_new(byte[] configUtf8, out ClientHandle client, out IntPtr err);
+        [DllImport(Lib)] internal static extern uint oauth_close(ClientHandle client);
         [DllImport(Lib)] internal static extern void oauth_free(IntPtr client);
         [DllImport(Lib)] internal static extern uint oauth_cancel(ClientHandle client);
-        [DllImport(Lib)] internal static extern uint oauth_cancel(IntPtr client);
         [DllImport(Lib)] internal static extern uint oauth_get_token_cancellable(ClientHandle client, CancelHandle cancel, out IntPtr token, out IntPtr err);
         [DllImport(Lib)] internal static extern uint oauth_request_cancellable(ClientHandle client, CancelHandle cancel, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, out IntPtr response, out IntPtr err);
         [DllImport(Lib)] internal static extern ushort oauth_response_status(IntPtr r);
@@ -100,7 +104,10 @@ namespace CxOAuth
         }
     }
 
-    /// <summary>Owns an oauth_client*. Released (freed) once no call uses it any more.</summary>
+    /// <summary>Owns an oauth_client*. ReleaseHandle (oauth_free) runs only once the handle is
+    /// disposed (or finalized) and no P/Invoke call holds it any more: every DllImport taking a
+    /// ClientHandle AddRefs it for the duration of the call, so oauth_free never overlaps a
+    /// call on the client (ABI 0.2 contract).</summary>
     public sealed class ClientHandle : SafeHandle
     {
         public ClientHandle() : base(IntPtr.Zero, true) { }
@@ -241,9 +248,12 @@ namespace CxOAuth
         }
     }
 
-    /// <summary>A thread-safe client for one credential set. Dispose cancels calls in flight
-    /// (they throw OAuthException with ResultCode.Cancelled) and frees the native client once
-    /// they have returned.</summary>
+    /// <summary>A thread-safe client for one credential set. Dispose (safe while other threads
+    /// are inside calls, idempotent) closes the native client with oauth_close: calls in flight
+    /// end promptly with OAuthException(ResultCode.Cancelled), calls made afterwards throw
+    /// ObjectDisposedException (one racing with Dispose may get OAuthException(ResultCode.Closed)).
+    /// Dispose does not wait: the native client is freed (oauth_free) by the SafeHandle once
+    /// the last call in flight has returned.</summary>
     public sealed class OAuthClient : IDisposable
     {
         readonly ClientHandle handle;
@@ -301,17 +311,13 @@ namespace CxOAuth
         public void Dispose()
         {
             if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            bool added = false;
-            try
-            {
-                handle.DangerousAddRef(ref added);
-                Native.oauth_cancel(handle.DangerousGetHandle());
-            }
-            finally
-            {
-                if (added) handle.DangerousRelease();
-            }
-            handle.Dispose(); // freed when the last call holding the handle returns
+            // oauth_close does not block and is safe concurrently with calls; the SafeHandle
+            // parameter holds a reference for its duration, so the pointer cannot be freed
+            // under it. Calls in flight end with ResultCode.Cancelled, later ones get Closed.
+            Native.oauth_close(handle);
+            // Drops the owning reference: ReleaseHandle (oauth_free) runs now if no call is in
+            // flight, else when the last of them returns (SafeHandle reference count).
+            handle.Dispose();
         }
 
         static T Cancellable<T>(CancellationToken ct, Func<CancelHandle, T> call)

@@ -37,8 +37,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -131,11 +129,15 @@ func (c Config) GoString() string { return c.String() }
 // Client is a thread-safe handle on one credential set: token cache, connection pool and
 // retry policy. Create it with NewClient or NewClientJSON, share it between goroutines, and
 // Close it when done (a finalizer frees it if you forget, but do not rely on it).
+//
+// Lifetime (libcxoauth ABI 0.2): Close calls oauth_close, which ends the calls in flight
+// promptly; the native client is freed (oauth_free) exactly once, when no call is in flight
+// any more: by Close itself when none is running, else by the last call to return.
 type Client struct {
-	mu        sync.RWMutex // calls hold the read lock; Close takes the write lock
-	h         *C.oauth_client
-	closing   atomic.Bool
-	closeOnce sync.Once
+	mu       sync.Mutex      // guards the fields below; held across no library call but oauth_close
+	h        *C.oauth_client // nil once freed
+	inflight int             // calls between enter and leave
+	closed   bool            // Close was called: no new call may enter
 }
 
 // NewClient creates a client from cfg. No network request is made: the first token request
@@ -174,55 +176,79 @@ func newClient(config []byte) (*Client, error) {
 		return nil, newError(rc, cerr, nil)
 	}
 	c := &Client{h: h}
-	// GC backstop. (runtime.AddCleanup would be preferred from go1.24; SetFinalizer keeps the
-	// package buildable with go1.22.)
+	// GC backstop: it can only run once c is unreachable, hence with no call in flight (every
+	// call keeps c alive until it has left). (runtime.AddCleanup would be preferred from
+	// go1.24; SetFinalizer keeps the package buildable with go1.22.)
 	runtime.SetFinalizer(c, (*Client).Close)
 	return c, nil
 }
 
-// Close aborts the calls in flight on the client (they return CodeCancelled errors wrapping
-// ErrClosed), waits for them to return, and frees the client. Idempotent and safe to call
-// concurrently with other calls; calls made afterwards return an error wrapping ErrClosed.
+// Close shuts the client down: the calls in flight return promptly with CodeCancelled errors
+// wrapping ErrClosed, and every call made afterwards returns a CodeClosed error wrapping
+// ErrClosed. Close does not wait for the calls in flight: the native client is freed by Close
+// when none is running, otherwise by the last of them as it returns. Idempotent, safe to call
+// concurrently with any call and with itself; it always returns nil.
 func (c *Client) Close() error {
 	if c == nil {
 		return nil
 	}
-	c.closeOnce.Do(func() {
-		c.closing.Store(true) // new calls are refused from here on
-		c.mu.RLock()
-		h := c.h
-		c.mu.RUnlock()
-		if h == nil {
-			return
-		}
-		C.oauth_cancel(h)
-		// Wait for the calls in flight to leave. A call that checked `closing` just before it
-		// was set may enter the library after oauth_cancel: cancel again until all have left.
-		locked := make(chan struct{})
-		go func() { c.mu.Lock(); close(locked) }()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for waiting := true; waiting; {
-			select {
-			case <-locked:
-				waiting = false
-			case <-tick.C:
-				C.oauth_cancel(h)
-			}
-		}
-		c.h = nil
+	c.mu.Lock()
+	if c.closed {
 		c.mu.Unlock()
-		runtime.SetFinalizer(c, nil)
-		C.oauth_free(h)
-	})
+		return nil
+	}
+	c.closed = true
+	h := c.h
+	if h != nil {
+		// Under the lock, so no call can free h meanwhile; oauth_close does not block.
+		C.oauth_close(h)
+	}
+	free := c.inflight == 0 && h != nil
+	if free {
+		c.h = nil
+	}
+	c.mu.Unlock()
+	runtime.SetFinalizer(c, nil)
+	if free {
+		C.oauth_free(h) // no call is in flight and none can start: oauth_free overlaps nothing
+	}
 	return nil
 }
 
 func closedError() error {
-	return &Error{Code: CodeInvalidArgument, Message: "the client is closed", cause: ErrClosed}
+	return &Error{Code: CodeClosed, Message: "the client is closed", cause: ErrClosed}
 }
 
-// call runs fn with the client handle held under the read lock and, when ctx can be
+// enter registers a call in flight and returns the handle it may use until leave; nil when
+// the client is closed.
+func (c *Client) enter() *C.oauth_client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.h == nil {
+		return nil
+	}
+	c.inflight++
+	return c.h
+}
+
+// leave ends a call registered by enter; the last call to leave a closed client frees it.
+// It reports whether the client was closed by then.
+func (c *Client) leave() (closed bool) {
+	c.mu.Lock()
+	c.inflight--
+	var h *C.oauth_client
+	if c.closed && c.inflight == 0 {
+		h, c.h = c.h, nil
+	}
+	closed = c.closed
+	c.mu.Unlock()
+	if h != nil {
+		C.oauth_free(h)
+	}
+	return closed
+}
+
+// call runs fn with the client handle, registered as a call in flight, and, when ctx can be
 // cancelled, a cancellation token that is cancelled when ctx is done.
 func (c *Client) call(ctx context.Context,
 	fn func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result) error {
@@ -235,15 +261,15 @@ func (c *Client) call(ctx context.Context,
 	if err := ctx.Err(); err != nil {
 		return &Error{Code: CodeCancelled, Message: "cancelled before the call started", cause: err}
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.h == nil || c.closing.Load() {
+	h := c.enter()
+	if h == nil {
 		return closedError()
 	}
 	var tok *C.oauth_cancel_token
 	if done := ctx.Done(); done != nil {
 		var cerr *C.oauth_error
 		if rc := C.oauth_cancel_token_new(&tok, &cerr); rc != C.OAUTH_OK {
+			c.leave()
 			return newError(rc, cerr, nil)
 		}
 		finished := make(chan struct{})
@@ -263,18 +289,21 @@ func (c *Client) call(ctx context.Context,
 		}()
 	}
 	var cerr *C.oauth_error
-	rc := fn(c.h, tok, &cerr)
-	runtime.KeepAlive(c) // no finalizer may run while the handle is in use
+	rc := fn(h, tok, &cerr)
+	closed := c.leave() // h must not be used from here on
 	if rc == C.OAUTH_OK {
 		return nil
 	}
 	var cause error
-	if ResultCode(rc) == CodeCancelled {
+	switch ResultCode(rc) {
+	case CodeCancelled:
 		if err := ctx.Err(); err != nil {
 			cause = err
-		} else if c.closing.Load() {
+		} else if closed {
 			cause = ErrClosed
 		}
+	case CodeClosed:
+		cause = ErrClosed
 	}
 	return newError(rc, cerr, cause)
 }

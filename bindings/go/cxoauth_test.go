@@ -428,23 +428,68 @@ func TestCloseAbortsCallsInFlight(t *testing.T) {
 	if _, err := c.Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	slowFault(t, "api", "/api/v2/echo/slow")
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Get(context.Background(), "/api/v2/echo/slow")
-		done <- err
-	}()
-	waitFor(t, "the slow request to arrive", func() bool { return counters(t)["api_requests"] >= 1 })
+	const n = 4
+	fault(t, map[string]any{"target": "api", "count": n, "path_prefix": "/api/v2/echo/slow",
+		"action": map[string]any{"kind": "delay", "ms": 5000}})
+	done := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := c.Get(context.Background(), "/api/v2/echo/slow")
+			done <- err
+		}()
+	}
+	waitFor(t, "the slow requests to arrive", func() bool { return counters(t)["api_requests"] >= n })
 	start := time.Now()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err := <-done
-	if el := time.Since(start); el > 1500*time.Millisecond {
-		t.Fatalf("Close did not abort the call promptly: %v", el)
+	if el := time.Since(start); el > 500*time.Millisecond {
+		t.Fatalf("Close blocked: %v", el)
 	}
-	if !IsCode(err, CodeCancelled) || !errors.Is(err, ErrClosed) {
-		t.Fatalf("in-flight call: %v", err)
+	for i := 0; i < n; i++ {
+		err := <-done
+		if el := time.Since(start); el > time.Second {
+			t.Fatalf("Close did not abort the calls promptly: %v", el)
+		}
+		if !IsCode(err, CodeCancelled) || !errors.Is(err, ErrClosed) {
+			t.Fatalf("in-flight call: %v", err)
+		}
+	}
+	// Later calls fail at once with CodeClosed; Close again is fine.
+	if _, err := c.Get(context.Background(), "/api/v2/organizations/me"); !IsCode(err, CodeClosed) || !errors.Is(err, ErrClosed) {
+		t.Fatalf("call after Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseAbortsTokenRequestInFlight(t *testing.T) {
+	c := newTestClient(t, testConfig())
+	fault(t, map[string]any{"target": "token", "count": 1, "action": map[string]any{"kind": "delay", "ms": 5000}})
+	const n = 3
+	done := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := c.Token(context.Background())
+			done <- err
+		}()
+	}
+	waitFor(t, "the slow token request to arrive", func() bool { return counters(t)["token_requests"] >= 1 })
+	start := time.Now()
+	_ = c.Close()
+	for i := 0; i < n; i++ {
+		err := <-done
+		if el := time.Since(start); el > time.Second {
+			t.Fatalf("Close did not abort the token request promptly: %v", el)
+		}
+		// A goroutine that had not yet entered the library when Close ran gets CodeClosed.
+		if !(IsCode(err, CodeCancelled) || IsCode(err, CodeClosed)) || !errors.Is(err, ErrClosed) {
+			t.Fatalf("in-flight Token: %v", err)
+		}
+	}
+	if _, err := c.Token(context.Background()); !IsCode(err, CodeClosed) {
+		t.Fatalf("Token after Close: %v", err)
 	}
 }
 
@@ -456,7 +501,7 @@ func TestUseAfterClose(t *testing.T) {
 	if err := c.Close(); err != nil { // idempotent
 		t.Fatal(err)
 	}
-	if _, err := c.Token(context.Background()); !errors.Is(err, ErrClosed) || !IsCode(err, CodeInvalidArgument) {
+	if _, err := c.Token(context.Background()); !errors.Is(err, ErrClosed) || !IsCode(err, CodeClosed) {
 		t.Fatalf("Token after Close: %v", err)
 	}
 	if _, err := c.Get(context.Background(), "/api/v2/organizations/me"); !errors.Is(err, ErrClosed) {
@@ -492,7 +537,7 @@ func TestCloseConcurrentWithCalls(t *testing.T) {
 					started <- struct{}{}
 				}
 				if err != nil {
-					if !errors.Is(err, ErrClosed) || !(IsCode(err, CodeCancelled) || IsCode(err, CodeInvalidArgument)) {
+					if !errors.Is(err, ErrClosed) || !(IsCode(err, CodeCancelled) || IsCode(err, CodeClosed)) {
 						t.Errorf("unexpected error: %v", err)
 					}
 					return

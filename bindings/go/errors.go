@@ -5,13 +5,13 @@ import (
 	"fmt"
 )
 
-// ResultCode is the library's oauth_result: 0 is success, 1-11 are stable failure codes.
+// ResultCode is the library's oauth_result: 0 is success, 1-12 are stable failure codes.
 type ResultCode uint32
 
 // Result codes (the OAUTH_* constants of cxoauth.h).
 const (
 	CodeOK              ResultCode = 0
-	CodeInvalidArgument ResultCode = 1  // NULL/invalid argument, bad header, URL on another host, use after Close
+	CodeInvalidArgument ResultCode = 1  // NULL/invalid argument, bad header, URL on another host
 	CodeConfig          ResultCode = 2  // the configuration is wrong or incomplete; the message names the key
 	CodeNetwork         ResultCode = 3  // no connection, or it broke before a complete reply
 	CodeTimeout         ResultCode = 4  // timeout_ms (per attempt) or deadline_ms (whole call) passed
@@ -22,11 +22,12 @@ const (
 	CodeProtocol        ResultCode = 9  // a reply could not be understood (bad token JSON, body too large)
 	CodeCancelled       ResultCode = 10 // aborted: context cancelled, deadline, or Close
 	CodeInternal        ResultCode = 11 // a bug in the library
+	CodeClosed          ResultCode = 12 // the call was made after Close (ABI 0.2: OAUTH_ERR_CLOSED)
 )
 
 var codeNames = [...]string{
 	"ok", "invalid argument", "config", "network", "timeout", "tls", "auth",
-	"rate limited", "server", "protocol", "cancelled", "internal",
+	"rate limited", "server", "protocol", "cancelled", "internal", "closed",
 }
 
 // String returns a short lower-case name such as "auth" or "config".
@@ -37,8 +38,8 @@ func (c ResultCode) String() string {
 	return fmt.Sprintf("code %d", uint32(c))
 }
 
-// ErrClosed is the cause (see errors.Is) of errors returned by calls made on, or aborted by, a
-// closed Client.
+// ErrClosed is the cause (see errors.Is) of errors returned by calls made on a closed Client
+// (CodeClosed) or aborted by its Close (CodeCancelled).
 var ErrClosed = errors.New("cxoauth: client is closed")
 
 // Error is a failed library call. Use errors.As(err, &e) with e *Error, or IsCode. Its
@@ -62,7 +63,8 @@ func (e *Error) Error() string {
 }
 
 // Unwrap returns what caused a CodeCancelled error (context.Canceled,
-// context.DeadlineExceeded or ErrClosed), so errors.Is works on them; nil otherwise.
+// context.DeadlineExceeded or ErrClosed) or a CodeClosed error (ErrClosed), so errors.Is works
+// on them; nil otherwise.
 func (e *Error) Unwrap() error { return e.cause }
 
 // IsCode reports whether err is (or wraps) an *Error with the given code.

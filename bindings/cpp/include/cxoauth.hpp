@@ -6,9 +6,15 @@
 //   std::cout << r.status() << " " << r.body() << "\n";
 //
 // Errors are thrown as cxoauth::Error (code, HTTP status, OAuth code, correlation id).
-// A Client is thread-safe and move-only. Its destructor frees the native client: calls other
-// threads are making at that moment end with ResultCode::Cancelled, but no thread may *start* a
-// call on a destroyed Client.
+//
+// Client lifetime (libcxoauth ABI 0.2): a Client is a cheap, copyable handle with shared
+// ownership of one native client (like std::shared_ptr). Copies may be used and destroyed
+// concurrently from any threads; the native client is closed and freed (oauth_close, then
+// oauth_free) when the last copy goes, so never while a call through a copy is running.
+// close() shuts the client down for every copy at once: calls in flight end with
+// ResultCode::Cancelled, later calls throw ResultCode::Closed. As with std::shared_ptr, one
+// Client object may be used by many threads at once, but not destroyed or assigned while
+// another thread is using that same object: give each thread its own copy.
 #ifndef CXOAUTH_HPP
 #define CXOAUTH_HPP
 
@@ -38,6 +44,7 @@ enum class ResultCode : uint32_t {
     Protocol = OAUTH_ERR_PROTOCOL,
     Cancelled = OAUTH_ERR_CANCELLED,
     Internal = OAUTH_ERR_INTERNAL,
+    Closed = OAUTH_ERR_CLOSED,  ///< the call was made after close() (ABI 0.2)
 };
 
 /// A failed call. what() never contains secrets or tokens.
@@ -76,6 +83,24 @@ inline std::optional<std::string> opt(const char* s) {
                 oauth_error_http_status(err), opt(oauth_error_oauth_code(err)),
                 opt(oauth_error_correlation_id(err)));
 }
+
+/// Owns one oauth_client*, shared by all copies of a Client: the last copy to go destroys it,
+/// and since every call is made through a copy, no call can be running on it by then (the
+/// oauth_free contract).
+class ClientOwner {
+public:
+    explicit ClientOwner(oauth_client* c) noexcept : c_(c) {}
+    ClientOwner(const ClientOwner&) = delete;
+    ClientOwner& operator=(const ClientOwner&) = delete;
+    ~ClientOwner() {
+        oauth_close(c_);
+        oauth_free(c_);
+    }
+    oauth_client* get() const noexcept { return c_; }
+
+private:
+    oauth_client* c_;
+};
 
 // Call as `oauth_result rc = f(..., &err); check(rc, err);` — never `check(f(&err), err)`:
 // the order in which function arguments are evaluated is unspecified.
@@ -147,7 +172,8 @@ private:
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-/// A thread-safe client for one credential set (move-only).
+/// A thread-safe client for one credential set: a copyable handle sharing one native client
+/// (see the lifetime notes at the top of this header).
 class Client {
 public:
     /// From a JSON configuration (see the library README).
@@ -155,17 +181,14 @@ public:
     /// Everything from the environment (GENESYSCLOUD_OAUTHCLIENT_ID, ...).
     static Client from_env() { return Client(nullptr); }
 
-    Client(Client&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
-    Client& operator=(Client&& o) noexcept {
-        if (this != &o) {
-            oauth_free(c_);
-            c_ = std::exchange(o.c_, nullptr);
-        }
-        return *this;
-    }
-    Client(const Client&) = delete;
-    Client& operator=(const Client&) = delete;
-    ~Client() { oauth_free(c_); }
+    // Copies share the native client; a moved-from Client holds none (calls on it throw
+    // ResultCode::InvalidArgument). Destroying a copy destroys the native client only when
+    // it is the last one.
+    Client(const Client&) = default;
+    Client& operator=(const Client&) = default;
+    Client(Client&&) noexcept = default;
+    Client& operator=(Client&&) noexcept = default;
+    ~Client() = default;
 
     /// A valid access token (cached; one fetch for all concurrent callers).
     std::string token() const { return token_impl(nullptr); }
@@ -182,27 +205,45 @@ public:
         return request_impl(cancel.get(), method, path_or_url, headers, body);
     }
 
-    /// Aborts every call in flight on this client (they throw ResultCode::Cancelled).
+    /// Aborts every call in flight on this client (they throw ResultCode::Cancelled); later
+    /// calls run normally. Throws ResultCode::InvalidArgument on a moved-from Client.
     void cancel() const {
-        oauth_result rc = oauth_cancel(c_);
+        oauth_result rc = oauth_cancel(native());
         if (rc != OAUTH_OK) throw Error(static_cast<ResultCode>(rc), "client is moved-from");
     }
 
-    oauth_client* native() const noexcept { return c_; }
+    /// Shuts the native client down for every copy (oauth_close): calls in flight end
+    /// promptly with ResultCode::Cancelled, every later call throws ResultCode::Closed.
+    /// Safe from any thread, concurrently with calls, any number of times; does not wait
+    /// for the calls in flight. The memory is freed when the last copy goes. A no-op on a
+    /// moved-from Client.
+    void close() const noexcept {
+        if (owner_) oauth_close(owner_->get());
+    }
+
+    /// The native handle, valid while this Client (or a copy) lives. Do not oauth_free it.
+    oauth_client* native() const noexcept { return owner_ ? owner_->get() : nullptr; }
 
 private:
     explicit Client(std::nullptr_t) { init(nullptr); }
 
     void init(const char* json) {
+        oauth_client* c = nullptr;
         oauth_error* err = nullptr;
-        oauth_result rc = oauth_client_new(json, &c_, &err);
+        oauth_result rc = oauth_client_new(json, &c, &err);
         detail::check(rc, err);
+        try {
+            owner_ = std::make_shared<detail::ClientOwner>(c);
+        } catch (...) {
+            oauth_free(c);
+            throw;
+        }
     }
 
     std::string token_impl(const oauth_cancel_token* cancel) const {
         char* raw = nullptr;
         oauth_error* err = nullptr;
-        oauth_result rc = oauth_get_token_cancellable(c_, cancel, &raw, &err);
+        oauth_result rc = oauth_get_token_cancellable(native(), cancel, &raw, &err);
         detail::check(rc, err);
         std::unique_ptr<char, void (*)(char*)> guard(raw, oauth_string_free);
         return std::string(raw);
@@ -222,13 +263,13 @@ private:
         oauth_response* resp = nullptr;
         oauth_error* err = nullptr;
         oauth_result rc = oauth_request_cancellable(
-            c_, cancel, m.c_str(), p.c_str(), ptrs.data(),
+            native(), cancel, m.c_str(), p.c_str(), ptrs.data(),
             reinterpret_cast<const uint8_t*>(body.data()), body.size(), &resp, &err);
         detail::check(rc, err);
         return Response(resp);
     }
 
-    oauth_client* c_ = nullptr;
+    std::shared_ptr<detail::ClientOwner> owner_;
 };
 
 /// The native library's version.

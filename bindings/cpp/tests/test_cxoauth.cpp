@@ -3,7 +3,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "cxoauth.hpp"
 #include "sim.hpp"
@@ -139,6 +143,123 @@ TEST_F(CxOAuth, MovedFromObjectsAreSafe) {
     cxoauth::CancelToken t2 = std::move(t1);
     t1.cancel();  // no-op on a moved-from token  NOLINT(bugprone-use-after-move)
     EXPECT_EQ(b.token(t2).empty(), false);
+    a.close();  // no-op on a moved-from client  NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(a.native(), nullptr);
+}
+
+std::optional<cxoauth::ResultCode> code_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const cxoauth::Error& e) {
+        return e.code();
+    }
+    return std::nullopt;
+}
+
+void wait_for_counter(const char* name, long n) {
+    auto t0 = std::chrono::steady_clock::now();
+    while (g_sim.counter(name) < n) {
+        ASSERT_LT(seconds_since(t0), 10.0) << "waiting for " << name;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+TEST_F(CxOAuth, CopiesShareOneNativeClient) {
+    cxoauth::Client a(g_sim.config());
+    cxoauth::Client b = a;
+    EXPECT_EQ(a.native(), b.native());
+    EXPECT_EQ(a.token(), b.token());
+    EXPECT_EQ(g_sim.counter("token_requests"), 1);  // one cache for all copies
+    cxoauth::Client c(g_sim.config());
+    c = b;  // c's own native client goes, it shares a's now
+    EXPECT_EQ(c.native(), a.native());
+}
+
+TEST_F(CxOAuth, CopiesUsedFromThreadsWhileOriginalIsDestroyed) {
+    auto original = std::make_unique<cxoauth::Client>(g_sim.config());
+    original->token();
+    constexpr int kThreads = 8, kCalls = 20;
+    std::atomic<int> ok{0}, started{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; i++)
+        threads.emplace_back([copy = *original, &ok, &started, &go] {  // each thread owns a copy
+            started++;
+            while (!go) std::this_thread::yield();
+            for (int k = 0; k < kCalls; k++)
+                if (copy.request("GET", "/api/v2/echo").status() == 200 && !copy.token().empty()) ok++;
+        });
+    while (started < kThreads) std::this_thread::yield();
+    go = true;
+    original.reset();  // destroyed while the copies are in calls: the native client lives on
+    for (auto& t : threads) t.join();  // the last copy to go closes and frees it
+    EXPECT_EQ(ok.load(), kThreads * kCalls);
+    EXPECT_EQ(g_sim.counter("token_requests"), 1);
+}
+
+TEST_F(CxOAuth, CloseWhileSlowCallsRunCancelsThemAndLaterCallsAreClosed) {
+    cxoauth::Client c(g_sim.config());
+    c.token();
+    constexpr int kThreads = 3;
+    g_sim.fault(R"({"target":"api","count":3,"path_prefix":"/api/v2/echo/slow","action":{"kind":"delay","ms":5000}})");
+    std::vector<std::optional<cxoauth::ResultCode>> codes(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; i++)
+        threads.emplace_back([copy = c, &codes, i] {
+            codes[i] = code_of([&] { copy.request("GET", "/api/v2/echo/slow"); });
+        });
+    wait_for_counter("api_requests", kThreads);
+    auto t0 = std::chrono::steady_clock::now();
+    c.close();
+    EXPECT_LT(seconds_since(t0), 0.5);  // close() does not wait for the calls
+    for (auto& t : threads) t.join();
+    EXPECT_LT(seconds_since(t0), 1.0);
+    for (const auto& code : codes) EXPECT_EQ(code, cxoauth::ResultCode::Cancelled);
+    cxoauth::Client copy = c;  // every copy sees the closed client
+    EXPECT_EQ(code_of([&] { c.token(); }), cxoauth::ResultCode::Closed);
+    EXPECT_EQ(code_of([&] { copy.request("GET", "/api/v2/echo"); }), cxoauth::ResultCode::Closed);
+    c.close();  // any number of times
+    copy.close();
+    EXPECT_EQ(static_cast<uint32_t>(cxoauth::ResultCode::Closed), 12u);
+}
+
+TEST_F(CxOAuth, CloseAbortsTokenRequestInFlight) {
+    cxoauth::Client c(g_sim.config());
+    g_sim.fault(R"({"target":"token","action":{"kind":"delay","ms":5000}})");
+    std::optional<cxoauth::ResultCode> code;
+    std::thread t([copy = c, &code] { code = code_of([&] { copy.token(); }); });
+    wait_for_counter("token_requests", 1);
+    auto t0 = std::chrono::steady_clock::now();
+    c.close();
+    t.join();
+    EXPECT_LT(seconds_since(t0), 1.0);
+    EXPECT_EQ(code, cxoauth::ResultCode::Cancelled);
+}
+
+TEST_F(CxOAuth, CloseAndDestroyConcurrentWithCalls) {
+    std::atomic<int> unexpected{0}, started{0};
+    std::vector<std::thread> threads;
+    {
+        cxoauth::Client c(g_sim.config());
+        c.token();
+        for (int i = 0; i < 8; i++)
+            threads.emplace_back([copy = c, &unexpected, &started] {
+                for (bool first = true;; first = false) {
+                    auto code = code_of([&] { copy.request("GET", "/api/v2/organizations/me"); });
+                    if (first) started++;
+                    if (!code) continue;
+                    if (*code != cxoauth::ResultCode::Cancelled && *code != cxoauth::ResultCode::Closed)
+                        unexpected++;
+                    return;
+                }
+            });
+        while (started < 8) std::this_thread::yield();
+        std::thread closer([copy = c] { copy.close(); });
+        c.close();
+        closer.join();
+    }  // the original goes while the threads may still be inside calls
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(unexpected.load(), 0);
 }
 
 }  // namespace

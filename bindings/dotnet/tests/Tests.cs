@@ -189,14 +189,114 @@ static class Tests
     {
         var c = new OAuthClient(Sim.Config());
         c.GetToken();
-        Sim.Fault("{\"target\":\"api\",\"action\":{\"kind\":\"delay\",\"ms\":5000}}");
-        var task = Task.Run(() => c.Request("GET", "/api/v2/echo"));
-        while (Sim.Counter("api_requests") < 1) Thread.Sleep(5);
-        c.Dispose();
-        var e = Throws<OAuthException>(() => task.GetAwaiter().GetResult());
-        Assert(e.Code == ResultCode.Cancelled, "in-flight call cancelled");
+        const int n = 4;
+        Sim.Fault("{\"target\":\"api\",\"count\":" + n + ",\"path_prefix\":\"/api/v2/echo/slow\",\"action\":{\"kind\":\"delay\",\"ms\":5000}}");
+        var cts = new CancellationTokenSource(); // never fired: the async call is cancellable but not cancelled
+        var tasks = new List<Task>
+        {
+            Task.Run(() => c.Request("GET", "/api/v2/echo/slow")),
+            Task.Run(() => c.Request("GET", "/api/v2/echo/slow")),
+            Task.Run(() => c.Request("GET", "/api/v2/echo/slow")),
+            c.RequestAsync("GET", "/api/v2/echo/slow", ct: cts.Token),
+        };
+        var wait = Stopwatch.StartNew();
+        while (Sim.Counter("api_requests") < n) { Assert(wait.Elapsed.TotalSeconds < 10, "slow calls arrived"); Thread.Sleep(5); }
+        var sw = Stopwatch.StartNew();
+        c.Dispose(); // must neither throw nor free the client under the calls in flight
+        Assert(sw.Elapsed.TotalSeconds < 0.5, "Dispose does not wait for the calls");
+        foreach (var t in tasks)
+        {
+            var e = Throws<OAuthException>(() => t.GetAwaiter().GetResult());
+            Assert(e.Code == ResultCode.Cancelled, "in-flight call cancelled, got " + e.Code);
+        }
+        Assert(sw.Elapsed.TotalSeconds < 1.0, "in-flight calls ended promptly: " + sw.Elapsed);
         Throws<ObjectDisposedException>(() => c.GetToken());
+        Throws<ObjectDisposedException>(() => c.Request("GET", "/api/v2/echo"));
+        Throws<ObjectDisposedException>(() => c.RequestAsync("GET", "/api/v2/echo").GetAwaiter().GetResult());
+        Throws<ObjectDisposedException>(() => c.Cancel());
         c.Dispose(); // twice is fine
+    }
+
+    static void DisposeCancelsTokenRequest()
+    {
+        var c = new OAuthClient(Sim.Config());
+        Sim.Fault("{\"target\":\"token\",\"action\":{\"kind\":\"delay\",\"ms\":5000}}");
+        var tasks = Enumerable.Range(0, 3).Select(_ => Task.Run(() => c.GetToken())).ToArray();
+        var wait = Stopwatch.StartNew();
+        while (Sim.Counter("token_requests") < 1) { Assert(wait.Elapsed.TotalSeconds < 10, "token request arrived"); Thread.Sleep(5); }
+        var sw = Stopwatch.StartNew();
+        c.Dispose();
+        foreach (var t in tasks)
+        {
+            try { t.GetAwaiter().GetResult(); throw new Exception("GetToken succeeded after Dispose"); }
+            catch (OAuthException e) { Assert(e.Code == ResultCode.Cancelled || e.Code == ResultCode.Closed, "got " + e.Code); }
+            catch (ObjectDisposedException) { } // a task that started after Dispose
+        }
+        Assert(sw.Elapsed.TotalSeconds < 1.0, "token request aborted promptly: " + sw.Elapsed);
+    }
+
+    [System.Runtime.InteropServices.DllImport("cxoauth")]
+    static extern uint oauth_close(ClientHandle client);
+
+    static ClientHandle HandleOf(OAuthClient c)
+    {
+        var field = typeof(OAuthClient).GetField("handle",
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+        return (ClientHandle)field.GetValue(c);
+    }
+
+    static void ClosedCodeIsMapped()
+    {
+        using (var c = new OAuthClient(Sim.Config()))
+        {
+            Assert(oauth_close(HandleOf(c)) == 0, "oauth_close behind the binding's back");
+            var e = Throws<OAuthException>(() => c.GetToken());
+            Assert(e.Code == ResultCode.Closed && (uint)e.Code == 12, "library code 12 maps to Closed, got " + e.Code);
+        }
+        Assert(Sim.Counter("token_requests") == 0, "no request after close");
+    }
+
+    // What a P/Invoke call in flight does to the handle (DangerousAddRef for the call): Dispose
+    // must then leave the native client allocated until that reference is released.
+    static void DisposeDefersFreeUntilLastCallReturns()
+    {
+        var c = new OAuthClient(Sim.Config());
+        var h = HandleOf(c);
+        bool added = false;
+        h.DangerousAddRef(ref added);
+        Assert(added, "AddRef");
+        c.Dispose();
+        Assert(!h.IsClosed, "not released while a call holds the handle");
+        Assert(oauth_close(h) == 0, "oauth_close on the still-allocated client"); // takes a ref too
+        h.DangerousRelease(); // the "last call" leaves: ReleaseHandle (oauth_free) runs now
+        Assert(h.IsClosed, "released once the last reference was dropped");
+        Throws<ObjectDisposedException>(() => c.GetToken());
+    }
+
+    static void DisposeConcurrentWithCalls()
+    {
+        var c = new OAuthClient(Sim.Config());
+        c.GetToken();
+        var started = new CountdownEvent(8);
+        var unexpected = new List<Exception>();
+        var threads = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            bool first = true;
+            while (true)
+            {
+                try { c.Request("GET", "/api/v2/organizations/me"); }
+                catch (OAuthException e) when (e.Code == ResultCode.Cancelled || e.Code == ResultCode.Closed) { break; }
+                catch (ObjectDisposedException) { break; }
+                catch (Exception e) { lock (unexpected) unexpected.Add(e); break; }
+                finally { if (first) { first = false; started.Signal(); } }
+            }
+        })).ToList();
+        foreach (var t in threads) t.Start();
+        Assert(started.Wait(10000), "all threads made a call");
+        var disposers = Enumerable.Range(0, 3).Select(_ => new Thread(() => c.Dispose())).ToList();
+        foreach (var t in disposers) t.Start();
+        foreach (var t in disposers.Concat(threads)) Assert(t.Join(10000), "thread ended");
+        Assert(unexpected.Count == 0, "unexpected: " + string.Join("; ", unexpected.Select(e => e.GetType().Name + " " + e.Message)));
     }
 
     static void CxOne()
@@ -225,6 +325,10 @@ static class Tests
             new KeyValuePair<string, Action>("AsyncCancellation", AsyncCancellation),
             new KeyValuePair<string, Action>("ConcurrentTasksShareOneToken", ConcurrentTasksShareOneToken),
             new KeyValuePair<string, Action>("DisposeCancelsAndRejects", DisposeCancelsAndRejects),
+            new KeyValuePair<string, Action>("DisposeCancelsTokenRequest", DisposeCancelsTokenRequest),
+            new KeyValuePair<string, Action>("ClosedCodeIsMapped", ClosedCodeIsMapped),
+            new KeyValuePair<string, Action>("DisposeDefersFreeUntilLastCallReturns", DisposeDefersFreeUntilLastCallReturns),
+            new KeyValuePair<string, Action>("DisposeConcurrentWithCalls", DisposeConcurrentWithCalls),
             new KeyValuePair<string, Action>("CxOne", CxOne),
         };
         int passed = 0, failed = 0;

@@ -50,13 +50,16 @@ def _raise(code, err):
 
 
 class _Handle:
-    """A native handle shared by concurrent calls: close() waits for none of them, but the
-    handle is only freed once the last call using it has returned."""
+    """A native handle shared by concurrent calls. close() waits for none of them: it marks the
+    handle closed and, still under the lock, calls the non-blocking `close` function (for a
+    client: oauth_close, which ends the calls in flight with CancelledError); the handle is
+    freed exactly once, by close() when no call is using it, else by the last call to leave.
+    So the pointer is never used after it was freed, and never freed under a running call."""
 
-    def __init__(self, ptr, free, cancel=None):
+    def __init__(self, ptr, free, close=None):
         self._ptr = ptr
         self._free = free
-        self._cancel = cancel
+        self._close = close
         self._lock = threading.Lock()
         self._users = 0
         self._closed = False
@@ -64,7 +67,7 @@ class _Handle:
     def acquire(self, what):
         with self._lock:
             if self._closed:
-                raise ClosedError(-1, f"{what} is closed")
+                raise ClosedError(ClosedError.code, f"{what} is closed")
             self._users += 1
             return self._ptr
 
@@ -83,13 +86,16 @@ class _Handle:
                 return
             self._closed = True
             ptr = self._ptr
+            if ptr is None:
+                return
+            if self._close is not None:
+                # Under the lock: no release() can free ptr meanwhile. Does not block.
+                self._close(ptr)
             free_now = self._users == 0
             if free_now:
                 self._ptr = None
-        if self._cancel is not None and ptr is not None:
-            self._cancel(ptr)  # calls in flight end with CancelledError
-        if free_now and ptr is not None:
-            self._free(ptr)
+        if free_now:
+            self._free(ptr)  # no call is in flight and none can start
 
     def __del__(self):
         try:
@@ -192,10 +198,13 @@ class Client:
         )
         if rc:
             _raise(rc, err)
-        self._h = _Handle(out.value, lib.oauth_free, lib.oauth_cancel)
+        self._h = _Handle(out.value, lib.oauth_free, lib.oauth_close)
 
     def close(self):
-        """Cancels calls in flight (they raise CancelledError) and frees the client."""
+        """Shuts the client down (oauth_close): calls in flight end promptly with
+        CancelledError, later calls raise ClosedError. Does not wait for the calls in flight;
+        the native client is freed once the last of them has returned. Idempotent, safe from
+        any thread at any time."""
         self._h.close()
 
     def __enter__(self):

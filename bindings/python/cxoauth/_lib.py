@@ -41,6 +41,7 @@ u32 = ctypes.c_uint32
 
 _SIGNATURES = {
     "oauth_client_new": (u32, [c_char_p, POINTER(c_void_p), POINTER(c_void_p)]),
+    "oauth_close": (u32, [c_void_p]),
     "oauth_free": (None, [c_void_p]),
     "oauth_cancel": (u32, [c_void_p]),
     "oauth_get_token_cancellable": (u32, [c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_void_p)]),

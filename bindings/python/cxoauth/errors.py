@@ -61,14 +61,15 @@ class InternalError(CxOAuthError):
 
 
 class ClosedError(CxOAuthError):
-    """The client (or cancel token) was used after close()."""
+    """The client (or cancel token) was used after close(): OAUTH_ERR_CLOSED (code 12, ABI 0.2).
+    Calls that were already in flight when close() ran raise CancelledError instead."""
 
-    code = -1
+    code = 12
 
 
 BY_CODE = {
     cls.code: cls
     for cls in (InvalidArgumentError, ConfigError, NetworkError, OAuthTimeoutError, TLSError,
                 AuthError, RateLimitedError, ServerError, ProtocolError, CancelledError,
-                InternalError)
+                InternalError, ClosedError)
 }

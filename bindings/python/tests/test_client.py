@@ -120,28 +120,121 @@ def test_cancel_token_aborts_in_flight_call(sim):
         assert c.request("GET", "/api/v2/echo").status == 200
 
 
+def _wait_for(cond, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
 def test_close_cancels_calls_in_flight(sim):
     c = cxoauth.Client(sim.config())
     c.token()
-    sim.fault({"target": "api", "action": {"kind": "delay", "ms": 5000}})
+    n = 4
+    sim.fault({"target": "api", "count": n, "path_prefix": "/api/v2/echo/slow",
+               "action": {"kind": "delay", "ms": 5000}})
+    errors, ended = [], []
+
+    def run():
+        try:
+            c.request("GET", "/api/v2/echo/slow")
+        except cxoauth.CxOAuthError as e:
+            errors.append(e)
+        ended.append(time.monotonic())
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for th in threads:
+        th.start()
+    _wait_for(lambda: sim.counters()["api_requests"] >= n, "the slow requests")
+    t0 = time.monotonic()
+    c.close()
+    assert time.monotonic() - t0 < 0.5  # close() does not wait for the calls
+    for th in threads:
+        th.join(5)
+    assert len(errors) == n and all(isinstance(e, cxoauth.CancelledError) for e in errors), errors
+    assert max(ended) - t0 < 1.0
+    with pytest.raises(cxoauth.ClosedError) as ei:
+        c.token()
+    assert ei.value.code == 12 and isinstance(ei.value, cxoauth.CxOAuthError)
+    with pytest.raises(cxoauth.ClosedError):
+        c.request("GET", "/api/v2/echo")
+    with pytest.raises(cxoauth.ClosedError):
+        c.cancel()
+    c.close()  # idempotent
+    with c:
+        pass  # __exit__ closes again: fine
+
+
+def test_close_cancels_token_request_in_flight(sim):
+    c = cxoauth.Client(sim.config())
+    sim.fault({"target": "token", "action": {"kind": "delay", "ms": 5000}})
     errors = []
 
     def run():
         try:
-            c.request("GET", "/api/v2/echo")
+            c.token()
         except cxoauth.CxOAuthError as e:
             errors.append(e)
 
-    th = threading.Thread(target=run)
-    th.start()
-    while sim.counters()["api_requests"] < 1:
-        time.sleep(0.005)
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for th in threads:
+        th.start()
+    _wait_for(lambda: sim.counters()["token_requests"] >= 1, "the slow token request")
+    t0 = time.monotonic()
     c.close()
-    th.join(5)
-    assert len(errors) == 1 and isinstance(errors[0], cxoauth.CancelledError)
+    for th in threads:
+        th.join(5)
+    assert time.monotonic() - t0 < 1.0
+    # A thread that had not yet entered the library when close() ran gets ClosedError.
+    assert len(errors) == 3
+    assert all(isinstance(e, (cxoauth.CancelledError, cxoauth.ClosedError)) for e in errors)
     with pytest.raises(cxoauth.ClosedError):
         c.token()
-    c.close()  # idempotent
+
+
+def test_library_closed_code_maps_to_closed_error(sim):
+    from cxoauth._lib import lib
+    with cxoauth.Client(sim.config()) as c:
+        ptr = c._h.acquire("client")
+        try:
+            assert lib.oauth_close(ptr) == 0  # closed behind the binding's back
+        finally:
+            c._h.release()
+        with pytest.raises(cxoauth.ClosedError) as ei:
+            c.token()  # the library itself answers OAUTH_ERR_CLOSED
+        assert ei.value.code == 12
+    assert cxoauth.BY_CODE[12] is cxoauth.ClosedError
+
+
+def test_close_concurrent_with_calls(sim):
+    c = cxoauth.Client(sim.config())
+    c.token()
+    started = threading.Barrier(9)
+    bad = []
+
+    def loop():
+        started.wait()
+        while True:
+            try:
+                c.request("GET", "/api/v2/organizations/me")
+            except (cxoauth.CancelledError, cxoauth.ClosedError):
+                return
+            except Exception as e:  # noqa: BLE001
+                bad.append(e)
+                return
+
+    threads = [threading.Thread(target=loop) for _ in range(8)]
+    for th in threads:
+        th.start()
+    started.wait()
+    time.sleep(0.05)
+    closers = [threading.Thread(target=c.close) for _ in range(3)]
+    for th in closers:
+        th.start()
+    for th in closers + threads:
+        th.join(10)
+    assert not any(th.is_alive() for th in threads) and not bad, bad
+    assert c._h._ptr is None  # freed by the last call to leave (or by close)
 
 
 def test_32_threads_share_one_token_request(sim):
