@@ -235,6 +235,27 @@ oauth_result oauth_get_token_cancellable(struct oauth_client *client,
                                          struct oauth_error **out_err);
 
 /**
+ * `oauth_get_token_cancellable`, plus the token's expiry into `*out_expires_unix_ms` (may be
+ * NULL): Unix time in milliseconds, the server's `expires_in` counted from when its reply
+ * arrived, not reduced by the refresh margin — for hosts and bindings that send their own
+ * HTTP and cache the token themselves (e.g. Go's `oauth2.Token.Expiry`). Written only on
+ * success, like `*out_token`.
+ */
+oauth_result oauth_get_token_ex(struct oauth_client *client,
+                                const struct oauth_cancel_token *cancel,
+                                char **out_token,
+                                uint64_t *out_expires_unix_ms,
+                                struct oauth_error **out_err);
+
+/**
+ * The host saw `token` rejected (its own request got a 401): if it is still the cached token
+ * it is dropped, and the next call fetches a new one; an older token does nothing
+ * (compare-and-invalidate, as the library's own 401 path does), so many threads reporting the
+ * same rejected token cause one new fetch. A NULL `token` is `OAUTH_ERR_INVALID_ARGUMENT`.
+ */
+oauth_result oauth_invalidate_token(struct oauth_client *client, const char *token);
+
+/**
  * Sends an authenticated API request and returns the final response.
  *
  * * `method`: an HTTP method token (`"GET"`, `"POST"`, ...).
@@ -351,21 +372,23 @@ uint16_t oauth_response_status(const struct oauth_response *response);
 const uint8_t *oauth_response_body(const struct oauth_response *response, size_t *out_len);
 
 /**
- * The value of header `name` (case-insensitive), owned by `response`; repeated headers are
- * joined with ", ". NULL when absent, or when `response` or `name` is NULL or `name` is not
- * UTF-8.
+ * The value of header `name` (case-insensitive), owned by `response`; of a repeated header,
+ * the first value (all of them: `oauth_response_header_count`/`_at`). NULL when absent, or
+ * when `response` or `name` is NULL or `name` is not UTF-8.
  */
 const char *oauth_response_header(const struct oauth_response *response, const char *name);
 
 /**
- * The number of distinct header names in the response (0 for a NULL response). Use with
- * `oauth_response_header_at` to enumerate all headers.
+ * The number of header lines in the response (0 for a NULL response): a repeated header
+ * such as `Set-Cookie` counts once per line. Use with `oauth_response_header_at` to enumerate
+ * them.
  */
 size_t oauth_response_header_count(const struct oauth_response *response);
 
 /**
- * Header number `index` (from 0, in the order received): writes its lower-cased name and its
- * value (repeated headers joined with ", "), both owned by `response`. Returns
+ * Header line number `index` (from 0): writes its lower-cased name and its value, both owned
+ * by `response`. Lines come grouped by name, names in the order first received, the values
+ * of a repeated name in the order received (each its own entry, never joined). Returns
  * `OAUTH_ERR_INVALID_ARGUMENT` (writing nothing) for a NULL argument or an index out of range.
  */
 oauth_result oauth_response_header_at(const struct oauth_response *response,

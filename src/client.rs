@@ -152,7 +152,8 @@ impl Client {
 
     /// A valid token: from the cache, or fetched (single-flight).
     pub async fn token(&self, cancel: Option<&CancelToken>) -> Result<Arc<CachedToken>> {
-        self.guarded(self.tokens.get(), cancel).await
+        let deadline = Instant::now() + self.cfg.deadline;
+        self.guarded(self.tokens.get(deadline), cancel).await
     }
 
     /// Builds an [`ApiRequest`]: checks the method, resolves `path_or_url` against the API base
@@ -200,7 +201,7 @@ impl Client {
                 return Attempt::done(Ok(last));
             }
             let sent = loop {
-                let token = match self.tokens.get().await {
+                let token = match self.tokens.get(deadline).await {
                     Ok(t) => t,
                     Err(e) => return Attempt::done(Err(e)),
                 };

@@ -1,17 +1,29 @@
-//! The token cache: lock-free reads, single-flight fetches, proactive refresh, and
-//! compare-and-invalidate after a 401.
+//! The token cache: lock-free reads, single-flight fetches, proactive refresh on a timer,
+//! remembered failures with backoff, and compare-and-invalidate after a 401.
 //!
-//! * A fresh token (before `refresh_at`) is read with one atomic load, no lock.
-//! * Between `refresh_at` and `expires_at` callers still get the cached token while exactly one
-//!   background fetch runs.
+//! * A valid token is read with one atomic load and one clock read, no lock, until shortly
+//!   before it expires ([`EXPIRY_GUARD`]) — also while a refresh runs or keeps failing.
+//! * Each token arms a timer on the runtime at `refresh_at` (= expiry − margin, fired up to a
+//!   tenth of the margin early, at random, so a fleet does not refresh in lockstep): an idle
+//!   client keeps a fresh token and no reader waits for a refresh. A failed refresh is tried
+//!   again after the failure's backoff window, for as long as the token is valid.
 //! * With no usable token, every caller waits for the same single fetch (a spawned task, so a
 //!   caller that gives up does not cancel it for the others).
-//! * After a 401 the request path invalidates the token *it used*, by generation: a hundred
-//!   concurrent 401s for one token cause one refetch, and a 401 for an already replaced token
-//!   causes none.
+//! * A failed fetch is remembered for a window and handed to callers at once instead of a new
+//!   request ([`FailureState`]): rejected credentials (`invalid_client`, `invalid_grant`,
+//!   `unauthorized_client`) 1 s doubling to 60 s; other failures `backoff_base_ms` doubling to
+//!   `backoff_max_ms`; both with full jitter; a success resets it. A `Retry-After` from the
+//!   token endpoint is the window itself: no token request is sent before it ends; callers
+//!   wait for it when their deadline (and `max_retry_after_s`) allow, else fail at once as
+//!   rate limited.
+//! * Lifetimes are measured on the boot clock ([`crate::clock`]), which keeps running across
+//!   suspend and VM pause.
+//! * After a 401 the request path invalidates the token *it used*, by generation (or a host by
+//!   value): a hundred concurrent 401s for one token cause one refetch, and a 401 for an
+//!   already replaced token causes none.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -19,47 +31,48 @@ use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+use crate::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{Provider, TokenGrant};
+use crate::retry::backoff;
 use crate::runtime;
 use crate::secret::{self, SecretBuf};
 use crate::transport::Transport;
 
+/// A token is not handed out during the last part of its life: the lesser of 5 s and a tenth
+/// of its lifetime (it would expire on the way).
+pub const EXPIRY_GUARD: Duration = Duration::from_secs(5);
+
 /// A cached access token. Its bytes are zeroized when the last reference goes.
 pub struct CachedToken {
     pub value: Zeroizing<String>,
-    /// Ready-made `Authorization: Bearer ...` value (marked sensitive).
+    /// Ready-made `Authorization: Bearer ...` value (marked sensitive, wiped when dropped).
     pub bearer: HeaderValue,
     /// Increases with every fetched token; used by [`TokenManager::invalidate`].
     pub generation: u64,
     pub refresh_at: Instant,
     pub expires_at: Instant,
-    /// `refresh_at` on the coarse clock (see [`coarse_now_ns`]), for the lock-free read path.
-    refresh_at_coarse_ns: u64,
+    /// Expiry as Unix time in ms: the server's `expires_in` counted from when the reply
+    /// arrived (not reduced by the margin).
+    pub expires_unix_ms: u64,
+    /// The same instants on the boot clock, which the checks use.
+    refresh_boot_ns: u64,
+    usable_until_boot_ns: u64,
 }
 
-/// A monotonic clock that is cheaper to read than `Instant::now()` (a few ns on Linux:
-/// `CLOCK_MONOTONIC_COARSE`, a few milliseconds of resolution). Only the cached-token read path
-/// uses it, with a safety margin larger than its resolution.
-pub fn coarse_now_ns() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: a valid out-pointer; CLOCK_MONOTONIC_COARSE exists on every Linux since 2.6.32.
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
-            return ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-        }
+impl CachedToken {
+    /// Before its refresh time.
+    pub fn is_fresh(&self) -> bool {
+        boot_now_ns() < self.refresh_boot_ns
     }
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
 
-/// Margin kept on the coarse clock: more than its resolution (jiffies, at most 10 ms).
-const COARSE_SLACK_NS: u64 = 20_000_000;
+    /// Still worth handing out (before expiry minus [`EXPIRY_GUARD`]).
+    #[inline]
+    pub fn is_usable(&self) -> bool {
+        boot_now_ns() < self.usable_until_boot_ns
+    }
+}
 
 impl std::fmt::Debug for CachedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,6 +81,7 @@ impl std::fmt::Debug for CachedToken {
             .field("generation", &self.generation)
             .field("refresh_at", &self.refresh_at)
             .field("expires_at", &self.expires_at)
+            .field("expires_unix_ms", &self.expires_unix_ms)
             .finish()
     }
 }
@@ -77,6 +91,53 @@ impl std::fmt::Debug for CachedToken {
 /// cached).
 pub fn effective_margin(configured: Duration, lifetime: Duration) -> Duration {
     configured.min(lifetime / 2)
+}
+
+/// Backoff of rejected credentials: 1 s doubling to 60 s.
+pub const AUTH_BACKOFF_BASE: Duration = Duration::from_secs(1);
+pub const AUTH_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// The remembered failure of the last fetch.
+#[derive(Debug, Clone)]
+pub struct FailureState {
+    pub error: Error,
+    /// No token request before this (boot clock).
+    pub until_boot_ns: u64,
+    /// The window is the server's `Retry-After` (callers may wait for it).
+    pub server_window: bool,
+    /// Consecutive failures.
+    pub streak: u32,
+}
+
+impl FailureState {
+    fn after(prev: Option<&FailureState>, error: Error, cfg: &Config) -> FailureState {
+        let streak = prev.map_or(0, |p| p.streak + 1);
+        let (window, server_window) = match error.retry_after {
+            Some(d) => (d, true),
+            None => {
+                let rejected = matches!(
+                    error.oauth_code.as_deref(),
+                    Some("invalid_client" | "invalid_grant" | "unauthorized_client")
+                );
+                let w = if rejected {
+                    backoff(streak, AUTH_BACKOFF_BASE, AUTH_BACKOFF_MAX)
+                } else {
+                    backoff(streak, cfg.backoff_base, cfg.backoff_max)
+                };
+                (w, false)
+            }
+        };
+        FailureState {
+            error,
+            until_boot_ns: boot_after(window),
+            server_window,
+            streak,
+        }
+    }
+
+    fn active(&self) -> bool {
+        boot_now_ns() < self.until_boot_ns
+    }
 }
 
 type FetchResult = Option<Result<Arc<CachedToken>>>;
@@ -105,9 +166,9 @@ pub struct Live {
     pub transport: Arc<Transport>,
     pub provider: Provider,
     inflight: Mutex<Option<watch::Receiver<FetchResult>>>,
-    /// The last failed fetch, repeated to callers for `backoff_base` instead of a new request:
-    /// a misconfigured client under load must not hammer the token endpoint.
-    last_failure: Mutex<Option<(Instant, Error)>>,
+    failure: Mutex<Option<FailureState>>,
+    /// Generation of the token whose refresh timer runs in this process (0: none).
+    timer_for: AtomicU64,
 }
 
 impl Live {
@@ -117,8 +178,16 @@ impl Live {
             transport: Arc::new(Transport::new(cfg)?),
             provider,
             inflight: Mutex::new(None),
-            last_failure: Mutex::new(None),
+            failure: Mutex::new(None),
+            timer_for: AtomicU64::new(0),
         })
+    }
+
+    fn failure(&self) -> Option<FailureState> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -142,7 +211,8 @@ impl TokenManager {
         })
     }
 
-    /// This process's connection pool and fetch state, rebuilt first if this is a forked child.
+    /// This process's connection pool and fetch state, rebuilt first if this is a forked child
+    /// (where the refresh timer of the cached token is armed again).
     pub fn live(&self) -> Result<Arc<Live>> {
         let live = self.inner.live.load_full();
         let epoch = crate::process::epoch();
@@ -152,66 +222,112 @@ impl TokenManager {
         let fresh = Arc::new(Live::new(&self.inner.cfg, live.provider.fork_copy())?);
         // Several child threads may get here at once: the first store wins, the others use it.
         let prev = self.inner.live.compare_and_swap(&live, Arc::clone(&fresh));
-        if Arc::ptr_eq(&*prev, &live) {
-            Ok(fresh)
-        } else {
-            Ok(self.inner.live.load_full())
+        if !Arc::ptr_eq(&*prev, &live) {
+            return Ok(self.inner.live.load_full());
         }
+        if let Some(t) = self.inner.slot.load_full() {
+            self.inner.arm_timer(&fresh, &t);
+        }
+        Ok(fresh)
     }
 
-    /// Runs `f` on the cached token if it is fresh, without taking a reference count or a
-    /// lock: one atomic load (arc-swap's guard) and a coarse clock read. The hot path of
+    /// Runs `f` on the cached token if it is usable, without a reference count, a lock or a
+    /// shared write: one atomic load (arc-swap's guard) and a clock read. The hot path of
     /// `oauth_get_token`.
-    pub fn with_fresh<R>(&self, f: impl FnOnce(&CachedToken) -> R) -> Option<R> {
+    #[inline]
+    pub fn with_usable<R>(&self, f: impl FnOnce(&CachedToken) -> R) -> Option<R> {
         let guard = self.inner.slot.load();
         let t = guard.as_ref()?;
-        (coarse_now_ns() < t.refresh_at_coarse_ns).then(|| f(t))
+        t.is_usable().then(|| f(t))
     }
 
     /// The cached token if it is fresh (before its refresh time). Lock-free.
     pub fn fresh(&self) -> Option<Arc<CachedToken>> {
-        let t = self.inner.slot.load_full()?;
-        (Instant::now() < t.refresh_at).then_some(t)
+        self.inner.slot.load_full().filter(|t| t.is_fresh())
     }
 
-    /// The cached token if it is still valid; inside the refresh margin this also starts the
-    /// one background refresh. No waiting.
+    /// The cached token if it is usable. Past its refresh time without a refresh timer in this
+    /// process (a forked child), this starts the one background refresh. No waiting.
     pub fn usable(&self) -> Result<Option<Arc<CachedToken>>> {
         let Some(t) = self.inner.slot.load_full() else {
             return Ok(None);
         };
-        let now = Instant::now();
-        if now < t.refresh_at {
-            return Ok(Some(t));
+        if !t.is_usable() {
+            return Ok(None);
         }
-        if now < t.expires_at {
-            self.start_fetch()?;
-            return Ok(Some(t));
+        if !t.is_fresh() {
+            let live = self.live()?;
+            if live.timer_for.load(Ordering::Acquire) != t.generation {
+                let _ = self.start_fetch();
+            }
         }
-        Ok(None)
+        Ok(Some(t))
     }
 
-    /// A valid token, fetching one if needed (shared with every concurrent caller).
-    pub async fn get(&self) -> Result<Arc<CachedToken>> {
-        if let Some(t) = self.usable()? {
-            return Ok(t);
+    /// A valid token, fetching one if needed (shared with every concurrent caller). Inside a
+    /// remembered failure's window the failure is returned at once — or, for a `Retry-After`
+    /// window that ends before `deadline` and within `max_retry_after`, waited out.
+    pub async fn get(&self, deadline: Instant) -> Result<Arc<CachedToken>> {
+        loop {
+            if let Some(t) = self.usable()? {
+                return Ok(t);
+            }
+            let live = self.live()?;
+            if let Some(f) = live.failure().filter(FailureState::active) {
+                let wait = boot_until(f.until_boot_ns);
+                let can_wait = f.server_window
+                    && wait <= self.inner.cfg.max_retry_after
+                    && Instant::now() + wait < deadline;
+                if !can_wait {
+                    return Err(f.error);
+                }
+                let jitter = backoff(0, self.inner.cfg.backoff_base, self.inner.cfg.backoff_max);
+                let wake = (Instant::now() + wait + jitter).min(deadline);
+                tokio::time::sleep_until(wake.into()).await;
+                continue;
+            }
+            let mut rx = self.start_fetch()?;
+            let result = rx.wait_for(Option::is_some).await.map_err(|_| {
+                Error::new(ErrorKind::Internal, "token fetch task ended without result")
+            })?;
+            return result.clone().expect("wait_for guarantees Some");
         }
-        let mut rx = self.start_fetch()?;
-        let result = rx.wait_for(Option::is_some).await.map_err(|_| {
-            Error::new(ErrorKind::Internal, "token fetch task ended without result")
-        })?;
-        result.clone().expect("wait_for guarantees Some")
     }
 
     /// Drops the cached token if it is still the one with `generation` (the token a request
     /// just got a 401 with).
-    pub fn invalidate(&self, generation: u64) {
+    pub fn invalidate(&self, generation: u64) -> bool {
         let slot = &self.inner.slot;
         let current = slot.load();
         if current.as_ref().is_some_and(|t| t.generation == generation) {
             // Compare-and-swap so a token stored meanwhile is not thrown away.
-            let _ = slot.compare_and_swap(&*current, None);
+            let prev = slot.compare_and_swap(&*current, None);
+            return prev.as_ref().is_some_and(|t| t.generation == generation);
         }
+        false
+    }
+
+    /// Drops the cached token if its value is `token` (a host saw it rejected); an older
+    /// token does nothing. Returns whether it was dropped.
+    pub fn invalidate_value(&self, token: &str) -> bool {
+        let generation = {
+            let current = self.inner.slot.load();
+            match current.as_ref() {
+                Some(t) if constant_time_eq(t.value.as_bytes(), token.as_bytes()) => t.generation,
+                _ => return false,
+            }
+        };
+        self.invalidate(generation)
+    }
+
+    /// The cached token, whatever its state (diagnostics).
+    pub fn current(&self) -> Option<Arc<CachedToken>> {
+        self.inner.slot.load_full()
+    }
+
+    /// The remembered failure of the last fetch in this process, if any (diagnostics).
+    pub fn last_failure(&self) -> Option<FailureState> {
+        self.inner.live.load().failure()
     }
 
     /// How many token fetches this manager started (for tests and diagnostics).
@@ -219,19 +335,33 @@ impl TokenManager {
         self.inner.fetches.load(Ordering::Relaxed)
     }
 
-    /// Stops the fetch in flight, even one spawned but not yet polled, and every later one
-    /// (the client is closed). Sticky.
+    /// Stops the fetch in flight, even one spawned but not yet polled, every later one, and
+    /// the refresh timer (the client is closed). Sticky.
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
     }
 
-    /// Returns the receiver of the fetch in flight, starting one if there is none.
+    /// Returns the receiver of the fetch in flight, starting one if there is none (inside a
+    /// failure window: that failure).
     fn start_fetch(&self) -> Result<watch::Receiver<FetchResult>> {
-        if *self.inner.shutdown.borrow() {
+        Inner::start_fetch(&self.inner, None)
+    }
+}
+
+impl Inner {
+    /// `replacing`: the generation a refresh timer renews (fetched even while it is fresh,
+    /// unless another token replaced it meanwhile).
+    fn start_fetch(
+        self: &Arc<Self>,
+        replacing: Option<u64>,
+    ) -> Result<watch::Receiver<FetchResult>> {
+        if *self.shutdown.borrow() {
             return Err(Error::new(ErrorKind::Closed, "client is closed"));
         }
-        let live = self.live()?;
-        let inner = &self.inner;
+        let live = TokenManager {
+            inner: Arc::clone(self),
+        }
+        .live()?;
         let mut slot = live.inflight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(rx) = slot.as_ref() {
             // A task that died (panicked) leaves a closed channel: start a new fetch then.
@@ -241,21 +371,23 @@ impl TokenManager {
         }
         // Re-check under the lock: a fetch that just finished stored its token before it cleared
         // the in-flight slot.
-        if let Some(t) = self.fresh() {
+        let done = self.slot.load_full().filter(|t| match replacing {
+            Some(generation) => t.generation != generation,
+            None => t.is_fresh(),
+        });
+        if let Some(t) = done {
             return Ok(watch::channel(Some(Ok(t))).1);
         }
-        if let Some((at, err)) = &*live.last_failure.lock().unwrap_or_else(|p| p.into_inner()) {
-            if at.elapsed() < inner.cfg.backoff_base {
-                return Ok(watch::channel(Some(Err(err.clone()))).1);
-            }
+        if let Some(f) = live.failure().filter(FailureState::active) {
+            return Ok(watch::channel(Some(Err(f.error))).1);
         }
         let handle = runtime::handle()?;
         let (tx, rx) = watch::channel(None);
         *slot = Some(rx.clone());
         drop(slot);
 
-        inner.fetches.fetch_add(1, Ordering::Relaxed);
-        let task = Arc::clone(inner);
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let task = Arc::clone(self);
         let live = Arc::clone(&live);
         handle.spawn(async move {
             let mut shutdown = task.shutdown.subscribe();
@@ -269,42 +401,123 @@ impl TokenManager {
                 r = live.provider.fetch(&live.transport, deadline) => r,
             };
             let result = result.and_then(|grant| task.store(grant, started));
-            *live.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = match &result {
-                Err(e) if e.kind != ErrorKind::Cancelled => Some((Instant::now(), e.clone())),
-                _ => None,
-            };
+            {
+                let mut f = live.failure.lock().unwrap_or_else(|p| p.into_inner());
+                *f = match &result {
+                    Ok(_) => None,
+                    Err(e) if e.kind == ErrorKind::Cancelled || e.kind == ErrorKind::Closed => {
+                        f.take()
+                    }
+                    Err(e) => Some(FailureState::after(f.as_ref(), e.clone(), &task.cfg)),
+                };
+            }
             *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            let timer = match &result {
+                Ok(t) => Some(task.refresh_timer(&live, t)),
+                Err(_) => None,
+            };
             let _ = tx.send(Some(result));
+            drop(task);
+            // This task goes on as the new token's refresh timer (no task spawned while the
+            // reply's connection goes back to the pool).
+            if let Some(timer) = timer {
+                timer.await;
+            }
         });
         Ok(rx)
     }
-}
 
-impl Inner {
-    fn store(&self, grant: TokenGrant, requested_at: Instant) -> Result<Arc<CachedToken>> {
+    fn store(
+        self: &Arc<Self>,
+        grant: TokenGrant,
+        requested_at: Instant,
+    ) -> Result<Arc<CachedToken>> {
         let mut buf = SecretBuf::with_capacity(7 + grant.access_token.len());
         buf.push_str("Bearer ");
         buf.push_str(&grant.access_token);
         let bearer = secret::header_value(buf)?;
         // Lifetimes count from when the request was sent: never later than the server's clock.
-        let expires_at = requested_at + grant.expires_in;
-        let refresh_at = expires_at - effective_margin(self.cfg.refresh_margin, grant.expires_in);
-        let until_refresh = refresh_at
-            .saturating_duration_since(Instant::now())
-            .as_nanos() as u64;
-        let refresh_at_coarse_ns =
-            (coarse_now_ns() + until_refresh).saturating_sub(COARSE_SLACK_NS);
+        let lifetime = grant.expires_in;
+        let margin = effective_margin(self.cfg.refresh_margin, lifetime);
+        let expires_at = requested_at + lifetime;
+        let refresh_at = expires_at - margin;
+        let elapsed = requested_at.elapsed();
+        let left = lifetime.saturating_sub(elapsed);
+        let guard = EXPIRY_GUARD.min(lifetime / 10);
         let token = Arc::new(CachedToken {
             value: grant.access_token,
             bearer,
             generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
             refresh_at,
             expires_at,
-            refresh_at_coarse_ns,
+            expires_unix_ms: unix_ms_after(lifetime),
+            refresh_boot_ns: boot_after(left.saturating_sub(margin)),
+            usable_until_boot_ns: boot_after(left.saturating_sub(guard)),
         });
         self.slot.store(Some(Arc::clone(&token)));
         Ok(token)
     }
+
+    /// Spawns [`Inner::refresh_timer`] (for a token whose timer does not run in this process).
+    fn arm_timer(self: &Arc<Self>, live: &Live, token: &Arc<CachedToken>) {
+        if let Ok(handle) = runtime::handle() {
+            handle.spawn(self.refresh_timer(live, token));
+        }
+    }
+
+    /// Refreshes `token` shortly before its refresh time (up to a tenth of the margin early, at
+    /// random), and after a failure again once the failure's window has passed, while the
+    /// token is valid and still the cached one. Holds the manager weakly: dropping the client
+    /// ends it; closing it too.
+    fn refresh_timer(
+        self: &Arc<Self>,
+        live: &Live,
+        token: &Arc<CachedToken>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        live.timer_for.store(token.generation, Ordering::Release);
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        let generation = token.generation;
+        let margin = token.expires_at.saturating_duration_since(token.refresh_at);
+        let early = Duration::from_nanos(fastrand::u64(0..=(margin.as_nanos() as u64 / 10)));
+        let mut wait = boot_until(token.refresh_boot_ns).saturating_sub(early);
+        let mut shutdown = self.shutdown.subscribe();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.wait_for(|c| *c) => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                let current = inner.slot.load_full();
+                let Some(t) = current.filter(|t| t.generation == generation && t.is_usable())
+                else {
+                    return; // replaced (its own timer runs), invalidated, or expired
+                };
+                drop(t);
+                let Ok(mut rx) = inner.start_fetch(Some(generation)) else {
+                    return;
+                };
+                drop(inner);
+                let ok = matches!(
+                    rx.wait_for(Option::is_some).await.as_deref(),
+                    Ok(Some(Ok(_)))
+                );
+                if ok {
+                    return; // the new token armed its own timer
+                }
+                // failed: again when the remembered failure's window has passed
+                let Some(inner) = weak.upgrade() else { return };
+                let until = inner.live.load().failure().map(|f| f.until_boot_ns);
+                wait = until
+                    .map_or(Duration::from_millis(100), boot_until)
+                    .max(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

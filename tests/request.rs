@@ -258,14 +258,19 @@ fn slow_api_times_out_within_deadline() {
 fn connections_are_reused() {
     let sim = sim();
     let c = client(&sim, "");
-    for _ in 0..20 {
+    // The token fetch runs on a runtime task; hyper returns its connection to the pool from its
+    // connection task a moment after the reply, so the first API call may open a second one.
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+    let first = sim.counters().connections;
+    assert!((1..=2).contains(&first), "{first}");
+    for _ in 0..19 {
         assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
     }
     let k = sim.counters();
     assert_eq!(k.api_requests, 20);
     assert_eq!(
-        k.connections, 1,
-        "token and 20 API calls over one kept-alive connection"
+        k.connections, first,
+        "the API calls share one kept-alive connection: {k:?}"
     );
 }
 

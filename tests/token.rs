@@ -35,33 +35,58 @@ fn short_lifetime_from_expires_in_is_honoured() {
 }
 
 #[test]
-fn refresh_happens_in_background_inside_the_margin() {
+fn idle_client_refreshes_before_expiry_on_its_own() {
     let sim = sim();
-    // lifetime 4 s, margin 3 s clamped to half the lifetime: refresh window opens after 2 s,
-    // token expires after 4 s
+    // lifetime 4 s, margin 3 s clamped to half the lifetime: the refresh timer fires after
+    // about 2 s (up to a tenth of the margin early), the token expires after 4 s
     sim.set_token_lifetime(4);
     let c = client(&sim, r#""refresh_margin_s":3"#);
     let t1 = c.token_blocking(None).unwrap();
     assert_eq!(sim.counters().token_requests, 1);
-    std::thread::sleep(
-        t1.refresh_at.saturating_duration_since(Instant::now()) + Duration::from_millis(50),
+    // no call at all: the timer refreshes
+    wait_counters(&sim, "proactive refresh", |c| c.tokens_issued == 2);
+    assert!(Instant::now() < t1.expires_at, "refreshed before expiry");
+    assert!(
+        Instant::now() + Duration::from_millis(300) > t1.refresh_at,
+        "not too early"
     );
-    // inside the margin: the still-valid token comes back at once, one refresh starts
-    let t2 = c.token_blocking(None).unwrap();
-    assert_eq!(t2.value.as_str(), t1.value.as_str());
-    assert!(Instant::now() < t1.expires_at);
-    wait_counters(&sim, "background refresh", |c| c.tokens_issued == 2);
-    // the refreshed token replaces it
+    // the reply is on its way to the client: wait (bounded) for it to be stored
     let until = Instant::now() + Duration::from_secs(5);
-    let t3 = loop {
-        let t = c.token_blocking(None).unwrap();
-        if t.value.as_str() != t1.value.as_str() || Instant::now() > until {
-            break t;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    assert_ne!(t3.value.as_str(), t1.value.as_str());
+    while c.token_blocking(None).unwrap().value.as_str() == t1.value.as_str() {
+        assert!(Instant::now() < until, "refreshed token never stored");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(Instant::now() < t1.expires_at);
     assert_eq!(sim.counters().token_requests, 2, "exactly one refresh");
+}
+
+#[test]
+fn valid_token_is_served_while_refreshes_fail() {
+    let sim = sim();
+    sim.set_token_lifetime(6);
+    let c = client(&sim, r#""refresh_margin_s":3,"max_retries":0"#);
+    let t1 = c.token_blocking(None).unwrap();
+    sim.inject(fault(Target::Token, 1000, status(503, None)));
+    // the timer's refresh fails (and is tried again after its backoff window)
+    wait_counters(&sim, "failed refreshes", |c| c.token_requests >= 3);
+    // readers still get the valid token, at once
+    let started = Instant::now();
+    for _ in 0..100 {
+        assert_eq!(
+            c.token_blocking(None).unwrap().value.as_str(),
+            t1.value.as_str()
+        );
+    }
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert!(Instant::now() < t1.expires_at);
+    // once the endpoint recovers, the next timer attempt renews it
+    sim.reset();
+    wait_counters(&sim, "renewed", |c| c.tokens_issued >= 1);
+    let until = Instant::now() + Duration::from_secs(5);
+    while c.token_blocking(None).unwrap().value.as_str() == t1.value.as_str() {
+        assert!(Instant::now() < until, "not renewed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]

@@ -27,6 +27,8 @@ struct AccessKeyBody {
 struct ClientBody {
     client_id: String,
     client_secret: String,
+    /// Register the client for this method only (`client_secret_basic`, `client_secret_post`).
+    auth_method: Option<String>,
 }
 
 fn bad(message: &str) -> Response {
@@ -105,6 +107,15 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
         ("/__admin/clients", _, true) => match serde_json::from_slice::<ClientBody>(&req.body) {
             Ok(c) => {
                 shared.add_client(&c.client_id, &c.client_secret);
+                match c.auth_method.as_deref() {
+                    None => {}
+                    Some(m @ ("client_secret_basic" | "client_secret_post")) => {
+                        shared.set_client_auth_method(&c.client_id, m)
+                    }
+                    Some(_) => {
+                        return bad("auth_method must be client_secret_basic or client_secret_post")
+                    }
+                }
                 no_content()
             }
             // The serde message could quote the secret: keep it generic.

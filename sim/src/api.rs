@@ -78,13 +78,38 @@ pub fn handle(shared: &Shared, req: &Request, corr: &str) -> Response {
     };
     match path {
         "/api/v2/tokens/me" => read_only(tokens_me(&client_id)),
-        "/api/v2/organizations/me" => read_only(organization()),
+        // Like the real service behind its AWS load balancer: two Set-Cookie headers whose
+        // dates contain commas, and the rate-limit headers.
+        "/api/v2/organizations/me" => with_lb_headers(read_only(organization())),
         "/api/v2/users/me" => error(400, "bad.request", MSG_USER_CONTEXT, corr),
         _ => {
             let (code, message) = code_for(404);
             error(404, code, message, corr)
         }
     }
+}
+
+fn with_lb_headers(r: Response) -> Response {
+    let expires = httpdate::fmt_http_date(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(7 * 86400),
+    );
+    r.header(
+        "Set-Cookie",
+        &format!(
+            "AWSALB=sim{}; Expires={expires}; Path=/",
+            crate::util::uuid_v4()
+        ),
+    )
+    .header(
+        "Set-Cookie",
+        &format!(
+            "AWSALBCORS=sim{}; Expires={expires}; Path=/; SameSite=None; Secure",
+            crate::util::uuid_v4()
+        ),
+    )
+    .header("inin-ratelimit-count", "1")
+    .header("inin-ratelimit-allowed", "300")
+    .header("inin-ratelimit-reset", "60")
 }
 
 fn org_ref() -> Value {

@@ -47,7 +47,8 @@ pub fn well_known(shared: &Shared, req: &Request) -> Response {
                     "response_types_supported": ["code", "id_token", "token id_token"],
                     "grant_types_supported":
                         ["password", "refresh_token", "client_credentials", "authorization_code"],
-                    "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                    "token_endpoint_auth_methods_supported":
+                        ["client_secret_basic", "client_secret_post"],
                     "subject_types_supported": ["public"],
                     "id_token_signing_alg_values_supported": ["RS256"],
                     "scopes_supported": ["openid"],
@@ -101,30 +102,47 @@ fn jwt(shared: &Shared, subject: &str, lifetime: u64) -> String {
     )
 }
 
-/// `POST /auth/token`: Basic client authentication; password grant with an access key, or the
-/// refresh-token grant (rotating).
+/// `POST /auth/token`: client authentication by Basic header or form body (as the discovery
+/// document advertises; a client registered for one method gets `invalid_client` with the
+/// other); password grant with an access key, the refresh-token grant (rotating), or client
+/// credentials.
 pub fn token(shared: &Shared, req: &Request) -> Response {
     if req.method != "POST" {
         return oauth_error(405, "invalid_request", "method not allowed").header("Allow", "POST");
     }
     let params = parse_form(&req.body);
     let param = |name: &str| form_param(&params, name);
-    if param("client_id").is_some() || param("client_secret").is_some() {
-        return oauth_error(401, "invalid_client", "client_secret_basic required");
-    }
-    let Some((client_id, secret)) = req
+    let basic = req
         .header("authorization")
         .and_then(|v| {
             v.trim()
                 .strip_prefix("Basic ")
                 .or(v.trim().strip_prefix("basic "))
         })
-        .and_then(decode_basic)
-    else {
-        return oauth_error(401, "invalid_client", "client authentication required")
-            .header("WWW-Authenticate", "Basic realm=\"cxoauth-sim\"");
+        .and_then(decode_basic);
+    let body_auth = param("client_id").is_some() || param("client_secret").is_some();
+    let (client_id, secret, method) = match (basic, body_auth) {
+        (Some(_), true) => {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "multiple client authentication methods",
+            )
+        }
+        (Some((id, secret)), false) => (id, secret, "client_secret_basic"),
+        (None, true) => (
+            param("client_id").unwrap_or_default().to_string(),
+            param("client_secret").unwrap_or_default().to_string(),
+            "client_secret_post",
+        ),
+        (None, false) => {
+            return oauth_error(401, "invalid_client", "client authentication required")
+                .header("WWW-Authenticate", "Basic realm=\"cxoauth-sim\"")
+        }
     };
-    if shared.check_client(&client_id, &secret) != ClientCheck::Ok {
+    if shared.check_client(&client_id, &secret) != ClientCheck::Ok
+        || !shared.auth_method_allowed(&client_id, method)
+    {
         return oauth_error(401, "invalid_client", "client authentication failed");
     }
     let key_id = match param("grant_type") {
@@ -201,4 +219,56 @@ pub fn api(shared: &Shared, req: &Request) -> Response {
         );
     }
     crate::api::echo(req)
+}
+
+/// `POST /authentication/v1/token/access-key`: the legacy CXone access-key grant for tenants
+/// without a registered back-end application. JSON `{"accessKeyId","accessKeySecret"}`, no
+/// client authentication; the reply carries a JWT with `tenantId` and no refresh token that
+/// the client would need (renewal repeats this request).
+pub fn access_key_token(shared: &Shared, req: &Request) -> Response {
+    if req.method != "POST" {
+        return oauth_error(405, "invalid_request", "method not allowed").header("Allow", "POST");
+    }
+    if !req
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/json"))
+    {
+        return oauth_error(
+            415,
+            "invalid_request",
+            "Content-Type must be application/json",
+        );
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+        return oauth_error(400, "invalid_request", "body is not JSON");
+    };
+    let (Some(id), Some(secret)) = (
+        body.get("accessKeyId").and_then(Value::as_str),
+        body.get("accessKeySecret").and_then(Value::as_str),
+    ) else {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "accessKeyId and accessKeySecret are required",
+        );
+    };
+    shared.count_grant(false);
+    if !shared.check_access_key(id, secret) {
+        return oauth_error(401, "invalid_grant", "Invalid access key");
+    }
+    let subject = format!("user:{id}");
+    let lifetime = shared.cxone_lifetime();
+    let access = jwt(shared, &subject, lifetime);
+    let (_, lifetime) = shared.issue_cxone(&access, "", id);
+    Response::json(
+        200,
+        &json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "id_token": jwt(shared, &subject, lifetime),
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        }),
+    )
+    .header("Cache-Control", "no-store")
 }

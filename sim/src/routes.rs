@@ -29,7 +29,10 @@ pub enum Delivery {
 const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
 
 fn target_of(path: &str) -> Option<Target> {
-    if path == "/oauth/token" || path == "/auth/token" {
+    if path == "/oauth/token"
+        || path == "/auth/token"
+        || path == "/authentication/v1/token/access-key"
+    {
         Some(Target::Token)
     } else if path.starts_with("/api/") || path.starts_with("/cxone/") {
         Some(Target::Api)
@@ -94,6 +97,9 @@ pub async fn handle(shared: &Shared, req: &Request) -> Outcome {
 fn normal(shared: &Shared, req: &Request, target: Target, corr: Option<&str>) -> Response {
     match target {
         Target::Token if req.path == "/auth/token" => cxone::token(shared, req),
+        Target::Token if req.path == "/authentication/v1/token/access-key" => {
+            cxone::access_key_token(shared, req)
+        }
         Target::Token => token::handle(shared, req),
         Target::Api if req.path.starts_with("/cxone/") => cxone::api(shared, req),
         Target::Api => api::handle(shared, req, corr.unwrap_or_default()),

@@ -20,6 +20,9 @@ pub struct Shared {
 struct Inner {
     counters: Counters,
     clients: HashMap<String, String>,
+    /// Clients registered for one client authentication method only
+    /// (`client_secret_basic` / `client_secret_post`); others accept both.
+    client_auth_methods: HashMap<String, String>,
     tokens: HashMap<String, TokenInfo>,
     lifetime: u64,
     cxone_lifetime: u64,
@@ -64,6 +67,7 @@ impl Shared {
             inner: Mutex::new(Inner {
                 counters: Counters::default(),
                 clients: opts.clients.iter().cloned().collect(),
+                client_auth_methods: HashMap::new(),
                 tokens: HashMap::new(),
                 lifetime: opts.token_lifetime_s,
                 cxone_lifetime: opts.cxone_token_lifetime_s,
@@ -258,6 +262,21 @@ impl Shared {
         self.lock()
             .clients
             .insert(id.to_string(), secret.to_string());
+    }
+
+    /// Registers `id` for one client authentication method only.
+    pub fn set_client_auth_method(&self, id: &str, method: &str) {
+        self.lock()
+            .client_auth_methods
+            .insert(id.to_string(), method.to_string());
+    }
+
+    /// Whether `id` may authenticate with `method` (`client_secret_basic`/`_post`).
+    pub fn auth_method_allowed(&self, id: &str, method: &str) -> bool {
+        self.lock()
+            .client_auth_methods
+            .get(id)
+            .is_none_or(|m| m == method)
     }
 
     pub fn check_client(&self, id: &str, secret: &str) -> ClientCheck {

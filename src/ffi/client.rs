@@ -149,31 +149,86 @@ pub extern "C" fn oauth_get_token_cancellable(
     out_token: *mut *mut c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
+    get_token(client, cancel, out_token, std::ptr::null_mut(), out_err)
+}
+
+/// `oauth_get_token_cancellable`, plus the token's expiry into `*out_expires_unix_ms` (may be
+/// NULL): Unix time in milliseconds, the server's `expires_in` counted from when its reply
+/// arrived, not reduced by the refresh margin — for hosts and bindings that send their own
+/// HTTP and cache the token themselves (e.g. Go's `oauth2.Token.Expiry`). Written only on
+/// success, like `*out_token`.
+#[no_mangle]
+pub extern "C" fn oauth_get_token_ex(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    out_token: *mut *mut c_char,
+    out_expires_unix_ms: *mut u64,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    get_token(client, cancel, out_token, out_expires_unix_ms, out_err)
+}
+
+fn get_token(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    out_token: *mut *mut c_char,
+    out_expires: *mut u64,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
     guard("oauth_get_token", out_err, || {
         // SAFETY: NULL or live handles.
         let c = unsafe { client_arg(client) }?;
         let cancel = unsafe { cancel_arg(cancel) };
         out_arg(out_token, "out_token")?;
         let not_cancelled = cancel.as_deref().is_none_or(|t| !t.is_cancelled());
-        // Hot path: a fresh cached token is copied out without a shared write, a lock or the
+        // Hot path: a usable cached token is copied out without a shared write, a lock or the
         // runtime.
         let copied = if not_cancelled && !c.client.is_closed() {
-            c.client.tokens().with_fresh(|t| malloc_copy(&t.value))
+            c.client
+                .tokens()
+                .with_usable(|t| (malloc_copy(&t.value), t.expires_unix_ms))
         } else {
             None
         };
-        let copied = match copied {
-            Some(p) => p,
+        let (copied, expires) = match copied {
+            Some(pe) => pe,
             None => {
                 let client = Arc::clone(&c.client);
-                malloc_copy(&client.token_blocking(cancel.as_deref())?.value)
+                let t = client.token_blocking(cancel.as_deref())?;
+                (malloc_copy(&t.value), t.expires_unix_ms)
             }
         };
         if copied.is_null() {
             return Err(Error::new(ErrorKind::Internal, "out of memory"));
         }
-        // SAFETY: checked non-NULL above.
-        unsafe { *out_token = copied };
+        // SAFETY: checked non-NULL above; `out_expires` is NULL or writable by contract.
+        unsafe {
+            *out_token = copied;
+            if !out_expires.is_null() {
+                *out_expires = expires;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The host saw `token` rejected (its own request got a 401): if it is still the cached token
+/// it is dropped, and the next call fetches a new one; an older token does nothing
+/// (compare-and-invalidate, as the library's own 401 path does), so many threads reporting the
+/// same rejected token cause one new fetch. A NULL `token` is `OAUTH_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn oauth_invalidate_token(
+    client: *mut oauth_client,
+    token: *const c_char,
+) -> oauth_result {
+    guard("oauth_invalidate_token", std::ptr::null_mut(), || {
+        // SAFETY: NULL or a live handle; NUL-terminated string by contract.
+        let c = unsafe { client_arg(client) }?;
+        let token = unsafe { str_arg(token, "token") }?;
+        if c.client.is_closed() {
+            return Err(Error::new(ErrorKind::Closed, "client is closed"));
+        }
+        c.client.tokens().invalidate_value(token);
         Ok(())
     })
 }

@@ -13,24 +13,23 @@ pub struct oauth_response {
     /// The body followed by one NUL byte (not counted in its length), so text bodies can be
     /// used as C strings.
     body: Vec<u8>,
-    /// Lower-cased names (NUL-terminated for `oauth_response_header_at`); values of repeated
-    /// headers joined with ", ".
+    /// Lower-cased names (NUL-terminated for `oauth_response_header_at`), one entry per
+    /// header line: a repeated header (`Set-Cookie`) is several entries.
     headers: Vec<(CString, CString)>,
 }
 
 impl oauth_response {
     pub(crate) fn boxed(r: HttpResponse) -> *mut oauth_response {
-        let mut headers: Vec<(CString, CString)> = Vec::new();
-        for name in r.headers.keys() {
-            let joined = r
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ");
-            headers.push((c_string(name.as_str()), c_string(&joined)));
-        }
+        let headers = r
+            .headers
+            .iter()
+            .map(|(name, v)| {
+                (
+                    c_string(name.as_str()),
+                    c_string(&String::from_utf8_lossy(v.as_bytes())),
+                )
+            })
+            .collect();
         let mut body = r.body;
         body.push(0);
         Box::into_raw(Box::new(oauth_response {
@@ -71,9 +70,9 @@ pub extern "C" fn oauth_response_body(
     })
 }
 
-/// The value of header `name` (case-insensitive), owned by `response`; repeated headers are
-/// joined with ", ". NULL when absent, or when `response` or `name` is NULL or `name` is not
-/// UTF-8.
+/// The value of header `name` (case-insensitive), owned by `response`; of a repeated header,
+/// the first value (all of them: `oauth_response_header_count`/`_at`). NULL when absent, or
+/// when `response` or `name` is NULL or `name` is not UTF-8.
 #[no_mangle]
 pub extern "C" fn oauth_response_header(
     response: *const oauth_response,
@@ -98,8 +97,9 @@ pub extern "C" fn oauth_response_header(
     })
 }
 
-/// The number of distinct header names in the response (0 for a NULL response). Use with
-/// `oauth_response_header_at` to enumerate all headers.
+/// The number of header lines in the response (0 for a NULL response): a repeated header
+/// such as `Set-Cookie` counts once per line. Use with `oauth_response_header_at` to enumerate
+/// them.
 #[no_mangle]
 pub extern "C" fn oauth_response_header_count(response: *const oauth_response) -> usize {
     guard_value(0, || {
@@ -108,8 +108,9 @@ pub extern "C" fn oauth_response_header_count(response: *const oauth_response) -
     })
 }
 
-/// Header number `index` (from 0, in the order received): writes its lower-cased name and its
-/// value (repeated headers joined with ", "), both owned by `response`. Returns
+/// Header line number `index` (from 0): writes its lower-cased name and its value, both owned
+/// by `response`. Lines come grouped by name, names in the order first received, the values
+/// of a repeated name in the order received (each its own entry, never joined). Returns
 /// `OAUTH_ERR_INVALID_ARGUMENT` (writing nothing) for a NULL argument or an index out of range.
 #[no_mangle]
 pub extern "C" fn oauth_response_header_at(

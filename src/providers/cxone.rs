@@ -6,6 +6,12 @@
 //! `refresh_token` that renews the token; the API base comes from
 //! `{issuer}/.well-known/cxone-configuration?tenantId=...`.
 
+use serde_json::Map;
+
+use crate::config::{opt_string, parse_api_base, parse_url, ConfiguredEndpoints};
+use crate::secret::{self, SecretBuf};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
+
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -58,6 +64,87 @@ pub fn tenant_from_jwt(token: &str) -> Result<String> {
         .filter(|t| !t.is_empty() && t.len() <= 128)
         .map(str::to_string)
         .ok_or_else(|| protocol("no tenantId claim"))
+}
+
+/// The legacy access-key endpoint of a CXone area (`na1`, `eu1`, `au1`, ...):
+/// `https://{area}.nice-incontact.com/authentication/v1/token/access-key`.
+pub fn legacy_token_url(area: Option<String>) -> Result<url::Url> {
+    let Some(area) = area else {
+        return Err(Error::config(
+            "\"cxone_grant\": \"access_key_legacy\" needs \"cxone_area\" (na1, eu1, au1, ...) or \"token_url\"",
+        ));
+    };
+    let ok = !area.is_empty()
+        && area.len() <= 16
+        && area
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !ok {
+        return Err(Error::config(
+            "config key \"cxone_area\" must be a CXone area such as na1, eu1 or au1",
+        ));
+    }
+    parse_url(
+        "cxone_area",
+        &format!("https://{area}.nice-incontact.com/authentication/v1/token/access-key"),
+    )
+}
+
+/// The legacy access-key request: JSON `{"accessKeyId","accessKeySecret"}`, no client
+/// authentication; the body is a wiped buffer.
+pub fn legacy_request(key_id: &str, key_secret: &str) -> (HeaderMap, bytes::Bytes) {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    let mut body = SecretBuf::with_capacity(40 + 6 * (key_id.len() + key_secret.len()));
+    body.push_str("{\"accessKeyId\":\"");
+    push_json_escaped(&mut body, key_id);
+    body.push_str("\",\"accessKeySecret\":\"");
+    push_json_escaped(&mut body, key_secret);
+    body.push_str("\"}");
+    (headers, secret::body(body))
+}
+
+/// Appends `s` as the inside of a JSON string (RFC 8259 escapes; at most 6 bytes a byte).
+fn push_json_escaped(buf: &mut SecretBuf, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &b in s.as_bytes() {
+        match b {
+            b'"' => buf.push(b"\\\""),
+            b'\\' => buf.push(b"\\\\"),
+            0..=0x1f => buf.push(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]),
+            _ => buf.push(&[b]),
+        }
+    }
+}
+
+/// The variables that complete a CXone configuration.
+pub const ID_VARS: &[&str] = &["CXONE_CLIENT_ID"];
+pub const SECRET_VARS: &[&str] = &["CXONE_CLIENT_SECRET"];
+
+/// NICE CXone: the issuer (default global, or a short name), token endpoint and API base
+/// discovered unless given.
+pub fn endpoints(obj: &Map<String, Value>) -> Result<ConfiguredEndpoints> {
+    let issuer = match opt_string(obj, "issuer")? {
+        None => DEFAULT_ISSUER.to_string(),
+        Some(i) => issuer_url(&i).unwrap_or(i),
+    };
+    Ok(ConfiguredEndpoints {
+        issuer: Some(parse_url("issuer", &issuer)?),
+        token_url: opt_string(obj, "token_url")?
+            .map(|u| parse_url("token_url", &u))
+            .transpose()?,
+        api_base: opt_string(obj, "api_base")?
+            .map(|u| parse_api_base(&u))
+            .transpose()?,
+    })
 }
 
 #[cfg(test)]

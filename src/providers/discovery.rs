@@ -30,6 +30,23 @@ const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 pub struct Endpoints {
     pub token_url: Url,
     pub client_auth: ClientAuth,
+    /// The other method the server advertised, when `client_auth` was not configured and
+    /// both `client_secret_basic` and `client_secret_post` are offered.
+    pub fallback_auth: Option<ClientAuth>,
+}
+
+impl Endpoints {
+    /// The other advertised method than `used`, if there is one.
+    pub fn alternative_to(&self, used: ClientAuth) -> Option<ClientAuth> {
+        let f = self.fallback_auth?;
+        if used == self.client_auth {
+            Some(f)
+        } else if used == f {
+            Some(self.client_auth)
+        } else {
+            None
+        }
+    }
 }
 
 /// Joins a well-known path to the issuer (keeping an issuer path, without doubling slashes).
@@ -171,21 +188,24 @@ pub fn endpoints_from(cfg: &Config, issuer: &Url, doc_url: &Url, doc: &Value) ->
         Some(t) => parse_url("token_endpoint", t).map_err(|e| protocol(e.message))?,
         None => return Err(protocol("no token_endpoint".into())),
     };
-    let client_auth = match cfg.client_auth {
-        Some(a) => a,
+    let (client_auth, fallback_auth) = match cfg.client_auth {
+        Some(a) => (a, None),
         None => match doc.get("token_endpoint_auth_methods_supported") {
             // absent: RFC 8414 says the default is client_secret_basic
-            None => ClientAuth::Basic,
+            None => (ClientAuth::Basic, None),
             Some(Value::Array(methods)) => {
                 let has = |m: &str| methods.iter().any(|v| v.as_str() == Some(m));
-                if has("client_secret_basic") {
-                    ClientAuth::Basic
-                } else if has("client_secret_post") {
-                    ClientAuth::Body
-                } else {
-                    return Err(protocol(
-                        "token_endpoint_auth_methods_supported has neither client_secret_basic nor client_secret_post".into(),
-                    ));
+                match (has("client_secret_basic"), has("client_secret_post")) {
+                    // Basic first; a client registered for post only gets invalid_client and
+                    // is retried with post (see Provider::form_grant)
+                    (true, true) => (ClientAuth::Basic, Some(ClientAuth::Body)),
+                    (true, false) => (ClientAuth::Basic, None),
+                    (false, true) => (ClientAuth::Body, None),
+                    (false, false) => {
+                        return Err(protocol(
+                            "token_endpoint_auth_methods_supported has neither client_secret_basic nor client_secret_post".into(),
+                        ));
+                    }
                 }
             }
             Some(_) => {
@@ -198,6 +218,7 @@ pub fn endpoints_from(cfg: &Config, issuer: &Url, doc_url: &Url, doc: &Value) ->
     Ok(Endpoints {
         token_url,
         client_auth,
+        fallback_auth,
     })
 }
 

@@ -2,6 +2,11 @@
 //!
 //! Login is `https://login.<domain>/oauth/token`, the API is `https://api.<domain>`.
 
+use serde_json::{Map, Value};
+
+use crate::config::{opt_string, parse_api_base, parse_url, truncate, ConfiguredEndpoints, Env};
+use crate::error::{Error, Result};
+
 /// (AWS region name, Genesys domain) for every public Genesys Cloud region.
 pub const REGIONS: &[(&str, &str)] = &[
     ("us-east-1", "mypurecloud.com"),
@@ -66,6 +71,59 @@ pub fn token_url(domain: &str) -> String {
 
 pub fn api_base(domain: &str) -> String {
     format!("https://api.{domain}")
+}
+
+/// The variables that complete a Genesys configuration: client id, then secret.
+pub const ID_VARS: &[&str] = &["GENESYSCLOUD_OAUTHCLIENT_ID", "GENESYS_CLIENT_ID"];
+pub const SECRET_VARS: &[&str] = &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYS_CLIENT_SECRET"];
+
+/// Genesys Cloud: URLs from the region (JSON, then GENESYSCLOUD_REGION), each overridable.
+pub fn endpoints(obj: &Map<String, Value>, env: &dyn Env) -> Result<ConfiguredEndpoints> {
+    let json_region = opt_string(obj, "region")?;
+    let token_url = opt_string(obj, "token_url")?;
+    let api_base = opt_string(obj, "api_base")?;
+
+    // The region is only needed for what token_url/api_base do not give.
+    let region_domain = if token_url.is_some() && api_base.is_some() {
+        None
+    } else {
+        let (region, key) = match json_region {
+            Some(r) => (Some(r), "region"),
+            None => (env.get("GENESYSCLOUD_REGION"), "GENESYSCLOUD_REGION"),
+        };
+        match region {
+            Some(r) => Some(resolve_domain(&r).ok_or_else(|| {
+                Error::config(format!(
+                    "{key} \"{}\" is neither a Genesys Cloud region (e.g. eu-central-1) nor a domain (e.g. mypurecloud.de)",
+                    truncate(&r, 64)
+                ))
+            })?),
+            None => None,
+        }
+    };
+    let token_url = match (token_url, &region_domain) {
+        (Some(u), _) => parse_url("token_url", &u)?,
+        (None, Some(d)) => parse_url("region", &self::token_url(d))?,
+        (None, None) => {
+            return Err(Error::config(
+                "no token endpoint: set \"region\" (or GENESYSCLOUD_REGION) or \"token_url\"",
+            ))
+        }
+    };
+    let api_base = match (api_base, &region_domain) {
+        (Some(u), _) => parse_api_base(&u)?,
+        (None, Some(d)) => parse_url("region", &self::api_base(d))?,
+        (None, None) => {
+            return Err(Error::config(
+                "no API base: set \"region\" (or GENESYSCLOUD_REGION) or \"api_base\"",
+            ))
+        }
+    };
+    Ok(ConfiguredEndpoints {
+        token_url: Some(token_url),
+        api_base: Some(api_base),
+        issuer: None,
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod cxone;
 pub mod discovery;
 pub mod form;
+pub mod generic;
 pub mod genesys;
 pub mod reply;
 
@@ -148,6 +149,28 @@ fn secrets_of<'a>(cfg: &'a Config, params: &'a [(&'a str, &'a str)]) -> Vec<&'a 
     s
 }
 
+/// Which client authentication worked, per (token endpoint, client id), for the life of the
+/// process.
+mod auth_choice {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use crate::config::ClientAuth;
+
+    type Key = (String, String);
+    static CHOICE: Mutex<Option<HashMap<Key, ClientAuth>>> = Mutex::new(None);
+
+    pub fn get(key: &Key) -> Option<ClientAuth> {
+        let g = CHOICE.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref().and_then(|m| m.get(key).copied())
+    }
+
+    pub fn set(key: Key, auth: ClientAuth) {
+        let mut g = CHOICE.lock().unwrap_or_else(|p| p.into_inner());
+        g.get_or_insert_with(HashMap::new).insert(key, auth);
+    }
+}
+
 /// The per-client token source: the configured grant against the configured or discovered
 /// token endpoint, refresh tokens when the server gives them, and the API base.
 pub struct Provider {
@@ -199,6 +222,7 @@ impl Provider {
                     (Some(url), _) => Ok(Endpoints {
                         token_url: url.clone(),
                         client_auth: cfg.client_auth.unwrap_or(ClientAuth::Basic),
+                        fallback_auth: None,
                     }),
                     (None, Some(issuer)) => {
                         discovery::discover(transport, cfg, issuer, deadline).await
@@ -233,7 +257,7 @@ impl Provider {
         let grant = match &self.cfg.grant {
             Grant::ClientCredentials => {
                 let params = [("grant_type", "client_credentials")];
-                form_exchange(transport, &self.cfg, ep, &params, deadline).await?
+                self.form_grant(transport, ep, &params, deadline).await?
             }
             Grant::Password { username, password } => {
                 let params = [
@@ -241,10 +265,56 @@ impl Provider {
                     ("username", username.as_str()),
                     ("password", password.as_str()),
                 ];
-                form_exchange(transport, &self.cfg, ep, &params, deadline).await?
+                self.form_grant(transport, ep, &params, deadline).await?
+            }
+            Grant::AccessKeyLegacy { key_id, key_secret } => {
+                // Renewal repeats this request: a refresh token in the reply is not used.
+                let mut g = exchange(
+                    transport,
+                    &self.cfg,
+                    &ep.token_url,
+                    &self.cfg.secrets(),
+                    || Ok(cxone::legacy_request(key_id, key_secret)),
+                    deadline,
+                )
+                .await?;
+                g.refresh_token = None;
+                return Ok(g);
             }
         };
         Ok(self.keep_refresh(grant))
+    }
+
+    /// A form-encoded grant with the client authentication that works for this client: the
+    /// configured or discovered one first — or the one remembered for this token endpoint and
+    /// client id. When discovery advertised both `client_secret_basic` and
+    /// `client_secret_post` and the first is answered `invalid_client`, the other is tried
+    /// once, and remembered (process-wide) if it works.
+    async fn form_grant(
+        &self,
+        transport: &Transport,
+        ep: &Endpoints,
+        params: &[(&str, &str)],
+        deadline: Instant,
+    ) -> Result<TokenGrant> {
+        let key = (ep.token_url.to_string(), self.cfg.client_id.clone());
+        let first = auth_choice::get(&key).unwrap_or(ep.client_auth);
+        let with = |auth| Endpoints {
+            client_auth: auth,
+            ..ep.clone()
+        };
+        let r = form_exchange(transport, &self.cfg, &with(first), params, deadline).await;
+        let other = ep.alternative_to(first);
+        match (r, other) {
+            (Err(e), Some(other)) if e.oauth_code.as_deref() == Some("invalid_client") => {
+                let r = form_exchange(transport, &self.cfg, &with(other), params, deadline).await;
+                if r.is_ok() {
+                    auth_choice::set(key, other);
+                }
+                r
+            }
+            (r, _) => r,
+        }
     }
 
     fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<Zeroizing<String>>> {

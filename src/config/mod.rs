@@ -4,17 +4,28 @@
 //! `env_file` (which is read, never exported: the library never calls `setenv`, which is not
 //! thread-safe in a multi-threaded host).
 
+mod env;
+mod json;
+mod url;
+
+pub(crate) use self::env::{credential, Layered, WipedMap};
+pub use self::env::{parse_env_text, read_env_file, Env, ProcessEnv};
+pub use self::json::MAX_CONFIG_BYTES;
+pub(crate) use self::json::{opt_bool, opt_string, opt_u64, parse_object, truncate};
+use self::url::redact_url;
+pub use self::url::{is_loopback, parse_api_base, parse_url};
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ::url::Url;
 use serde_json::{Map, Value};
-use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::providers::{cxone, genesys};
+use crate::providers::{cxone, generic, genesys};
 
 /// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +67,13 @@ pub enum Grant {
         username: String,
         password: Zeroizing<String>,
     },
+    /// NICE CXone's legacy access-key grant (tenants without a registered back-end
+    /// application): `POST {token_url}` with JSON `{"accessKeyId","accessKeySecret"}` and no
+    /// client authentication; renewals repeat it.
+    AccessKeyLegacy {
+        key_id: String,
+        key_secret: Zeroizing<String>,
+    },
 }
 
 impl fmt::Debug for Grant {
@@ -66,6 +84,11 @@ impl fmt::Debug for Grant {
                 .debug_struct("Password")
                 .field("username", username)
                 .field("password", &"<redacted>")
+                .finish(),
+            Grant::AccessKeyLegacy { key_id, .. } => f
+                .debug_struct("AccessKeyLegacy")
+                .field("key_id", key_id)
+                .field("key_secret", &"<redacted>")
                 .finish(),
         }
     }
@@ -111,9 +134,12 @@ impl Config {
     /// The configured secrets (client secret, access-key secret), for scrubbing server text.
     pub fn secrets(&self) -> Vec<&str> {
         let mut s = vec![self.client_secret.as_str()];
-        if let Grant::Password { password, .. } = &self.grant {
-            s.push(password.as_str());
+        match &self.grant {
+            Grant::Password { password, .. } => s.push(password.as_str()),
+            Grant::AccessKeyLegacy { key_secret, .. } => s.push(key_secret.as_str()),
+            Grant::ClientCredentials => {}
         }
+        s.retain(|s| !s.is_empty());
         s
     }
 }
@@ -144,14 +170,6 @@ impl fmt::Debug for Config {
     }
 }
 
-fn redact_url(u: &Url) -> String {
-    let mut u = u.clone();
-    if u.password().is_some() {
-        let _ = u.set_password(Some("redacted"));
-    }
-    u.to_string()
-}
-
 pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_DEADLINE_MS: u64 = 60_000;
@@ -168,6 +186,8 @@ pub const KEYS: &[&str] = &[
     "issuer",
     "access_key_id",
     "access_key_secret",
+    "cxone_grant",
+    "cxone_area",
     "token_url",
     "api_base",
     "client_id",
@@ -189,50 +209,6 @@ pub const KEYS: &[&str] = &[
     "env_file",
 ];
 
-/// Where missing values come from. `Process` reads the real environment.
-pub trait Env {
-    fn get(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-}
-
-impl Env for HashMap<String, String> {
-    fn get(&self, name: &str) -> Option<String> {
-        HashMap::get(self, name).cloned().filter(|v| !v.is_empty())
-    }
-}
-
-struct Layered<'a> {
-    first: &'a dyn Env,
-    file: WipedMap,
-}
-
-impl Env for Layered<'_> {
-    fn get(&self, name: &str) -> Option<String> {
-        self.first
-            .get(name)
-            .or_else(|| Env::get(&self.file.0, name))
-    }
-}
-
-/// The env file's variables (secrets among them), wiped when dropped.
-struct WipedMap(HashMap<String, String>);
-
-impl Drop for WipedMap {
-    fn drop(&mut self) {
-        for (_, mut v) in self.0.drain() {
-            zeroize::Zeroize::zeroize(&mut v);
-        }
-    }
-}
-
 impl Config {
     /// Parses `json` (`None`, empty or `{}`: everything from the environment) and completes it
     /// from the process environment.
@@ -253,79 +229,6 @@ impl Config {
         // The parsed object holds the secrets as given: wipe it.
         crate::secret::wipe_json(Value::Object(obj));
         built
-    }
-}
-
-/// Longest accepted config text.
-pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
-
-fn parse_object(json: Option<&str>) -> Result<Map<String, Value>> {
-    let text = json.map(str::trim).unwrap_or("");
-    if text.len() > MAX_CONFIG_BYTES {
-        return Err(Error::config(format!(
-            "config is larger than {MAX_CONFIG_BYTES} bytes"
-        )));
-    }
-    if text.is_empty() {
-        return Ok(Map::new());
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        // serde_json's message has line/column only, never the input text.
-        Error::config(format!("config is not valid JSON: {e}"))
-    })?;
-    let Value::Object(obj) = value else {
-        return Err(Error::config("config must be a JSON object"));
-    };
-    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(Error::config(format!(
-            "unknown config key \"{}\" (known keys: {})",
-            truncate(unknown, 64),
-            KEYS.join(", ")
-        )));
-    }
-    Ok(obj)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        s.chars().take(max).collect::<String>() + "..."
-    }
-}
-
-fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::config(format!(
-            "config key \"{key}\" must be a string"
-        ))),
-    }
-}
-
-fn opt_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(Error::config(format!(
-            "config key \"{key}\" must be true or false"
-        ))),
-    }
-}
-
-fn opt_u64(obj: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Option<u64>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
-            _ => Err(Error::config(format!(
-                "config key \"{key}\" must be a whole number from {min} to {max}"
-            ))),
-        },
-        Some(_) => Err(Error::config(format!(
-            "config key \"{key}\" must be a number"
-        ))),
     }
 }
 
@@ -403,8 +306,20 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         None => Platform::Genesys,
     };
     let forbidden: &[&str] = match platform {
-        Platform::Genesys => &["issuer", "access_key_id", "access_key_secret"],
-        Platform::Generic => &["region", "access_key_id", "access_key_secret"],
+        Platform::Genesys => &[
+            "issuer",
+            "access_key_id",
+            "access_key_secret",
+            "cxone_grant",
+            "cxone_area",
+        ],
+        Platform::Generic => &[
+            "region",
+            "access_key_id",
+            "access_key_secret",
+            "cxone_grant",
+            "cxone_area",
+        ],
         Platform::Cxone => &["region"],
     };
     if let Some(k) = forbidden.iter().find(|k| obj.contains_key(**k)) {
@@ -414,36 +329,70 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         )));
     }
     let ep = match platform {
-        Platform::Genesys => genesys_endpoints(obj, env)?,
-        Platform::Generic => generic_endpoints(obj)?,
-        Platform::Cxone => cxone_endpoints(obj)?,
+        Platform::Genesys => genesys::endpoints(obj, env)?,
+        Platform::Generic => generic::endpoints(obj)?,
+        Platform::Cxone => cxone::endpoints(obj)?,
     };
 
     let (id_vars, secret_vars): (&[&str], &[&str]) = match platform {
-        Platform::Genesys => (
-            &["GENESYSCLOUD_OAUTHCLIENT_ID", "GENESYS_CLIENT_ID"],
-            &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYS_CLIENT_SECRET"],
-        ),
-        Platform::Cxone => (&["CXONE_CLIENT_ID"], &["CXONE_CLIENT_SECRET"]),
+        Platform::Genesys => (genesys::ID_VARS, genesys::SECRET_VARS),
+        Platform::Cxone => (cxone::ID_VARS, cxone::SECRET_VARS),
         Platform::Generic => (&[], &[]),
     };
-    let client_id = credential(obj, env, "client_id", id_vars)?;
-    let client_secret = Zeroizing::new(credential(obj, env, "client_secret", secret_vars)?);
+    let legacy = match opt_string(obj, "cxone_grant")?.as_deref() {
+        None | Some("password") => false,
+        Some("access_key_legacy") => true,
+        Some(_) => {
+            return Err(Error::config(
+                "config key \"cxone_grant\" must be \"password\" or \"access_key_legacy\"",
+            ))
+        }
+    };
+    let mut ep = ep;
+    if legacy {
+        if ep.token_url.is_none() {
+            ep.token_url = Some(cxone::legacy_token_url(opt_string(obj, "cxone_area")?)?);
+        }
+    } else if obj.contains_key("cxone_area") {
+        return Err(Error::config(
+            "config key \"cxone_area\" is only used with \"cxone_grant\": \"access_key_legacy\"",
+        ));
+    }
+    // The legacy access-key grant authenticates no client: id and secret are optional there.
+    let (client_id, client_secret) = if legacy {
+        (
+            opt_string(obj, "client_id")?.unwrap_or_default(),
+            Zeroizing::new(opt_string(obj, "client_secret")?.unwrap_or_default()),
+        )
+    } else {
+        (
+            credential(obj, env, "client_id", id_vars)?,
+            Zeroizing::new(credential(obj, env, "client_secret", secret_vars)?),
+        )
+    };
     if client_id.chars().any(char::is_control) {
         return Err(Error::config(
             "config key \"client_id\" must not contain control characters",
         ));
     }
     let grant = match platform {
-        Platform::Cxone => Grant::Password {
-            username: credential(obj, env, "access_key_id", &["CXONE_ACCESS_KEY_ID"])?,
-            password: Zeroizing::new(credential(
+        Platform::Cxone => {
+            let username = credential(obj, env, "access_key_id", &["CXONE_ACCESS_KEY_ID"])?;
+            let password = Zeroizing::new(credential(
                 obj,
                 env,
                 "access_key_secret",
                 &["CXONE_ACCESS_KEY_SECRET"],
-            )?),
-        },
+            )?);
+            if legacy {
+                Grant::AccessKeyLegacy {
+                    key_id: username,
+                    key_secret: password,
+                }
+            } else {
+                Grant::Password { username, password }
+            }
+        }
         _ => Grant::ClientCredentials,
     };
 
@@ -472,211 +421,11 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     })
 }
 
-struct Endpoints {
-    token_url: Option<Url>,
-    api_base: Option<Url>,
-    issuer: Option<Url>,
-}
-
-/// A credential from its JSON key or, failing that, the first set environment variable.
-fn credential(obj: &Map<String, Value>, env: &dyn Env, key: &str, vars: &[&str]) -> Result<String> {
-    let value = match opt_string(obj, key)? {
-        Some(v) => Some(v),
-        None => vars.iter().find_map(|v| env.get(v)),
-    };
-    match value {
-        Some(v) if !v.is_empty() => Ok(v),
-        Some(_) => Err(Error::config(format!(
-            "config key \"{key}\" must not be empty"
-        ))),
-        None if vars.is_empty() => Err(Error::config(format!("missing \"{key}\""))),
-        None => Err(Error::config(format!(
-            "missing \"{key}\": set it or {}",
-            vars.join(" or ")
-        ))),
-    }
-}
-
-/// Genesys Cloud: URLs from the region (JSON, then GENESYSCLOUD_REGION), each overridable.
-fn genesys_endpoints(obj: &Map<String, Value>, env: &dyn Env) -> Result<Endpoints> {
-    let json_region = opt_string(obj, "region")?;
-    let token_url = opt_string(obj, "token_url")?;
-    let api_base = opt_string(obj, "api_base")?;
-
-    // The region is only needed for what token_url/api_base do not give.
-    let region_domain = if token_url.is_some() && api_base.is_some() {
-        None
-    } else {
-        let (region, key) = match json_region {
-            Some(r) => (Some(r), "region"),
-            None => (env.get("GENESYSCLOUD_REGION"), "GENESYSCLOUD_REGION"),
-        };
-        match region {
-            Some(r) => Some(genesys::resolve_domain(&r).ok_or_else(|| {
-                Error::config(format!(
-                    "{key} \"{}\" is neither a Genesys Cloud region (e.g. eu-central-1) nor a domain (e.g. mypurecloud.de)",
-                    truncate(&r, 64)
-                ))
-            })?),
-            None => None,
-        }
-    };
-    let token_url = match (token_url, &region_domain) {
-        (Some(u), _) => parse_url("token_url", &u)?,
-        (None, Some(d)) => parse_url("region", &genesys::token_url(d))?,
-        (None, None) => {
-            return Err(Error::config(
-                "no token endpoint: set \"region\" (or GENESYSCLOUD_REGION) or \"token_url\"",
-            ))
-        }
-    };
-    let api_base = match (api_base, &region_domain) {
-        (Some(u), _) => parse_api_base(&u)?,
-        (None, Some(d)) => parse_url("region", &genesys::api_base(d))?,
-        (None, None) => {
-            return Err(Error::config(
-                "no API base: set \"region\" (or GENESYSCLOUD_REGION) or \"api_base\"",
-            ))
-        }
-    };
-    Ok(Endpoints {
-        token_url: Some(token_url),
-        api_base: Some(api_base),
-        issuer: None,
-    })
-}
-
-/// Any OAuth2 server: `token_url` or `issuer` (discovery), and `api_base`.
-fn generic_endpoints(obj: &Map<String, Value>) -> Result<Endpoints> {
-    let issuer = opt_string(obj, "issuer")?
-        .map(|u| parse_url("issuer", &u))
-        .transpose()?;
-    let token_url = opt_string(obj, "token_url")?
-        .map(|u| parse_url("token_url", &u))
-        .transpose()?;
-    if issuer.is_none() && token_url.is_none() {
-        return Err(Error::config(
-            "no token endpoint: set \"issuer\" (OpenID discovery) or \"token_url\"",
-        ));
-    }
-    let api_base = match opt_string(obj, "api_base")? {
-        Some(u) => parse_api_base(&u)?,
-        None => return Err(Error::config("missing \"api_base\" (the API's base URL)")),
-    };
-    Ok(Endpoints {
-        token_url,
-        api_base: Some(api_base),
-        issuer,
-    })
-}
-
-/// NICE CXone: the issuer (default global, or a short name), token endpoint and API base
-/// discovered unless given.
-fn cxone_endpoints(obj: &Map<String, Value>) -> Result<Endpoints> {
-    let issuer = match opt_string(obj, "issuer")? {
-        None => cxone::DEFAULT_ISSUER.to_string(),
-        Some(i) => cxone::issuer_url(&i).unwrap_or(i),
-    };
-    Ok(Endpoints {
-        issuer: Some(parse_url("issuer", &issuer)?),
-        token_url: opt_string(obj, "token_url")?
-            .map(|u| parse_url("token_url", &u))
-            .transpose()?,
-        api_base: opt_string(obj, "api_base")?
-            .map(|u| parse_api_base(&u))
-            .transpose()?,
-    })
-}
-
-fn parse_api_base(text: &str) -> Result<Url> {
-    let url = parse_url("api_base", text)?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(
-            "config key \"api_base\" must not have a query or fragment",
-        ));
-    }
-    Ok(url)
-}
-
-/// Parses an endpoint URL: https anywhere, plain http only to loopback.
-pub fn parse_url(key: &str, text: &str) -> Result<Url> {
-    let url = Url::parse(text)
-        .map_err(|e| Error::config(format!("config key \"{key}\" is not a valid URL: {e}")))?;
-    if url.username() != "" || url.password().is_some() {
-        return Err(Error::config(format!(
-            "config key \"{key}\" must not contain credentials"
-        )));
-    }
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        "http" => {
-            return Err(Error::config(format!(
-                "config key \"{key}\": plain http is only allowed to loopback (127.0.0.0/8, ::1, localhost); use https"
-            )))
-        }
-        _ => {
-            return Err(Error::config(format!(
-                "config key \"{key}\" must be an https URL"
-            )))
-        }
-    }
-    if url.host().is_none() {
-        return Err(Error::config(format!("config key \"{key}\" has no host")));
-    }
-    Ok(url)
-}
-
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-/// Reads a `.env` file: `KEY=VALUE` lines, `export ` prefixes, `#` comments, single or double
-/// quotes. Values are returned, never put into the process environment.
-pub fn read_env_file(path: &str) -> Result<HashMap<String, String>> {
-    let text =
-        Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Error::config(format!("config key \"env_file\": cannot read {path}: {e}"))
-        })?);
-    Ok(parse_env_text(&text))
-}
-
-pub fn parse_env_text(text: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let k = k.trim();
-        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            continue;
-        }
-        let v = v.trim();
-        let v = if v.len() >= 2
-            && ((v.starts_with('"') && v.ends_with('"'))
-                || (v.starts_with('\'') && v.ends_with('\'')))
-        {
-            v[1..v.len() - 1].to_string()
-        } else {
-            // unquoted: a " #" starts a comment
-            match v.find(" #") {
-                Some(i) => v[..i].trim_end().to_string(),
-                None => v.to_string(),
-            }
-        };
-        out.insert(k.to_string(), v);
-    }
-    out
+/// The endpoints a configuration names (or the platform derives).
+pub struct ConfiguredEndpoints {
+    pub token_url: Option<Url>,
+    pub api_base: Option<Url>,
+    pub issuer: Option<Url>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,42 @@
+//! The clock token lifetimes are measured on: `CLOCK_BOOTTIME` on Linux, which keeps running
+//! while the machine is suspended or the VM paused (`CLOCK_MONOTONIC`, behind `Instant` and
+//! tokio's timers, stops then, so a token would look valid for as long as the pause lasted
+//! after it expired). Elsewhere the monotonic clock.
+
+use std::time::{Duration, Instant};
+
+/// Nanoseconds on the boot clock (an arbitrary origin; only differences mean anything).
+#[inline]
+pub fn boot_now_ns() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid out-pointer; CLOCK_BOOTTIME exists since Linux 2.6.39 (vDSO since 5.3).
+        if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0 {
+            return ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+        }
+    }
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// `d` from now on the boot clock.
+pub fn boot_after(d: Duration) -> u64 {
+    boot_now_ns().saturating_add(d.as_nanos().min(u64::MAX as u128) as u64)
+}
+
+/// How long until boot-clock time `at` (zero if past).
+pub fn boot_until(at: u64) -> Duration {
+    Duration::from_nanos(at.saturating_sub(boot_now_ns()))
+}
+
+/// Unix time in milliseconds, `d` from now.
+pub fn unix_ms_after(d: Duration) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now + d).as_millis().min(u64::MAX as u128) as u64
+}
