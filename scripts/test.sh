@@ -52,6 +52,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 tests/c/build-asan/test_abi
 tests/c/build-asan/test_hardening
 tests/c/build-asan/test_host
+tests/c/build-asan/test_limits
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -63,6 +64,7 @@ VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=de
 # runs (a forked child under valgrind inherits valgrind's own state, not a host's)
 CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_hardening
 "${VG[@]}" tests/c/build/test_host '!fork'
+CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_limits
 
 for lang in python cpp go dotnet; do
   step "$lang binding and example"
@@ -85,7 +87,8 @@ if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "demo-key-secret" -e "Wr0ngSec
 fi
 echo "scanned $(wc -l <"$LOG") lines: no secret"
 
-step "C host-safety, hardening and ABI tests"
+step "C host-safety, limits, hardening and ABI tests"
 tests/c/build/test_host
+tests/c/build/test_limits
 tests/c/build/test_hardening
 tests/c/build/test_abi
