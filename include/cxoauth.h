@@ -354,6 +354,15 @@ void oauth_error_free(struct oauth_error *err);
 void oauth_string_free(char *s);
 
 /**
+ * The configuration keys the library accepts, as a JSON document:
+ * `{"version": "...", "keys": [{"name", "type" ("string"|"integer"|"boolean"), "default",
+ * "minimum", "maximum", "enum", "env" (variables read when the key is absent), "secret",
+ * "description"}]}` — the same as `include/cxoauth-config.schema.json`. Bindings check their
+ * typed configurations against it. Static: never free it.
+ */
+const char *oauth_config_schema(void);
+
+/**
  * The library version, e.g. `"0.2.0"`. Static: never free it.
  */
 const char *oauth_version(void);

@@ -77,6 +77,9 @@ enum Cmd {
     /// issuer's discovery document), whatever its status; the skew is the server's Date
     /// header minus the local clock (1 s resolution). Exit status 1 if any check fails.
     Check,
+    /// Print the library's configuration keys as JSON (name, type, default, range, allowed
+    /// values, environment variables, whether secret).
+    ConfigSchema,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to generate the script for.
@@ -171,6 +174,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             for (aws, domain) in cxoauth::providers::genesys::REGIONS {
                 writeln!(out, "{aws:<16}{domain}")?;
             }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::ConfigSchema => {
+            let mut out = io::stdout().lock();
+            out.write_all(cxoauth::config::schema::schema_text().as_bytes())?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-use super::KEYS;
+use super::schema::SCHEMA;
 
 /// Longest accepted config text.
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
@@ -26,11 +26,12 @@ pub(crate) fn parse_object(json: Option<&str>) -> Result<Map<String, Value>> {
     let Value::Object(obj) = value else {
         return Err(Error::config("config must be a JSON object"));
     };
-    if let Some(unknown) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    let known = |k: &str| SCHEMA.iter().any(|key| key.name == k);
+    if let Some(unknown) = obj.keys().find(|k| !known(k)) {
         return Err(Error::config(format!(
             "unknown config key \"{}\" (known keys: {})",
             truncate(unknown, 64),
-            KEYS.join(", ")
+            SCHEMA.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
         )));
     }
     Ok(obj)

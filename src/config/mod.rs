@@ -6,6 +6,7 @@
 
 mod env;
 mod json;
+pub mod schema;
 mod url;
 
 pub(crate) use self::env::{credential, Layered, WipedMap};
@@ -178,36 +179,6 @@ pub const DEFAULT_MAX_RETRY_AFTER_S: u64 = 180;
 pub const DEFAULT_BACKOFF_BASE_MS: u64 = 200;
 pub const DEFAULT_BACKOFF_MAX_MS: u64 = 10_000;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Every key the JSON object may hold.
-pub const KEYS: &[&str] = &[
-    "platform",
-    "region",
-    "issuer",
-    "access_key_id",
-    "access_key_secret",
-    "cxone_grant",
-    "cxone_area",
-    "token_url",
-    "api_base",
-    "client_id",
-    "client_secret",
-    "client_auth",
-    "scope",
-    "refresh_margin_s",
-    "timeout_ms",
-    "deadline_ms",
-    "max_retries",
-    "retry_non_idempotent",
-    "max_retry_after_s",
-    "backoff_base_ms",
-    "backoff_max_ms",
-    "max_body_bytes",
-    "user_agent",
-    "proxy",
-    "ca_file",
-    "env_file",
-];
 
 impl Config {
     /// Parses `json` (`None`, empty or `{}`: everything from the environment) and completes it

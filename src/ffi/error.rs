@@ -125,6 +125,21 @@ unsafe fn explicit_zero(p: *mut u8, len: usize) {
     std::slice::from_raw_parts_mut(p, len).zeroize();
 }
 
+/// The configuration keys the library accepts, as a JSON document:
+/// `{"version": "...", "keys": [{"name", "type" ("string"|"integer"|"boolean"), "default",
+/// "minimum", "maximum", "enum", "env" (variables read when the key is absent), "secret",
+/// "description"}]}` — the same as `include/cxoauth-config.schema.json`. Bindings check their
+/// typed configurations against it. Static: never free it.
+#[no_mangle]
+pub extern "C" fn oauth_config_schema() -> *const c_char {
+    static SCHEMA: std::sync::OnceLock<CString> = std::sync::OnceLock::new();
+    guard_value(c"{}".as_ptr(), || {
+        SCHEMA
+            .get_or_init(|| c_string(&crate::config::schema::schema_text()))
+            .as_ptr()
+    })
+}
+
 /// The library version, e.g. `"0.2.0"`. Static: never free it.
 #[no_mangle]
 pub extern "C" fn oauth_version() -> *const c_char {

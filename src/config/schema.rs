@@ -1,0 +1,201 @@
+//! The configuration keys as data: name, type, default, range, allowed values, environment
+//! variables, whether the value is a secret. The one source the bindings' typed configs are
+//! tested against (`oauth_config_schema()`, and `include/cxoauth-config.schema.json`,
+//! generated from this by `scripts/gen-header.sh` and drift-checked).
+
+use serde_json::{json, Value};
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Integer,
+    Boolean,
+}
+
+/// One configuration key.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The default as JSON text (`None`: no default, or one derived from other keys).
+    pub default: Option<&'static str>,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+    /// Allowed values of a string key (empty: any).
+    pub values: &'static [&'static str],
+    /// Environment variables read when the key is absent (in order).
+    pub env: &'static [&'static str],
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
+    Key {
+        name,
+        kind,
+        default: None,
+        min: None,
+        max: None,
+        values: &[],
+        env: &[],
+        secret: false,
+        description,
+    }
+}
+
+const fn int(
+    name: &'static str,
+    default: &'static str,
+    min: u64,
+    max: u64,
+    description: &'static str,
+) -> Key {
+    Key {
+        default: Some(default),
+        min: Some(min),
+        max: Some(max),
+        ..key(name, Kind::Integer, description)
+    }
+}
+
+use Kind::{Boolean, String as Str};
+
+/// Every key, in the order of the README's table.
+pub const SCHEMA: &[Key] = &[
+    Key {
+        values: &["genesys", "cxone", "generic"],
+        ..key("platform", Str, "server kind; default genesys, or generic when issuer is set")
+    },
+    Key {
+        env: &["GENESYSCLOUD_REGION"],
+        ..key("region", Str, "Genesys region: AWS name (eu-central-1) or domain (mypurecloud.de)")
+    },
+    key("issuer", Str, "OpenID issuer for discovery (CXone: default https://cxone.niceincontact.com, or global/gov/sov1-au/sov1-eu)"),
+    key("token_url", Str, "token endpoint (https, or http to loopback)"),
+    key("api_base", Str, "API base URL"),
+    Key {
+        env: &["GENESYSCLOUD_OAUTHCLIENT_ID", "GENESYS_CLIENT_ID", "CXONE_CLIENT_ID"],
+        ..key("client_id", Str, "OAuth client id")
+    },
+    Key {
+        env: &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYS_CLIENT_SECRET", "CXONE_CLIENT_SECRET"],
+        secret: true,
+        ..key("client_secret", Str, "OAuth client secret")
+    },
+    Key {
+        env: &["CXONE_ACCESS_KEY_ID"],
+        ..key("access_key_id", Str, "CXone access key id")
+    },
+    Key {
+        env: &["CXONE_ACCESS_KEY_SECRET"],
+        secret: true,
+        ..key("access_key_secret", Str, "CXone access key secret")
+    },
+    Key {
+        default: Some("\"password\""),
+        values: &["password", "access_key_legacy"],
+        ..key("cxone_grant", Str, "CXone grant: password (back-end application) or the legacy access-key endpoint")
+    },
+    key("cxone_area", Str, "CXone area (na1, eu1, au1, ...) for the legacy access-key endpoint"),
+    Key {
+        values: &["basic", "body"],
+        ..key("client_auth", Str, "client authentication; default basic, or from discovery (basic, then post on invalid_client)")
+    },
+    key("scope", Str, "sent as scope"),
+    int("refresh_margin_s", "60", 0, 86_400, "refresh this long before expiry (at most half the lifetime)"),
+    int("timeout_ms", "10000", 1, 3_600_000, "per attempt: connect, send, whole reply"),
+    int("deadline_ms", "60000", 1, 86_400_000, "whole call, retries and waits included"),
+    int("max_retries", "3", 0, 100, "retries after 429 / 5xx / connection failures"),
+    Key {
+        default: Some("false"),
+        ..key("retry_non_idempotent", Boolean, "also retry POST/PATCH after 502-504 or a failure after sending")
+    },
+    int("max_retry_after_s", "180", 0, 86_400, "a longer Retry-After is not waited for"),
+    int("backoff_base_ms", "200", 1, 600_000, "exponential backoff base (full jitter)"),
+    int("backoff_max_ms", "10000", 1, 3_600_000, "exponential backoff cap"),
+    int("max_body_bytes", "16777216", 1024, 1 << 32, "larger replies are OAUTH_ERR_PROTOCOL"),
+    key("user_agent", Str, "User-Agent; default cxoauth/<version>"),
+    key("proxy", Str, "http://, https:// or socks5:// proxy URL; default the system proxy variables"),
+    key("ca_file", Str, "extra PEM CA certificates, added to the OS trust store"),
+    key("env_file", Str, "a .env file read for the environment variables (never exported)"),
+];
+
+/// The schema as a JSON document: `{"version", "keys": [{name, type, default, ...}]}`.
+pub fn schema_json() -> Value {
+    let keys: Vec<Value> = SCHEMA
+        .iter()
+        .map(|k| {
+            let mut o = json!({
+                "name": k.name,
+                "type": match k.kind {
+                    Kind::String => "string",
+                    Kind::Integer => "integer",
+                    Kind::Boolean => "boolean",
+                },
+                "default": k.default.map(|d| serde_json::from_str::<Value>(d).expect("default is JSON")),
+                "secret": k.secret,
+                "env": k.env,
+                "description": k.description,
+            });
+            if let Some(m) = k.min {
+                o["minimum"] = json!(m);
+            }
+            if let Some(m) = k.max {
+                o["maximum"] = json!(m);
+            }
+            if !k.values.is_empty() {
+                o["enum"] = json!(k.values);
+            }
+            o
+        })
+        .collect();
+    json!({ "version": env!("CARGO_PKG_VERSION"), "keys": keys })
+}
+
+/// [`schema_json`] as pretty-printed text with a final newline (the committed file's form).
+pub fn schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&schema_json()).expect("serialisable");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_schema_file_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/include/cxoauth-config.schema.json"
+        );
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == schema_text(),
+            "include/cxoauth-config.schema.json is out of date: run scripts/gen-header.sh"
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_parser() {
+        use crate::config::*;
+        let d = |name: &str| -> u64 {
+            SCHEMA
+                .iter()
+                .find(|k| k.name == name)
+                .and_then(|k| k.default)
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(d("refresh_margin_s"), DEFAULT_REFRESH_MARGIN_S);
+        assert_eq!(d("timeout_ms"), DEFAULT_TIMEOUT_MS);
+        assert_eq!(d("deadline_ms"), DEFAULT_DEADLINE_MS);
+        assert_eq!(d("max_retries"), DEFAULT_MAX_RETRIES);
+        assert_eq!(d("max_retry_after_s"), DEFAULT_MAX_RETRY_AFTER_S);
+        assert_eq!(d("backoff_base_ms"), DEFAULT_BACKOFF_BASE_MS);
+        assert_eq!(d("backoff_max_ms"), DEFAULT_BACKOFF_MAX_MS);
+        assert_eq!(d("max_body_bytes"), DEFAULT_MAX_BODY_BYTES);
+    }
+}
