@@ -85,6 +85,33 @@ typedef struct oauth_response oauth_response;
 typedef uint32_t oauth_result;
 
 /**
+ * Called once when an `oauth_request_async` call ends: `result` is `OAUTH_OK` with a
+ * `response` (any HTTP status), or an error code with an `error`. Ownership of `response` and
+ * `error` passes to the callback (free them with `oauth_response_free` / `oauth_error_free`).
+ */
+typedef void (*oauth_request_done)(void *userdata,
+                                   oauth_result result,
+                                   struct oauth_response *response,
+                                   struct oauth_error *error);
+
+/**
+ * Called once when an `oauth_get_token_async` call ends: `result` is `OAUTH_OK` with a
+ * `token` (free with `oauth_string_free`) and its expiry as Unix time in ms, or an error code
+ * with an `error` (free with `oauth_error_free`).
+ */
+typedef void (*oauth_token_done)(void *userdata,
+                                 oauth_result result,
+                                 char *token,
+                                 uint64_t expires_unix_ms,
+                                 struct oauth_error *error);
+
+/**
+ * A log sink: `level` 1 error, 2 warn, 3 info, 4 debug; `message` is valid during the call
+ * only (copy it to keep it).
+ */
+typedef void (*oauth_log_fn)(void *userdata, uint32_t level, const char *message);
+
+/**
  * Success.
  */
 #define OAUTH_OK 0
@@ -160,6 +187,43 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Starts an authenticated API request and returns at once. Arguments as for
+ * `oauth_request_cancellable` (copied before this returns), plus `done` and `userdata`.
+ *
+ * `OAUTH_OK`: accepted — `done(userdata, ...)` is called exactly once, later, on a library
+ * thread (the completion thread `cxoauth-cb`, never the calling thread, never inside this
+ * call), with the same results and errors as `oauth_request`. Any other code: rejected now
+ * (NULL or invalid argument, closed client) and `done` is never called.
+ *
+ * The cancel token, `oauth_cancel` and `oauth_close` end a pending call with
+ * `OAUTH_ERR_CANCELLED` through `done`; calls still pending at `oauth_free` are completed
+ * before it returns. `done` may call the library, blocking calls included, without deadlock,
+ * but completions run one after another on one thread: hand work off quickly (e.g. write to a
+ * pipe or eventfd your event loop watches). Many calls may be in flight at once on the
+ * runtime's threads; none takes a thread of its own.
+ */
+oauth_result oauth_request_async(struct oauth_client *client,
+                                 const char *method,
+                                 const char *path_or_url,
+                                 const char *const *headers,
+                                 const uint8_t *body,
+                                 size_t body_len,
+                                 const struct oauth_cancel_token *cancel,
+                                 oauth_request_done done,
+                                 void *userdata);
+
+/**
+ * Starts getting a valid token and returns at once; `done(userdata, result, token,
+ * expires_unix_ms, error)` is called exactly once, later, on the completion thread — also when
+ * the token is cached (then without any I/O). Acceptance, cancellation, `oauth_free` and the
+ * rules for `done` as for `oauth_request_async`.
+ */
+oauth_result oauth_get_token_async(struct oauth_client *client,
+                                   const struct oauth_cancel_token *cancel,
+                                   oauth_token_done done,
+                                   void *userdata);
+
+/**
  * Creates a client.
  *
  * `config_json` is a JSON object (NULL, `""` or `"{}"`: everything from the environment); see
@@ -194,7 +258,9 @@ oauth_result oauth_client_new(const char *config_json,
 oauth_result oauth_close(struct oauth_client *client);
 
 /**
- * Frees a client (implies `oauth_close`). NULL is a no-op.
+ * Frees a client (implies `oauth_close`). NULL is a no-op. Completion-callback calls still
+ * pending end with `OAUTH_ERR_CANCELLED`, and their `done` has returned before this does
+ * (also when called from inside a `done`).
  *
  * Must not overlap any other call on this client, as with libcurl's `curl_easy_cleanup`: a
  * host whose threads may still be inside calls uses `oauth_close` first and frees once they
@@ -366,6 +432,58 @@ const char *oauth_config_schema(void);
  * The library version, e.g. `"0.2.0"`. Static: never free it.
  */
 const char *oauth_version(void);
+
+/**
+ * Sets the process-wide log callback: lines at `min_level` and more severe (1 error, 2 warn,
+ * 3 info, 4 debug) go to `fn(userdata, level, message)`; `min_level` 0 or a NULL `fn` turns
+ * logging off (the default: the library never writes to stdout or stderr). Lines tell of
+ * token fetches (lifetime, never the token), failed refreshes and their cause, 401 → new
+ * token, 429 waits (how long, why), retries (cause, attempt), fork detection; never a secret
+ * or a token. `fn` may be called from any thread, also concurrently: keep it short and
+ * thread-safe, and do not call back into the library from it. Replacing the callback is safe
+ * at any time; a line being delivered may still reach the old one.
+ */
+oauth_result oauth_set_log_callback(uint32_t min_level, oauth_log_fn fn, void *userdata);
+
+/**
+ * The client's counters and state as a JSON object into `*out_json` (free with
+ * `oauth_string_free`):
+ * * `token_fetches`, `token_fetch_failures`: token requests started, and failed;
+ * * `token_cache_hits`: token reads answered from the cache;
+ * * `requests`: API calls (`oauth_request*`), each counted once however often it was sent;
+ * * `retries`: API attempts sent again, by cause: `"429"`, `"5xx"` (502/503/504),
+ *   `"network"` (connection failures, timeouts), `"401"` (new token after a 401);
+ * * `rate_limited_until_unix_ms`: until when the client holds requests back after a 429 with
+ *   Retry-After (API gate or token endpoint), or null;
+ * * `token_expires_unix_ms`: expiry of the cached token, or null;
+ * * `last_error`: `{"code", "message", "time_unix_ms"}` of the last failed call, or null.
+ */
+oauth_result oauth_client_stats(struct oauth_client *client,
+                                char **out_json,
+                                struct oauth_error **out_err);
+
+/**
+ * Replaces the client id and secret (secret rotation): the next token fetch uses them; the
+ * cached token stays valid until then (call `oauth_invalidate_token` to switch at once). A
+ * remembered failure of the old credentials no longer holds fetches back. NULL `client_id` or
+ * `client_secret` is `OAUTH_ERR_INVALID_ARGUMENT`; a closed client `OAUTH_ERR_CLOSED`.
+ */
+oauth_result oauth_client_set_credentials(struct oauth_client *client,
+                                          const char *client_id,
+                                          const char *client_secret,
+                                          struct oauth_error **out_err);
+
+/**
+ * NICE CXone: replaces the client id and secret and the access key (id and secret) used by
+ * the access-key grant, as `oauth_client_set_credentials` does. `OAUTH_ERR_INVALID_ARGUMENT`
+ * for a NULL or empty argument, or a client whose grant uses no access key (Genesys, generic).
+ */
+oauth_result oauth_client_set_access_key(struct oauth_client *client,
+                                         const char *client_id,
+                                         const char *client_secret,
+                                         const char *access_key_id,
+                                         const char *access_key_secret,
+                                         struct oauth_error **out_err);
 
 /**
  * The HTTP status code, or 0 for a NULL response.

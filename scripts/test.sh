@@ -24,7 +24,7 @@ cargo build --workspace --all-targets
 step "header drift check (pinned cbindgen)"
 ./scripts/gen-header.sh
 if git rev-parse --git-dir >/dev/null 2>&1; then
-  git diff --exit-code -- include/ || { echo "include/cxoauth.h is out of date: run scripts/gen-header.sh and commit" >&2; exit 1; }
+  git diff --exit-code -- include/ bindings/go/cxoauth/cxoauth.h || { echo "include/cxoauth.h or its Go module copy is out of date: run scripts/gen-header.sh and commit" >&2; exit 1; }
 fi
 
 step "clippy"
@@ -53,6 +53,7 @@ tests/c/build-asan/test_abi
 tests/c/build-asan/test_hardening
 tests/c/build-asan/test_host
 tests/c/build-asan/test_limits
+tests/c/build-asan/test_async
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -65,6 +66,7 @@ VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=de
 CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_hardening
 "${VG[@]}" tests/c/build/test_host '!fork'
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_limits
+CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_async
 
 for lang in python cpp go dotnet; do
   step "$lang binding and example"
@@ -90,5 +92,6 @@ echo "scanned $(wc -l <"$LOG") lines: no secret"
 step "C host-safety, limits, hardening and ABI tests"
 tests/c/build/test_host
 tests/c/build/test_limits
+tests/c/build/test_async
 tests/c/build/test_hardening
 tests/c/build/test_abi

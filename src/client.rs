@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
@@ -26,9 +26,12 @@ use crate::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::gate::Gate;
+use crate::log_line;
+use crate::logging::Level;
 use crate::providers::deadline_error;
-use crate::retry::{drive, parse_retry_after, Attempt, Policy, Verdict};
+use crate::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
 use crate::runtime;
+use crate::stats::{RetryCause, Stats};
 use crate::token::{CachedToken, TokenManager};
 use crate::transport::{header_name, HttpResponse, SendError};
 
@@ -65,6 +68,7 @@ pub struct Client {
     closed: AtomicBool,
     /// Client-wide "rate limited until" from the API's 429 + Retry-After.
     gate: Gate,
+    stats: Arc<Stats>,
 }
 
 impl std::fmt::Debug for Client {
@@ -76,8 +80,10 @@ impl std::fmt::Debug for Client {
 impl Client {
     pub fn new(cfg: Config) -> Result<Client> {
         let cfg = Arc::new(cfg);
+        let stats = Arc::new(Stats::default());
         Ok(Client {
-            tokens: TokenManager::new(Arc::clone(&cfg))?,
+            tokens: TokenManager::new(Arc::clone(&cfg), Arc::clone(&stats))?,
+            stats,
             cfg,
             cancel: watch::channel(0).0,
             closed: AtomicBool::new(false),
@@ -91,6 +97,66 @@ impl Client {
 
     pub fn tokens(&self) -> &TokenManager {
         &self.tokens
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Rotates the client credentials (`access_key`: also the CXone access key); takes effect
+    /// on the next token fetch, the cached token stays until then.
+    pub fn set_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        access_key: Option<(&str, &str)>,
+    ) -> Result<()> {
+        self.check_open()?;
+        self.tokens
+            .set_credentials(client_id, client_secret, access_key)
+    }
+
+    /// The counters and state of `oauth_client_stats`, as JSON.
+    pub fn stats_json(&self) -> serde_json::Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        let st = &self.stats;
+        let to_ms = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64
+        };
+        let token_window = self.tokens.last_failure().and_then(|f| {
+            (f.server_window && crate::clock::boot_now_ns() < f.until_boot_ns)
+                .then(|| SystemTime::now() + crate::clock::boot_until(f.until_boot_ns))
+        });
+        let limited = [self.rate_limited_until(), token_window]
+            .into_iter()
+            .flatten()
+            .max();
+        serde_json::json!({
+            "token_fetches": st.token_fetches.load(Relaxed),
+            "token_fetch_failures": st.token_fetch_failures.load(Relaxed),
+            "token_cache_hits": st.token_cache_hits.get(),
+            "requests": st.requests.load(Relaxed),
+            "retries": {
+                "429": st.retries_429.load(Relaxed),
+                "5xx": st.retries_5xx.load(Relaxed),
+                "network": st.retries_network.load(Relaxed),
+                "401": st.retries_401.load(Relaxed),
+            },
+            "rate_limited_until_unix_ms": limited.map(to_ms),
+            "token_expires_unix_ms": self.tokens.current().map(|t| t.expires_unix_ms),
+            "last_error": st.last_error().map(|e| serde_json::json!({
+                "code": e.code,
+                "message": e.message,
+                "time_unix_ms": e.unix_ms,
+            })),
+        })
+    }
+
+    /// When the client's API gate opens, if it is closed (diagnostics).
+    pub fn rate_limited_until(&self) -> Option<SystemTime> {
+        self.gate.closed_until_system()
     }
 
     /// Aborts every call on this client that is in flight now with [`ErrorKind::Cancelled`].
@@ -195,8 +261,24 @@ impl Client {
         let deadline = Instant::now() + cfg.deadline;
         let replayable = is_idempotent(&req.method) || cfg.retry_non_idempotent;
         let retried_401 = AtomicBool::new(false);
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut policy = Policy::new(cfg, deadline);
-        drive(&mut policy, |_| async {
+        let on_wait = |value: &Result<HttpResponse>, wait: Duration, retry: u32| {
+            let (cause, why) = match value {
+                Ok(r) if r.status == 429 => (RetryCause::RateLimited, "HTTP 429".to_string()),
+                Ok(r) => (RetryCause::Server, format!("HTTP {}", r.status)),
+                Err(e) => (RetryCause::Network, e.message.clone()),
+            };
+            self.stats.retry(cause);
+            log_line!(
+                Level::Info,
+                "{} {}: retry {retry} in {} ms after {why}",
+                req.method,
+                path_of(&req.target),
+                wait.as_millis()
+            );
+        };
+        drive_observed(&mut policy, on_wait, |_| async {
             if let Err(last) = self.gate.pass(cfg, deadline).await {
                 return Attempt::done(Ok(last));
             }
@@ -215,6 +297,13 @@ impl Client {
                         if resp.status == 401 && !retried_401.swap(true, Ordering::Relaxed) =>
                     {
                         self.tokens.invalidate(token.generation);
+                        self.stats.retry(RetryCause::Unauthorized);
+                        log_line!(
+                            Level::Info,
+                            "{} {}: HTTP 401, the token was dropped: sending again with a new one",
+                            req.method,
+                            path_of(&req.target)
+                        );
                     }
                     other => break other,
                 }
@@ -303,11 +392,13 @@ impl Client {
             return Err(cancelled_error());
         }
         if let Some(t) = self.tokens.usable()? {
+            self.stats.token_cache_hits.add();
             return Ok(t);
         }
         let me = Arc::clone(self);
         let cancel = cancel.cloned();
         runtime::run_blocking(async move { me.token(cancel.as_ref()).await })
+            .inspect_err(|e| self.stats.record_error(e))
     }
 
     pub fn request_blocking(
@@ -322,6 +413,16 @@ impl Client {
         let me = Arc::clone(self);
         let cancel = cancel.cloned();
         runtime::run_blocking(async move { me.request(req, cancel.as_ref()).await })
+            .inspect_err(|e| self.stats.record_error(e))
+    }
+}
+
+/// The path of a target, without its query (which may carry personal data), for log lines.
+fn path_of(target: &str) -> &str {
+    let t = target.split(['?', '#']).next().unwrap_or(target);
+    match t.find("://") {
+        Some(i) => t[i + 3..].find('/').map_or("/", |j| &t[i + 3 + j..]),
+        None => t,
     }
 }
 

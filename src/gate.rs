@@ -76,6 +76,11 @@ impl Gate {
         }
         let jitter = backoff(0, cfg.backoff_base, cfg.backoff_max)
             .min(deadline.saturating_duration_since(until) / 2);
+        crate::log_line!(
+            crate::logging::Level::Info,
+            "API rate limited (429 with Retry-After): waiting {} ms for the client's gate",
+            (wait + jitter).as_millis()
+        );
         tokio::time::sleep(wait + jitter).await;
         Ok(())
     }

@@ -138,7 +138,21 @@ impl<T> Attempt<T> {
 }
 
 /// Runs `attempt` under `policy` until the policy says done; returns the last value.
-pub async fn drive<T, F, Fut>(policy: &mut Policy, mut attempt: F) -> T
+pub async fn drive<T, F, Fut>(policy: &mut Policy, attempt: F) -> T
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Attempt<T>>,
+{
+    drive_observed(policy, |_, _, _| {}, attempt).await
+}
+
+/// [`drive`], telling `on_wait` (the outcome being retried, the wait, the retry's number from
+/// 1) before each wait — for counters and log lines.
+pub async fn drive_observed<T, F, Fut>(
+    policy: &mut Policy,
+    mut on_wait: impl FnMut(&T, Duration, u32),
+    mut attempt: F,
+) -> T
 where
     F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Attempt<T>>,
@@ -147,7 +161,10 @@ where
         let a = attempt(policy.retries()).await;
         match policy.decide(a.verdict, Instant::now()) {
             Decision::Done => return a.value,
-            Decision::Wait(d) => tokio::time::sleep(d).await,
+            Decision::Wait(d) => {
+                on_wait(&a.value, d, policy.retries());
+                tokio::time::sleep(d).await
+            }
         }
     }
 }

@@ -34,10 +34,13 @@ use zeroize::Zeroizing;
 use crate::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::log_line;
+use crate::logging::Level;
 use crate::providers::{Provider, TokenGrant};
 use crate::retry::backoff;
 use crate::runtime;
 use crate::secret::{self, SecretBuf};
+use crate::stats::Stats;
 use crate::transport::Transport;
 
 /// A token is not handed out during the last part of its life: the lesser of 5 s and a tenth
@@ -146,7 +149,7 @@ struct Inner {
     cfg: Arc<Config>,
     slot: ArcSwapOption<CachedToken>,
     generation: AtomicU64,
-    fetches: AtomicU64,
+    stats: Arc<Stats>,
     /// Sticky: once `true` (the client is closed) no fetch starts, and a fetch that was spawned
     /// but not yet polled ends at its first poll (`send_replace` stores the value even when no
     /// task is subscribed yet).
@@ -197,14 +200,14 @@ pub struct TokenManager {
 }
 
 impl TokenManager {
-    pub fn new(cfg: Arc<Config>) -> Result<Self> {
+    pub fn new(cfg: Arc<Config>, stats: Arc<Stats>) -> Result<Self> {
         let live = Live::new(&cfg, Provider::new(Arc::clone(&cfg)))?;
         Ok(TokenManager {
             inner: Arc::new(Inner {
                 cfg,
                 slot: ArcSwapOption::const_empty(),
                 generation: AtomicU64::new(0),
-                fetches: AtomicU64::new(0),
+                stats,
                 shutdown: watch::channel(false).0,
                 live: ArcSwap::from_pointee(live),
             }),
@@ -225,6 +228,10 @@ impl TokenManager {
         if !Arc::ptr_eq(&*prev, &live) {
             return Ok(self.inner.live.load_full());
         }
+        log_line!(
+            Level::Info,
+            "fork detected: new connection pool and token fetch state in this process"
+        );
         if let Some(t) = self.inner.slot.load_full() {
             self.inner.arm_timer(&fresh, &t);
         }
@@ -320,6 +327,25 @@ impl TokenManager {
         self.invalidate(generation)
     }
 
+    /// Rotates the credentials: the next fetch uses them (the cached token stays until then);
+    /// a remembered failure of the old ones no longer holds requests back.
+    pub fn set_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        access_key: Option<(&str, &str)>,
+    ) -> Result<()> {
+        let live = self.live()?;
+        live.provider
+            .set_credentials(client_id, client_secret, access_key)?;
+        *live.failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        log_line!(
+            Level::Info,
+            "credentials replaced: the next token fetch uses them"
+        );
+        Ok(())
+    }
+
     /// The cached token, whatever its state (diagnostics).
     pub fn current(&self) -> Option<Arc<CachedToken>> {
         self.inner.slot.load_full()
@@ -332,7 +358,7 @@ impl TokenManager {
 
     /// How many token fetches this manager started (for tests and diagnostics).
     pub fn fetch_count(&self) -> u64 {
-        self.inner.fetches.load(Ordering::Relaxed)
+        self.inner.stats.token_fetches.load(Ordering::Relaxed)
     }
 
     /// Stops the fetch in flight, even one spawned but not yet polled, every later one, and
@@ -386,7 +412,7 @@ impl Inner {
         *slot = Some(rx.clone());
         drop(slot);
 
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
         let task = Arc::clone(self);
         let live = Arc::clone(&live);
         handle.spawn(async move {
@@ -404,11 +430,45 @@ impl Inner {
             {
                 let mut f = live.failure.lock().unwrap_or_else(|p| p.into_inner());
                 *f = match &result {
-                    Ok(_) => None,
+                    Ok(t) => {
+                        log_line!(
+                            Level::Info,
+                            "token fetched: lifetime {} s, refresh in {} s",
+                            t.expires_at.saturating_duration_since(started).as_secs(),
+                            t.refresh_at
+                                .saturating_duration_since(Instant::now())
+                                .as_secs()
+                        );
+                        None
+                    }
                     Err(e) if e.kind == ErrorKind::Cancelled || e.kind == ErrorKind::Closed => {
                         f.take()
                     }
-                    Err(e) => Some(FailureState::after(f.as_ref(), e.clone(), &task.cfg)),
+                    Err(e) => {
+                        task.stats
+                            .token_fetch_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                        let next = FailureState::after(f.as_ref(), e.clone(), &task.cfg);
+                        let refreshing = task.slot.load().as_ref().is_some_and(|t| t.is_usable());
+                        log_line!(
+                            if refreshing {
+                                Level::Warn
+                            } else {
+                                Level::Error
+                            },
+                            "token {} failed ({}): {}; no new request for {} ms{}",
+                            if refreshing { "refresh" } else { "fetch" },
+                            e.kind.name(),
+                            e.message,
+                            boot_until(next.until_boot_ns).as_millis(),
+                            if next.server_window {
+                                " (Retry-After)"
+                            } else {
+                                ""
+                            }
+                        );
+                        Some(next)
+                    }
                 };
             }
             *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -535,7 +595,7 @@ mod tests {
             ))
             .unwrap(),
         );
-        let m = TokenManager::new(cfg).unwrap();
+        let m = TokenManager::new(cfg, Arc::default()).unwrap();
         m.shutdown();
         assert!(*m.inner.shutdown.subscribe().borrow());
         assert_eq!(m.start_fetch().unwrap_err().kind, ErrorKind::Closed);

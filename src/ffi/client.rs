@@ -21,7 +21,9 @@ use crate::error::{Error, ErrorKind, Result};
 // calls that may block take their own `Arc<Client>` so a host that frees too early still
 // frees no memory under them.
 pub struct oauth_client {
-    client: Arc<Client>,
+    pub(crate) client: Arc<Client>,
+    /// Completion-callback calls whose `done` has not returned yet (`oauth_free` waits).
+    pub(crate) pending: Arc<super::async_calls::Pending>,
 }
 
 /// The client behind a handle.
@@ -29,7 +31,7 @@ pub struct oauth_client {
 /// # Safety
 /// `p` is NULL or a handle from `oauth_client_new` that has not been passed to `oauth_free`.
 #[inline]
-unsafe fn client_arg<'a>(p: *const oauth_client) -> Result<&'a oauth_client> {
+pub(crate) unsafe fn client_arg<'a>(p: *const oauth_client) -> Result<&'a oauth_client> {
     p.as_ref().ok_or_else(|| Error::invalid("client is NULL"))
 }
 
@@ -67,6 +69,7 @@ pub extern "C" fn oauth_client_new(
         let client = Client::new(Config::from_json(json)?)?;
         let handle = Box::into_raw(Box::new(oauth_client {
             client: Arc::new(client),
+            pending: Arc::default(),
         }));
         // SAFETY: checked non-NULL above.
         unsafe { *out_client = handle };
@@ -91,7 +94,9 @@ pub extern "C" fn oauth_close(client: *mut oauth_client) -> oauth_result {
     })
 }
 
-/// Frees a client (implies `oauth_close`). NULL is a no-op.
+/// Frees a client (implies `oauth_close`). NULL is a no-op. Completion-callback calls still
+/// pending end with `OAUTH_ERR_CANCELLED`, and their `done` has returned before this does
+/// (also when called from inside a `done`).
 ///
 /// Must not overlap any other call on this client, as with libcurl's `curl_easy_cleanup`: a
 /// host whose threads may still be inside calls uses `oauth_close` first and frees once they
@@ -104,6 +109,8 @@ pub extern "C" fn oauth_free(client: *mut oauth_client) {
             // SAFETY: a live handle, released once; no other call overlaps (contract).
             let handle = unsafe { Box::from_raw(client) };
             handle.client.close();
+            // Completion-callback calls end CANCELLED; their `done` has run before this returns.
+            handle.pending.wait_until_done();
             drop(handle);
         }
     })
@@ -184,9 +191,10 @@ fn get_token(
         // Hot path: a usable cached token is copied out without a shared write, a lock or the
         // runtime.
         let copied = if not_cancelled && !c.client.is_closed() {
-            c.client
-                .tokens()
-                .with_usable(|t| (malloc_copy(&t.value), t.expires_unix_ms))
+            c.client.tokens().with_usable(|t| {
+                c.client.stats().token_cache_hits.add();
+                (malloc_copy(&t.value), t.expires_unix_ms)
+            })
         } else {
             None
         };
@@ -291,29 +299,41 @@ pub extern "C" fn oauth_request_cancellable(
         let c = unsafe { client_arg(client) }?;
         let cancel = unsafe { cancel_arg(cancel) };
         out_arg(out_response, "out_response")?;
-        // SAFETY: NUL-terminated strings by contract.
-        let method = unsafe { str_arg(method, "method") }?;
-        let target = unsafe { str_arg(path_or_url, "path_or_url") }?;
-        // SAFETY: NULL or a NULL-terminated array of C strings by contract.
-        let lines = unsafe { header_lines(headers) }?;
-        if body_len > isize::MAX as usize {
-            return Err(Error::invalid("body_len is larger than isize::MAX"));
-        }
-        let body = match (body.is_null(), body_len) {
-            (_, 0) => None,
-            (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
-            // SAFETY: `body` points to `body_len` readable bytes by contract.
-            (false, n) => Some(Bytes::copy_from_slice(unsafe {
-                std::slice::from_raw_parts(body, n)
-            })),
-        };
-        let req = c.client.prepare(method, target, &lines, body)?;
+        // SAFETY: the caller's arguments as the header documents them.
+        let req = unsafe { request_args(c, method, path_or_url, headers, body, body_len) }?;
         let client = Arc::clone(&c.client);
         let resp = client.request_blocking(req, cancel.as_deref())?;
         // SAFETY: checked non-NULL above.
         unsafe { *out_response = oauth_response::boxed(resp) };
         Ok(())
     })
+}
+
+/// Checks and copies the arguments of `oauth_request*` into an [`ApiRequest`].
+///
+/// # Safety
+/// As documented for `oauth_request`: NUL-terminated strings, a NULL-terminated header array,
+/// `body_len` readable bytes at `body`.
+pub(crate) unsafe fn request_args(
+    c: &oauth_client,
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+) -> Result<crate::client::ApiRequest> {
+    let method = str_arg(method, "method")?;
+    let target = str_arg(path_or_url, "path_or_url")?;
+    let lines = header_lines(headers)?;
+    if body_len > isize::MAX as usize {
+        return Err(Error::invalid("body_len is larger than isize::MAX"));
+    }
+    let body = match (body.is_null(), body_len) {
+        (_, 0) => None,
+        (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
+        (false, n) => Some(Bytes::copy_from_slice(std::slice::from_raw_parts(body, n))),
+    };
+    c.client.prepare(method, target, &lines, body)
 }
 
 /// A per-call cancellation token: pass it to `oauth_get_token_cancellable` or
@@ -366,7 +386,7 @@ pub extern "C" fn oauth_cancel_token_free(token: *mut oauth_cancel_token) {
 
 /// # Safety
 /// `p` is NULL or a live `oauth_cancel_token` from `oauth_cancel_token_new`.
-unsafe fn cancel_arg(p: *const oauth_cancel_token) -> Option<CancelGuard> {
+pub(crate) unsafe fn cancel_arg(p: *const oauth_cancel_token) -> Option<CancelGuard> {
     if p.is_null() {
         return None;
     }
@@ -375,7 +395,7 @@ unsafe fn cancel_arg(p: *const oauth_cancel_token) -> Option<CancelGuard> {
 }
 
 /// Holds a reference to a cancel token for the duration of a call.
-struct CancelGuard(Arc<oauth_cancel_token>);
+pub(crate) struct CancelGuard(Arc<oauth_cancel_token>);
 
 impl std::ops::Deref for CancelGuard {
     type Target = CancelToken;
@@ -386,7 +406,7 @@ impl std::ops::Deref for CancelGuard {
 
 /// A `malloc`ed NUL-terminated copy of `s` (NULL when out of memory), freed by
 /// `oauth_string_free`. `s` has no NUL: tokens are checked to be visible ASCII.
-fn malloc_copy(s: &str) -> *mut c_char {
+pub(crate) fn malloc_copy(s: &str) -> *mut c_char {
     // SAFETY: malloc of len + 1 bytes, then exactly that many bytes written.
     unsafe {
         let p = libc::malloc(s.len() + 1).cast::<u8>();
@@ -400,7 +420,7 @@ fn malloc_copy(s: &str) -> *mut c_char {
 
 /// # Safety
 /// `headers` is NULL or a NULL-terminated array of NUL-terminated strings.
-unsafe fn header_lines<'a>(headers: *const *const c_char) -> Result<Vec<&'a str>> {
+pub(crate) unsafe fn header_lines<'a>(headers: *const *const c_char) -> Result<Vec<&'a str>> {
     let mut out = Vec::new();
     if headers.is_null() {
         return Ok(out);

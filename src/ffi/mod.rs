@@ -12,12 +12,16 @@
 // valid pointer of the documented kind) is stated in the header, and NULL is checked.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod async_calls;
 mod client;
 mod error;
+mod observe;
 mod response;
 
+pub use async_calls::*;
 pub use client::*;
 pub use error::*;
+pub use observe::*;
 pub use response::*;
 
 use std::ffi::{c_char, CStr};

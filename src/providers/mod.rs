@@ -174,7 +174,9 @@ mod auth_choice {
 /// The per-client token source: the configured grant against the configured or discovered
 /// token endpoint, refresh tokens when the server gives them, and the API base.
 pub struct Provider {
-    cfg: Arc<Config>,
+    /// The configuration, replaced whole by [`Provider::set_credentials`] (credential rotation):
+    /// each fetch works with the one it loaded.
+    cfg: arc_swap::ArcSwap<Config>,
     endpoints: tokio::sync::OnceCell<Endpoints>,
     refresh_token: Mutex<Option<Zeroizing<String>>>,
     api_base: tokio::sync::OnceCell<Url>,
@@ -189,7 +191,7 @@ impl Provider {
             Err(_) => None, // held by a thread that does not exist in the child
         };
         Provider {
-            cfg: Arc::clone(&self.cfg),
+            cfg: arc_swap::ArcSwap::new(self.cfg.load_full()),
             endpoints: match self.endpoints.get() {
                 Some(e) => tokio::sync::OnceCell::new_with(Some(e.clone())),
                 None => tokio::sync::OnceCell::new(),
@@ -205,7 +207,7 @@ impl Provider {
     pub fn new(cfg: Arc<Config>) -> Provider {
         let api_base = tokio::sync::OnceCell::new_with(cfg.api_base.clone());
         Provider {
-            cfg,
+            cfg: arc_swap::ArcSwap::new(cfg),
             endpoints: tokio::sync::OnceCell::new(),
             refresh_token: Mutex::new(None),
             api_base,
@@ -217,7 +219,7 @@ impl Provider {
     async fn endpoints(&self, transport: &Transport, deadline: Instant) -> Result<&Endpoints> {
         self.endpoints
             .get_or_try_init(|| async {
-                let cfg = &self.cfg;
+                let cfg = &*self.cfg.load_full();
                 match (&cfg.token_url, &cfg.issuer) {
                     (Some(url), _) => Ok(Endpoints {
                         token_url: url.clone(),
@@ -237,13 +239,14 @@ impl Provider {
     /// tried first; if the server rejects it, the primary grant is used.
     pub async fn fetch(&self, transport: &Transport, deadline: Instant) -> Result<TokenGrant> {
         let ep = self.endpoints(transport, deadline).await?;
+        let cfg = self.cfg.load_full();
         let stored = self.lock_refresh().take();
         if let Some(rt) = stored {
             let params = [
                 ("grant_type", "refresh_token"),
                 ("refresh_token", rt.as_str()),
             ];
-            match form_exchange(transport, &self.cfg, ep, &params, deadline).await {
+            match form_exchange(transport, &cfg, ep, &params, deadline).await {
                 Ok(grant) => return Ok(self.keep_refresh(grant)),
                 // rejected (expired, revoked, rotated): fall back to the primary grant
                 Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Protocol) => {}
@@ -254,10 +257,11 @@ impl Provider {
                 }
             }
         }
-        let grant = match &self.cfg.grant {
+        let grant = match &cfg.grant {
             Grant::ClientCredentials => {
                 let params = [("grant_type", "client_credentials")];
-                self.form_grant(transport, ep, &params, deadline).await?
+                self.form_grant(&cfg, transport, ep, &params, deadline)
+                    .await?
             }
             Grant::Password { username, password } => {
                 let params = [
@@ -265,15 +269,16 @@ impl Provider {
                     ("username", username.as_str()),
                     ("password", password.as_str()),
                 ];
-                self.form_grant(transport, ep, &params, deadline).await?
+                self.form_grant(&cfg, transport, ep, &params, deadline)
+                    .await?
             }
             Grant::AccessKeyLegacy { key_id, key_secret } => {
                 // Renewal repeats this request: a refresh token in the reply is not used.
                 let mut g = exchange(
                     transport,
-                    &self.cfg,
+                    &cfg,
                     &ep.token_url,
-                    &self.cfg.secrets(),
+                    &cfg.secrets(),
                     || Ok(cxone::legacy_request(key_id, key_secret)),
                     deadline,
                 )
@@ -292,22 +297,23 @@ impl Provider {
     /// once, and remembered (process-wide) if it works.
     async fn form_grant(
         &self,
+        cfg: &Config,
         transport: &Transport,
         ep: &Endpoints,
         params: &[(&str, &str)],
         deadline: Instant,
     ) -> Result<TokenGrant> {
-        let key = (ep.token_url.to_string(), self.cfg.client_id.clone());
+        let key = (ep.token_url.to_string(), cfg.client_id.clone());
         let first = auth_choice::get(&key).unwrap_or(ep.client_auth);
         let with = |auth| Endpoints {
             client_auth: auth,
             ..ep.clone()
         };
-        let r = form_exchange(transport, &self.cfg, &with(first), params, deadline).await;
+        let r = form_exchange(transport, cfg, &with(first), params, deadline).await;
         let other = ep.alternative_to(first);
         match (r, other) {
             (Err(e), Some(other)) if e.oauth_code.as_deref() == Some("invalid_client") => {
-                let r = form_exchange(transport, &self.cfg, &with(other), params, deadline).await;
+                let r = form_exchange(transport, cfg, &with(other), params, deadline).await;
                 if r.is_ok() {
                     auth_choice::set(key, other);
                 }
@@ -315,6 +321,47 @@ impl Provider {
             }
             (r, _) => r,
         }
+    }
+
+    /// Rotates the client credentials (and, with `access_key`, the CXone access key): the next
+    /// fetch uses them; the refresh token of the old ones is dropped.
+    pub fn set_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        access_key: Option<(&str, &str)>,
+    ) -> Result<()> {
+        let mut cfg = (*self.cfg.load_full()).clone();
+        if client_id.is_empty() || client_id.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "client_id must be non-empty without control characters",
+            ));
+        }
+        cfg.client_id = client_id.to_string();
+        cfg.client_secret = Zeroizing::new(client_secret.to_string());
+        if let Some((id, secret)) = access_key {
+            if id.is_empty() || secret.is_empty() {
+                return Err(Error::invalid("access key id and secret must be non-empty"));
+            }
+            match &mut cfg.grant {
+                Grant::Password { username, password } => {
+                    *username = id.to_string();
+                    *password = Zeroizing::new(secret.to_string());
+                }
+                Grant::AccessKeyLegacy { key_id, key_secret } => {
+                    *key_id = id.to_string();
+                    *key_secret = Zeroizing::new(secret.to_string());
+                }
+                Grant::ClientCredentials => {
+                    return Err(Error::invalid(
+                        "this client's grant uses no access key (CXone only)",
+                    ))
+                }
+            }
+        }
+        self.cfg.store(Arc::new(cfg));
+        *self.lock_refresh() = None;
+        Ok(())
     }
 
     fn lock_refresh(&self) -> std::sync::MutexGuard<'_, Option<Zeroizing<String>>> {
@@ -342,11 +389,12 @@ impl Provider {
     ) -> Result<&Url> {
         self.api_base
             .get_or_try_init(|| async {
-                let Some(issuer) = &self.cfg.issuer else {
+                let cfg = self.cfg.load_full();
+                let Some(issuer) = &cfg.issuer else {
                     return Err(Error::config("no API base configured (\"api_base\")"));
                 };
                 let tenant = cxone::tenant_from_jwt(access_token)?;
-                discovery::cxone_api_base(transport, &self.cfg, issuer, &tenant, deadline).await
+                discovery::cxone_api_base(transport, &cfg, issuer, &tenant, deadline).await
             })
             .await
     }

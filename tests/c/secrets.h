@@ -35,6 +35,11 @@ static void recording_error_free(oauth_error *e) {
     oauth_error_free(e);
 }
 
+/* Records any other library text (log lines) for the same scan. */
+__attribute__((unused)) static void record_error_text(const char *s) {
+    record(&g_error_texts, &g_error_count, &g_error_cap, s);
+}
+
 static void recording_string_free(char *s) {
     /* every string the library returns is a token */
     if (s && strlen(s) >= 16) record(&g_tokens, &g_token_count, &g_token_cap, s);

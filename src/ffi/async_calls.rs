@@ -1,0 +1,301 @@
+//! Completion-callback calls: `oauth_request_async`, `oauth_get_token_async`. The call runs on
+//! the runtime (no thread per call) under the same policy, deadline and errors as the blocking
+//! calls; `done` runs on the completion thread ([`crate::dispatch`]).
+
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::client::{cancel_arg, client_arg, malloc_copy, request_args};
+use super::{
+    guard, oauth_cancel_token, oauth_client, oauth_error, oauth_response, oauth_result, OAUTH_OK,
+};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Called once when an `oauth_request_async` call ends: `result` is `OAUTH_OK` with a
+/// `response` (any HTTP status), or an error code with an `error`. Ownership of `response` and
+/// `error` passes to the callback (free them with `oauth_response_free` / `oauth_error_free`).
+pub type oauth_request_done = Option<
+    extern "C" fn(
+        userdata: *mut c_void,
+        result: oauth_result,
+        response: *mut oauth_response,
+        error: *mut oauth_error,
+    ),
+>;
+
+/// Called once when an `oauth_get_token_async` call ends: `result` is `OAUTH_OK` with a
+/// `token` (free with `oauth_string_free`) and its expiry as Unix time in ms, or an error code
+/// with an `error` (free with `oauth_error_free`).
+pub type oauth_token_done = Option<
+    extern "C" fn(
+        userdata: *mut c_void,
+        result: oauth_result,
+        token: *mut c_char,
+        expires_unix_ms: u64,
+        error: *mut oauth_error,
+    ),
+>;
+
+/// A host pointer handed back to the host's callback on another thread.
+#[derive(Clone, Copy)]
+struct UserData(*mut c_void);
+// SAFETY: the header documents that `done` runs on a library thread with `userdata`.
+unsafe impl Send for UserData {}
+
+/// How many of a client's completion-callback calls have not finished their `done` yet.
+#[derive(Default)]
+pub(crate) struct Pending {
+    /// (fork epoch, count): a forked child does not wait for its parent's calls.
+    state: Mutex<(u64, usize)>,
+    zero: Condvar,
+}
+
+thread_local! {
+    /// The `Pending` of the `done` running on this thread (the completion thread).
+    static RUNNING_FOR: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Pending {
+    fn add(&self) {
+        let epoch = crate::process::epoch();
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.0 != epoch {
+            *st = (epoch, 0);
+        }
+        st.1 += 1;
+    }
+
+    fn done(&self) {
+        let epoch = crate::process::epoch();
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.0 == epoch {
+            st.1 = st.1.saturating_sub(1);
+        }
+        drop(st);
+        self.zero.notify_all();
+    }
+
+    fn count(&self) -> usize {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.0 == crate::process::epoch() {
+            st.1
+        } else {
+            0
+        }
+    }
+
+    /// Waits until every call's `done` has returned — except the one running on this thread,
+    /// when `oauth_free` is called from inside a `done` (whose client's other completions are
+    /// then run here, as they are queued behind it).
+    pub(crate) fn wait_until_done(self: &Arc<Self>) {
+        let me = Arc::as_ptr(self) as usize;
+        let own = usize::from(RUNNING_FOR.with(|r| r.get()) == me);
+        if crate::dispatch::on_dispatch_thread() {
+            crate::dispatch::run_queued_until(|| self.count() <= own, Duration::from_millis(10));
+            return;
+        }
+        let epoch = crate::process::epoch();
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        while st.0 == epoch && st.1 > own {
+            st = self.zero.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Runs `call_done` on the completion thread, then marks the call finished.
+fn deliver(pending: Arc<Pending>, call_done: impl FnOnce() + Send + 'static) {
+    let job = {
+        let pending = Arc::clone(&pending);
+        move || {
+            let me = Arc::as_ptr(&pending) as usize;
+            let prev = RUNNING_FOR.with(|r| r.replace(me));
+            call_done();
+            RUNNING_FOR.with(|r| r.set(prev));
+            pending.done();
+        }
+    };
+    if let Err(job) = submit_or_return(Box::new(job)) {
+        // No completion thread could be started: still a library thread (a runtime worker).
+        job();
+    }
+}
+
+fn submit_or_return(job: crate::dispatch::Job) -> std::result::Result<(), crate::dispatch::Job> {
+    // `submit` consumes the job only on success; keep a way to run it otherwise.
+    let slot = Arc::new(Mutex::new(Some(job)));
+    let taken = Arc::clone(&slot);
+    let wrapper: crate::dispatch::Job = Box::new(move || {
+        if let Some(j) = taken.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            j();
+        }
+    });
+    match crate::dispatch::submit(wrapper) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            let j = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match j {
+                Some(j) => Err(j),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// A call accepted before `oauth_close` ends CANCELLED, whenever the runtime gets to it.
+fn accepted(e: Error) -> Error {
+    if e.kind == ErrorKind::Closed {
+        Error::new(
+            ErrorKind::Cancelled,
+            "call cancelled: the client was closed",
+        )
+    } else {
+        e
+    }
+}
+
+fn check_accepting(c: &oauth_client) -> Result<()> {
+    if c.client.is_closed() {
+        return Err(Error::new(
+            ErrorKind::Closed,
+            "client is closed (oauth_close)",
+        ));
+    }
+    Ok(())
+}
+
+/// Starts an authenticated API request and returns at once. Arguments as for
+/// `oauth_request_cancellable` (copied before this returns), plus `done` and `userdata`.
+///
+/// `OAUTH_OK`: accepted — `done(userdata, ...)` is called exactly once, later, on a library
+/// thread (the completion thread `cxoauth-cb`, never the calling thread, never inside this
+/// call), with the same results and errors as `oauth_request`. Any other code: rejected now
+/// (NULL or invalid argument, closed client) and `done` is never called.
+///
+/// The cancel token, `oauth_cancel` and `oauth_close` end a pending call with
+/// `OAUTH_ERR_CANCELLED` through `done`; calls still pending at `oauth_free` are completed
+/// before it returns. `done` may call the library, blocking calls included, without deadlock,
+/// but completions run one after another on one thread: hand work off quickly (e.g. write to a
+/// pipe or eventfd your event loop watches). Many calls may be in flight at once on the
+/// runtime's threads; none takes a thread of its own.
+#[no_mangle]
+pub extern "C" fn oauth_request_async(
+    client: *mut oauth_client,
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+    cancel: *const oauth_cancel_token,
+    done: oauth_request_done,
+    userdata: *mut c_void,
+) -> oauth_result {
+    guard("oauth_request_async", std::ptr::null_mut(), || {
+        // SAFETY: NULL or live handles.
+        let c = unsafe { client_arg(client) }?;
+        let done = done.ok_or_else(|| Error::invalid("done is NULL"))?;
+        check_accepting(c)?;
+        let cancel = unsafe { cancel_arg(cancel) }.map(|g| (*g).clone());
+        // SAFETY: the caller's arguments as the header documents them.
+        let req = unsafe { request_args(c, method, path_or_url, headers, body, body_len) }?;
+        let handle = crate::runtime::handle()?;
+        let client = Arc::clone(&c.client);
+        let pending = Arc::clone(&c.pending);
+        let user = UserData(userdata);
+        pending.add();
+        handle.spawn(async move {
+            let result = client
+                .request(req, cancel.as_ref())
+                .await
+                .map_err(accepted)
+                .inspect_err(|e| client.stats().record_error(e));
+            deliver(pending, move || {
+                let user = user;
+                match result {
+                    Ok(resp) => done(
+                        user.0,
+                        OAUTH_OK,
+                        oauth_response::boxed(resp),
+                        std::ptr::null_mut(),
+                    ),
+                    Err(e) => done(
+                        user.0,
+                        e.kind.code(),
+                        std::ptr::null_mut(),
+                        oauth_error::boxed(e),
+                    ),
+                }
+            });
+        });
+        Ok(())
+    })
+}
+
+/// Starts getting a valid token and returns at once; `done(userdata, result, token,
+/// expires_unix_ms, error)` is called exactly once, later, on the completion thread — also when
+/// the token is cached (then without any I/O). Acceptance, cancellation, `oauth_free` and the
+/// rules for `done` as for `oauth_request_async`.
+#[no_mangle]
+pub extern "C" fn oauth_get_token_async(
+    client: *mut oauth_client,
+    cancel: *const oauth_cancel_token,
+    done: oauth_token_done,
+    userdata: *mut c_void,
+) -> oauth_result {
+    guard("oauth_get_token_async", std::ptr::null_mut(), || {
+        // SAFETY: NULL or live handles.
+        let c = unsafe { client_arg(client) }?;
+        let done = done.ok_or_else(|| Error::invalid("done is NULL"))?;
+        check_accepting(c)?;
+        let cancel = unsafe { cancel_arg(cancel) }.map(|g| (*g).clone());
+        let client = Arc::clone(&c.client);
+        let pending = Arc::clone(&c.pending);
+        let user = UserData(userdata);
+        let finish = move |result: Result<Arc<crate::token::CachedToken>>| {
+            move || {
+                let user = user;
+                let copied = result.and_then(|t| {
+                    let p = malloc_copy(&t.value);
+                    if p.is_null() {
+                        Err(Error::new(ErrorKind::Internal, "out of memory"))
+                    } else {
+                        Ok((p, t.expires_unix_ms))
+                    }
+                });
+                match copied {
+                    Ok((p, exp)) => done(user.0, OAUTH_OK, p, exp, std::ptr::null_mut()),
+                    Err(e) => done(
+                        user.0,
+                        e.kind.code(),
+                        std::ptr::null_mut(),
+                        0,
+                        oauth_error::boxed(e),
+                    ),
+                }
+            }
+        };
+        let cancelled = cancel.as_ref().is_some_and(|t| t.is_cancelled());
+        let cached = if cancelled {
+            None
+        } else {
+            client.tokens().usable()?
+        };
+        if let Some(t) = cached {
+            client.stats().token_cache_hits.add();
+            pending.add();
+            deliver(pending, finish(Ok(t)));
+            return Ok(());
+        }
+        let handle = crate::runtime::handle()?;
+        pending.add();
+        handle.spawn(async move {
+            let result = client
+                .token(cancel.as_ref())
+                .await
+                .map_err(accepted)
+                .inspect_err(|e| client.stats().record_error(e));
+            deliver(pending, finish(result));
+        });
+        Ok(())
+    })
+}

@@ -1,0 +1,105 @@
+//! Per-client counters for `oauth_client_stats`: relaxed atomics, the hot-path one sharded per
+//! thread so that threads reading cached tokens never write the same cache line.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::error::Error;
+
+const SHARDS: usize = 16;
+
+#[repr(align(64))]
+#[derive(Default)]
+struct Shard(AtomicU64);
+
+/// A counter incremented from many threads at once, each on its own cache line.
+#[derive(Default)]
+pub struct Sharded([Shard; SHARDS]);
+
+fn shard_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    INDEX
+        .try_with(|i| {
+            if i.get() == usize::MAX {
+                i.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            }
+            i.get()
+        })
+        .unwrap_or(0)
+}
+
+impl Sharded {
+    #[inline]
+    pub fn add(&self) {
+        self.0[shard_index()].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// Why a request or token exchange was sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryCause {
+    RateLimited,
+    Server,
+    Network,
+    Unauthorized,
+}
+
+/// The last error a call of the client returned.
+#[derive(Debug, Clone)]
+pub struct LastError {
+    pub code: u32,
+    pub message: String,
+    pub unix_ms: u64,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub token_fetches: AtomicU64,
+    pub token_fetch_failures: AtomicU64,
+    pub token_cache_hits: Sharded,
+    pub requests: AtomicU64,
+    pub retries_429: AtomicU64,
+    pub retries_5xx: AtomicU64,
+    pub retries_network: AtomicU64,
+    pub retries_401: AtomicU64,
+    last_error: Mutex<Option<LastError>>,
+}
+
+impl Stats {
+    pub fn retry(&self, cause: RetryCause) {
+        let c = match cause {
+            RetryCause::RateLimited => &self.retries_429,
+            RetryCause::Server => &self.retries_5xx,
+            RetryCause::Network => &self.retries_network,
+            RetryCause::Unauthorized => &self.retries_401,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn record_error(&self, e: &Error) {
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastError {
+            code: e.kind.code(),
+            message: format!("{}: {}", e.kind.name(), e.message),
+            unix_ms,
+        });
+    }
+
+    pub fn last_error(&self) -> Option<LastError> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
