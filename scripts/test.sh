@@ -41,7 +41,10 @@ start_sim target/debug/cxoauth-sim --client "test-client:$TEST_SECRET"
 
 step "C example against the simulator (port $CXOAUTH_SIM_PORT)"
 make -s -C examples/c
-examples/c/build/demo "{\"token_url\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token\",\"api_base\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}"
+DEMO_CFG="{\"token_url\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token\",\"api_base\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}"
+examples/c/build/demo "$DEMO_CFG"
+step "C event-loop example (poll + pipe, 50 completion-callback requests)"
+examples/c/build/async "$DEMO_CFG" 50
 
 step "Rust tests"
 cargo test --workspace
