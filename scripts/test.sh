@@ -15,6 +15,17 @@ exec > >(tee "$LOG") 2>&1
 step() { printf '\n==> %s\n' "$*"; }
 TEST_SECRET='s3cr:/+=%&et value'
 
+# redis-server for the shared-cache tests (Debian package; no service is started: the tests
+# run their own on free loopback ports)
+if ! command -v redis-server >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
+  else
+    echo "redis-server is needed for the token-cache tests: apt-get install redis-server" >&2; exit 1
+  fi
+fi
+
 step "format"
 cargo fmt --all -- --check
 
@@ -46,6 +57,16 @@ examples/c/build/demo "$DEMO_CFG"
 step "C event-loop example (poll + pipe, 50 completion-callback requests)"
 examples/c/build/async "$DEMO_CFG" 50
 
+step "the CLI and the C example share one file token cache"
+CACHE_DIR="$(mktemp -d)/tokens"
+before="$(curl -s "http://127.0.0.1:$CXOAUTH_SIM_PORT/__admin/counters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token_requests"])')"
+CXOAUTH_TOKEN_CACHE="file://$CACHE_DIR" target/debug/cxoauth --config "$DEMO_CFG" token >/dev/null
+CXOAUTH_TOKEN_CACHE="file://$CACHE_DIR" target/debug/cxoauth --config "$DEMO_CFG" token >/dev/null
+examples/c/build/demo "${DEMO_CFG%\}},\"token_cache\":\"file://$CACHE_DIR\"}" >/dev/null
+after="$(curl -s "http://127.0.0.1:$CXOAUTH_SIM_PORT/__admin/counters" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token_requests"])')"
+echo "token requests for 2 CLI runs and the C example: $((after - before))"
+[ "$((after - before))" = 1 ] || { echo "the processes did not share one token" >&2; exit 1; }
+
 step "Rust tests"
 cargo test --workspace
 
@@ -57,6 +78,7 @@ tests/c/build-asan/test_hardening
 tests/c/build-asan/test_host
 tests/c/build-asan/test_limits
 tests/c/build-asan/test_async
+tests/c/build-asan/test_cache
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -87,7 +109,7 @@ step "packaging: cargo cinstall into a DESTDIR, pkg-config, CMake, static, Go, d
 ./scripts/package-check.sh
 
 step "no secret in any output so far"
-if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "demo-key-secret" -e "Wr0ngSecretValue" "$LOG"; then
+if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "demo-key-secret" -e "Wr0ngSecretValue" -e "Rd1sPassw0rd" "$LOG"; then
   echo "a secret appeared in the test output" >&2; exit 1
 fi
 echo "scanned $(wc -l <"$LOG") lines: no secret"
@@ -96,5 +118,6 @@ step "C host-safety, limits, hardening and ABI tests"
 tests/c/build/test_host
 tests/c/build/test_limits
 tests/c/build/test_async
+tests/c/build/test_cache
 tests/c/build/test_hardening
 tests/c/build/test_abi

@@ -8,6 +8,7 @@
 //! checks) → [`client`] (request + retry policy) → [`token`] (cache, single-flight, refresh) →
 //! [`providers`] (Genesys regions, the client-credentials exchange) → [`transport`] (reqwest).
 
+pub mod cache;
 pub mod cancel;
 pub mod client;
 pub mod clock;

@@ -31,6 +31,7 @@ use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+use crate::cache::{Acquired, Entry, SharedCache};
 use crate::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -156,6 +157,10 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// What only exists in this process (see [`Live`]); rebuilt in a forked child.
     live: ArcSwap<Live>,
+    /// The shared (cross-process) cache, if configured; rebuilt on credential rotation.
+    shared: ArcSwapOption<SharedCache>,
+    /// The last token a 401 rejected: never taken back from the shared cache.
+    rejected: Mutex<Option<Zeroizing<String>>>,
 }
 
 /// The per-process part of a client: its connection pool and the state of token fetches,
@@ -202,6 +207,7 @@ pub struct TokenManager {
 impl TokenManager {
     pub fn new(cfg: Arc<Config>, stats: Arc<Stats>) -> Result<Self> {
         let live = Live::new(&cfg, Provider::new(Arc::clone(&cfg)))?;
+        let shared = ArcSwapOption::new(SharedCache::new(&cfg)?.map(Arc::new));
         Ok(TokenManager {
             inner: Arc::new(Inner {
                 cfg,
@@ -210,6 +216,8 @@ impl TokenManager {
                 stats,
                 shutdown: watch::channel(false).0,
                 live: ArcSwap::from_pointee(live),
+                shared,
+                rejected: Mutex::new(None),
             }),
         })
     }
@@ -309,7 +317,16 @@ impl TokenManager {
         if current.as_ref().is_some_and(|t| t.generation == generation) {
             // Compare-and-swap so a token stored meanwhile is not thrown away.
             let prev = slot.compare_and_swap(&*current, None);
-            return prev.as_ref().is_some_and(|t| t.generation == generation);
+            if let Some(t) = prev.as_ref().filter(|t| t.generation == generation) {
+                if self.inner.shared.load().is_some() {
+                    *self
+                        .inner
+                        .rejected
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(t.value.clone());
+                }
+                return true;
+            }
         }
         false
     }
@@ -339,6 +356,13 @@ impl TokenManager {
         live.provider
             .set_credentials(client_id, client_secret, access_key)?;
         *live.failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if self.inner.shared.load().is_some() {
+            // the entry's name and key derive from the credentials
+            let cfg = live.provider.config();
+            self.inner
+                .shared
+                .store(SharedCache::new(&cfg)?.map(Arc::new));
+        }
         log_line!(
             Level::Info,
             "credentials replaced: the next token fetch uses them"
@@ -414,6 +438,13 @@ impl Inner {
 
         self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
         let task = Arc::clone(self);
+        let replacing = replacing.and_then(|g| {
+            self.slot
+                .load()
+                .as_ref()
+                .filter(|t| t.generation == g)
+                .map(|t| t.value.clone())
+        });
         let live = Arc::clone(&live);
         handle.spawn(async move {
             let mut shutdown = task.shutdown.subscribe();
@@ -424,7 +455,7 @@ impl Inner {
                 _ = shutdown.wait_for(|closed| *closed) => {
                     Err(Error::new(ErrorKind::Cancelled, "client closed during token fetch"))
                 }
-                r = live.provider.fetch(&live.transport, deadline) => r,
+                r = task.obtain(&live, deadline, replacing) => r,
             };
             let result = result.and_then(|grant| task.store(grant, started));
             {
@@ -485,6 +516,86 @@ impl Inner {
             }
         });
         Ok(rx)
+    }
+
+    /// A new token: from the shared cache when another process already has one (never the
+    /// token being replaced or one a 401 rejected), else from the token endpoint while holding
+    /// the cross-process lock, storing it for the others.
+    async fn obtain(
+        &self,
+        live: &Live,
+        deadline: Instant,
+        replacing: Option<Zeroizing<String>>,
+    ) -> Result<TokenGrant> {
+        let Some(cache) = self.shared.load_full() else {
+            return live.provider.fetch(&live.transport, deadline).await;
+        };
+        let rejected = self
+            .rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(r) = &rejected {
+            // one 401 storm across the fleet: the first drops the entry, the others find a
+            // new token or nothing
+            cache.invalidate(r).await;
+        }
+        let usable = |e: &Entry| {
+            let old = |t: &Option<Zeroizing<String>>| {
+                t.as_ref().is_some_and(|t| t.as_str() == e.token.as_str())
+            };
+            !old(&replacing) && !old(&rejected)
+        };
+        if let Some(e) = cache.load().await.filter(&usable) {
+            log_line!(Level::Debug, "token taken from the shared cache");
+            return Ok(grant_of(e));
+        }
+        if let Some(until) = cache.rate_limited_until().await {
+            let wait = Duration::from_millis(until.saturating_sub(unix_ms_after(Duration::ZERO)));
+            return Err(Error::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "the token endpoint asked to wait {} ms (Retry-After, seen by another process)",
+                    wait.as_millis()
+                ),
+            )
+            .with_status(429)
+            .with_retry_after(Some(wait)));
+        }
+        match cache.acquire(deadline).await {
+            Acquired::Entry(e) if usable(&e) => Ok(grant_of(e)),
+            Acquired::Lock(lock) => {
+                let r = match cache.load().await.filter(&usable) {
+                    Some(e) => Ok(grant_of(e)),
+                    None => {
+                        let r = live.provider.fetch(&live.transport, deadline).await;
+                        match &r {
+                            Ok(g) => cache.store(&self.entry_of(g)).await,
+                            Err(e) => {
+                                if let Some(d) = e.retry_after {
+                                    cache.note_rate_limit(unix_ms_after(d)).await;
+                                }
+                            }
+                        }
+                        r
+                    }
+                };
+                cache.release(lock).await;
+                r
+            }
+            Acquired::Entry(_) | Acquired::Unavailable => {
+                live.provider.fetch(&live.transport, deadline).await
+            }
+        }
+    }
+
+    fn entry_of(&self, g: &TokenGrant) -> Entry {
+        let margin = effective_margin(self.cfg.refresh_margin, g.expires_in);
+        Entry {
+            token: g.access_token.clone(),
+            expires_unix_ms: unix_ms_after(g.expires_in),
+            stale_unix_ms: unix_ms_after(g.expires_in.saturating_sub(margin)),
+        }
     }
 
     fn store(
@@ -573,6 +684,16 @@ impl Inner {
                     .max(Duration::from_millis(10));
             }
         }
+    }
+}
+
+/// A grant made of a shared-cache entry (its remaining lifetime).
+fn grant_of(e: Entry) -> TokenGrant {
+    let now = unix_ms_after(Duration::ZERO);
+    TokenGrant {
+        expires_in: Duration::from_millis(e.expires_unix_ms.saturating_sub(now).max(1)),
+        access_token: e.token,
+        refresh_token: None,
     }
 }
 

@@ -129,6 +129,10 @@ pub struct Config {
     pub user_agent: String,
     pub proxy: Option<Url>,
     pub ca_file: Option<PathBuf>,
+    /// Where tokens are shared between processes (`token_cache`).
+    pub token_cache: crate::cache::CacheSetting,
+    /// Key namespace of the shared cache (`token_cache_prefix`).
+    pub token_cache_prefix: String,
 }
 
 impl Config {
@@ -167,6 +171,8 @@ impl fmt::Debug for Config {
             .field("user_agent", &self.user_agent)
             .field("proxy", &self.proxy.as_ref().map(redact_url))
             .field("ca_file", &self.ca_file)
+            .field("token_cache", &self.token_cache.describe())
+            .field("token_cache_prefix", &self.token_cache_prefix)
             .finish()
     }
 }
@@ -254,6 +260,24 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         }
         None => None,
     };
+    let token_cache = match opt_string(obj, "token_cache")? {
+        Some(t) => crate::cache::CacheSetting::parse(&t)?,
+        None => match env.get("CXOAUTH_TOKEN_CACHE") {
+            Some(t) => crate::cache::CacheSetting::parse(&t).map_err(|_| {
+                Error::config(
+                    "CXOAUTH_TOKEN_CACHE must be \"memory\", \"file:///dir\", \"redis://...\" or \"rediss://...\"",
+                )
+            })?,
+            None => crate::cache::CacheSetting::Memory,
+        },
+    };
+    let token_cache_prefix = match opt_string(obj, "token_cache_prefix")? {
+        Some(p) => p,
+        None => env
+            .get("CXOAUTH_TOKEN_CACHE_PREFIX")
+            .unwrap_or_else(|| crate::cache::DEFAULT_PREFIX.to_string()),
+    };
+    crate::cache::check_prefix(&token_cache_prefix)?;
     let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
     if let Some(p) = &ca_file {
         if !p.is_file() {
@@ -389,6 +413,8 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         user_agent,
         proxy,
         ca_file,
+        token_cache,
+        token_cache_prefix,
     })
 }
 

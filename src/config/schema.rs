@@ -119,6 +119,17 @@ pub const SCHEMA: &[Key] = &[
     key("proxy", Str, "http://, https:// or socks5:// proxy URL; default the system proxy variables"),
     key("ca_file", Str, "extra PEM CA certificates, added to the OS trust store"),
     key("env_file", Str, "a .env file read for the environment variables (never exported)"),
+    Key {
+        default: Some("\"memory\""),
+        env: &["CXOAUTH_TOKEN_CACHE"],
+        secret: true,
+        ..key("token_cache", Str, "share tokens between processes: memory, file:///absolute/dir, redis://[user:password@]host:port[/db] or rediss://...")
+    },
+    Key {
+        default: Some("\"cxoauth\""),
+        env: &["CXOAUTH_TOKEN_CACHE_PREFIX"],
+        ..key("token_cache_prefix", Str, "key namespace in the shared token cache")
+    },
 ];
 
 /// The schema as a JSON document: `{"version", "keys": [{name, type, default, ...}]}`.

@@ -323,6 +323,11 @@ impl Provider {
         }
     }
 
+    /// The configuration now in use (after any credential rotation).
+    pub fn config(&self) -> Arc<Config> {
+        self.cfg.load_full()
+    }
+
     /// Rotates the client credentials (and, with `access_key`, the CXone access key): the next
     /// fetch uses them; the refresh token of the old ones is dropped.
     pub fn set_credentials(

@@ -18,7 +18,7 @@ static const char *cfg(const char *extra) {
     return buf;
 }
 
-static oauth_client *new_client(const char *extra) {
+__attribute__((unused)) static oauth_client *new_client(const char *extra) {
     oauth_client *c = NULL;
     oauth_error *e = NULL;
     if (oauth_client_new(cfg(extra), &c, &e) != OAUTH_OK) {

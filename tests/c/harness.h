@@ -73,7 +73,7 @@ static void sim_reset(void) {
 }
 
 /* Injects a fault, e.g. sim_fault("{\"target\":\"api\",\"count\":1,\"action\":{...}}"). */
-static void sim_fault(const char *json) {
+__attribute__((unused)) static void sim_fault(const char *json) {
     int s = sim_http("POST", "/__admin/faults", json, NULL, 0);
     if (s != 204) {
         fprintf(stderr, "fault rejected (%d): %s\n", s, json);

@@ -7,7 +7,8 @@
 #define CXOAUTH_TEST_SECRETS_H
 
 static const char *const g_secrets[] = {"s3cr:/+=%&et value", "s3cr", "Wr0ngSecretValue",
-                                        "demo-secret", "demo-key-secret", "demo-key-WRONG!"};
+                                        "demo-secret", "demo-key-secret", "demo-key-WRONG!",
+                                        "Rd1sPassw0rd"};
 
 static char **g_error_texts;
 static size_t g_error_count, g_error_cap;

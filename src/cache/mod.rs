@@ -1,0 +1,337 @@
+//! Shared token caches: one token for every process on a host (`file://`) or in a fleet
+//! (`redis://`, `rediss://`), with single-flight across processes.
+//!
+//! The in-process cache stays in front (a cached `oauth_get_token` never touches the shared
+//! cache); the shared one is consulted by the token fetch: when the process has no usable
+//! token, when its token is due for refresh, and after a 401 (compare-and-invalidate, so a
+//! rejected token is refetched once for the whole host or fleet). Entries are sealed
+//! ([`seal`]) under a key derived from the client's secrets; their time to live is the
+//! token's lifetime minus the refresh margin, so the shared store is the clock.
+//!
+//! Faults never fail a call: a corrupt, foreign, expired or undecryptable entry is ignored
+//! and replaced; an unwritable directory or an unreachable Redis falls back to the process
+//! cache, is logged, and is tried again after [`COOL_DOWN`] (not on every call).
+
+mod file;
+mod redis_cache;
+pub mod seal;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ring::digest;
+
+use crate::clock::{boot_after, boot_now_ns};
+use crate::config::{Config, Grant};
+use crate::error::{Error, Result};
+use crate::log_line;
+use crate::logging::Level;
+pub use seal::Entry;
+use seal::Sealer;
+
+/// After a backend failure, the process cache alone is used for this long.
+pub const COOL_DOWN: Duration = Duration::from_secs(30);
+/// Default key namespace (`token_cache_prefix`).
+pub const DEFAULT_PREFIX: &str = "cxoauth";
+
+/// The `token_cache` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheSetting {
+    Memory,
+    File(PathBuf),
+    /// The URL (it may hold a password: never printed).
+    Redis(String),
+}
+
+impl CacheSetting {
+    /// Parses `token_cache`: `memory`, `file:///absolute/dir`, `redis://...`, `rediss://...`.
+    pub fn parse(text: &str) -> Result<CacheSetting> {
+        let t = text.trim();
+        if t.is_empty() || t == "memory" {
+            return Ok(CacheSetting::Memory);
+        }
+        if let Some(path) = t.strip_prefix("file://") {
+            let p = PathBuf::from(path);
+            if !p.is_absolute() {
+                return Err(Error::config(
+                    "config key \"token_cache\": file:// needs an absolute directory (file:///var/cache/cxoauth)",
+                ));
+            }
+            return Ok(CacheSetting::File(p));
+        }
+        if t.starts_with("redis://") || t.starts_with("rediss://") {
+            let u = url::Url::parse(t).map_err(|_| {
+                Error::config("config key \"token_cache\": not a valid redis:// URL")
+            })?;
+            if u.host_str().is_none_or(str::is_empty) {
+                return Err(Error::config(
+                    "config key \"token_cache\": the redis URL has no host",
+                ));
+            }
+            return Ok(CacheSetting::Redis(t.to_string()));
+        }
+        Err(Error::config(
+            "config key \"token_cache\" must be \"memory\", \"file:///dir\", \"redis://...\" or \"rediss://...\"",
+        ))
+    }
+
+    /// For messages: the setting without any password.
+    pub fn describe(&self) -> String {
+        match self {
+            CacheSetting::Memory => "memory".into(),
+            CacheSetting::File(p) => format!("file://{}", p.display()),
+            CacheSetting::Redis(u) => match url::Url::parse(u) {
+                Ok(u) => format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or("?"),
+                    u.port().unwrap_or(6379)
+                ),
+                Err(_) => "redis".into(),
+            },
+        }
+    }
+}
+
+/// Checks a `token_cache_prefix`.
+pub fn check_prefix(p: &str) -> Result<()> {
+    let ok = !p.is_empty()
+        && p.len() <= 64
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "config key \"token_cache_prefix\" must be 1 to 64 of A-Z a-z 0-9 - _ . :",
+        ))
+    }
+}
+
+/// What a waiter for the cross-process lock got.
+pub enum Acquired {
+    /// Another process stored a token meanwhile.
+    Entry(Entry),
+    /// This process holds the lock: fetch, store, then release it.
+    Lock(Lock),
+    /// The backend did not answer (it is now cooling down): fetch without it.
+    Unavailable,
+}
+
+/// The cross-process lock of one entry (released by [`SharedCache::release`] or on drop).
+pub enum Lock {
+    File(file::FileLock),
+    Redis(redis_cache::Lease),
+}
+
+enum Backend {
+    File(file::FileCache),
+    Redis(Box<redis_cache::RedisCache>),
+}
+
+/// A client's shared cache entry: where, under which name, sealed with which key.
+pub struct SharedCache {
+    backend: Backend,
+    sealer: Sealer,
+    setting: CacheSetting,
+    /// Boot-clock time until which the backend is not used (after a failure).
+    down_until: AtomicU64,
+}
+
+/// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
+/// key id, scope. Never the secret.
+pub fn cache_key(cfg: &Config) -> String {
+    let endpoint = cfg
+        .token_url
+        .as_ref()
+        .or(cfg.issuer.as_ref())
+        .map(|u| u.as_str().to_string())
+        .unwrap_or_default();
+    let grant = match &cfg.grant {
+        Grant::ClientCredentials => "client_credentials".to_string(),
+        Grant::Password { username, .. } => format!("password:{username}"),
+        Grant::AccessKeyLegacy { key_id, .. } => format!("access_key:{key_id}"),
+    };
+    let material = format!(
+        "cxoauth-v1\0{endpoint}\0{}\0{grant}\0{}",
+        cfg.client_id,
+        cfg.scope.as_deref().unwrap_or("")
+    );
+    let d = digest::digest(&digest::SHA256, material.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl SharedCache {
+    /// The shared cache `cfg` asks for, or `None` for the process cache only.
+    pub fn new(cfg: &Config) -> Result<Option<SharedCache>> {
+        let setting = cfg.token_cache.clone();
+        let key = cache_key(cfg);
+        let name = format!("{}-{key}", cfg.token_cache_prefix);
+        let backend = match &setting {
+            CacheSetting::Memory => return Ok(None),
+            CacheSetting::File(dir) => Backend::File(file::FileCache::new(dir, &name)),
+            CacheSetting::Redis(url) => Backend::Redis(Box::new(redis_cache::RedisCache::new(
+                url,
+                &cfg.token_cache_prefix,
+                &key,
+                cfg,
+            )?)),
+        };
+        Ok(Some(SharedCache {
+            backend,
+            sealer: Sealer::new(&cfg.secrets(), &key),
+            setting,
+            down_until: AtomicU64::new(0),
+        }))
+    }
+
+    fn usable(&self) -> bool {
+        boot_now_ns() >= self.down_until.load(Ordering::Relaxed)
+    }
+
+    fn failed(&self, what: &str, e: &str) {
+        self.down_until
+            .store(boot_after(COOL_DOWN), Ordering::Relaxed);
+        log_line!(
+            Level::Warn,
+            "token cache {} unavailable ({what}: {e}): using the process cache, trying again in {} s",
+            self.setting.describe(),
+            COOL_DOWN.as_secs()
+        );
+    }
+
+    /// A stored token that is still fresh (before its refresh time), if any.
+    pub async fn load(&self) -> Option<Entry> {
+        if !self.usable() {
+            return None;
+        }
+        let text = match &self.backend {
+            Backend::File(f) => f.load(),
+            Backend::Redis(r) => r.load().await,
+        };
+        match text {
+            Ok(Some(t)) => self.open_fresh(&t),
+            Ok(None) => None,
+            Err(e) => {
+                self.failed("read", &e);
+                None
+            }
+        }
+    }
+
+    fn open_fresh(&self, text: &str) -> Option<Entry> {
+        let e = self.sealer.open(text)?;
+        (e.stale_unix_ms > crate::clock::unix_ms_after(Duration::ZERO)).then_some(e)
+    }
+
+    /// Waits for the cross-process lock of the entry, or for another process to store a
+    /// token, until `deadline`.
+    pub async fn acquire(&self, deadline: Instant) -> Acquired {
+        if !self.usable() {
+            return Acquired::Unavailable;
+        }
+        let r = match &self.backend {
+            Backend::File(f) => f.acquire(deadline, |t| self.open_fresh(t)).await,
+            Backend::Redis(r) => r.acquire(deadline, |t| self.open_fresh(t)).await,
+        };
+        match r {
+            Ok(a) => a,
+            Err(e) => {
+                self.failed("lock", &e);
+                Acquired::Unavailable
+            }
+        }
+    }
+
+    /// Stores `entry` (fresh until `entry.stale_unix_ms`), waking waiters.
+    pub async fn store(&self, entry: &Entry) {
+        if !self.usable() {
+            return;
+        }
+        let Some(text) = self.sealer.seal(entry) else {
+            return;
+        };
+        let ttl = Duration::from_millis(
+            entry
+                .stale_unix_ms
+                .saturating_sub(crate::clock::unix_ms_after(Duration::ZERO)),
+        );
+        if ttl.is_zero() {
+            return;
+        }
+        let r = match &self.backend {
+            Backend::File(f) => f.store(&text),
+            Backend::Redis(r) => r.store(&text, ttl).await,
+        };
+        if let Err(e) = r {
+            self.failed("write", &e);
+        }
+    }
+
+    /// Releases a lock from [`SharedCache::acquire`].
+    pub async fn release(&self, lock: Lock) {
+        match lock {
+            Lock::File(l) => drop(l),
+            Lock::Redis(l) => {
+                if let Backend::Redis(r) = &self.backend {
+                    r.release(l).await;
+                }
+            }
+        }
+    }
+
+    /// Drops the stored entry if it still holds `token` (a 401 saw it rejected).
+    pub async fn invalidate(&self, token: &str) {
+        if !self.usable() {
+            return;
+        }
+        let matches = |text: &str| {
+            self.sealer
+                .open(text)
+                .is_some_and(|e| e.token.as_str() == token)
+        };
+        let r = match &self.backend {
+            Backend::File(f) => f.invalidate(matches),
+            Backend::Redis(r) => r.invalidate(matches).await,
+        };
+        if let Err(e) = r {
+            self.failed("invalidate", &e);
+        }
+    }
+
+    /// Shares the token endpoint's Retry-After window (Unix ms) with other processes.
+    pub async fn note_rate_limit(&self, until_unix_ms: u64) {
+        if !self.usable() {
+            return;
+        }
+        let r = match &self.backend {
+            Backend::File(f) => f.note_rate_limit(until_unix_ms),
+            Backend::Redis(r) => r.note_rate_limit(until_unix_ms).await,
+        };
+        if let Err(e) = r {
+            self.failed("write", &e);
+        }
+    }
+
+    /// Until when another process saw the token endpoint rate limit (Unix ms), if later than
+    /// now.
+    pub async fn rate_limited_until(&self) -> Option<u64> {
+        if !self.usable() {
+            return None;
+        }
+        let now = crate::clock::unix_ms_after(Duration::ZERO);
+        let r = match &self.backend {
+            Backend::File(f) => f.rate_limited_until(),
+            Backend::Redis(r) => r.rate_limited_until().await,
+        };
+        match r {
+            Ok(Some(t)) if t > now => Some(t),
+            Ok(_) => None,
+            Err(e) => {
+                self.failed("read", &e);
+                None
+            }
+        }
+    }
+}

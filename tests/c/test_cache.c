@@ -1,0 +1,545 @@
+/* Shared token caches through the C ABI: many processes (fork) and threads against the
+ * simulator, with a file:// directory and a real redis-server (started and stopped here, on a
+ * free loopback port, waited on by PING).
+ *
+ * Usage: CXOAUTH_SIM_PORT=<port> [REDIS_SERVER=/usr/bin/redis-server] ./test_cache [filter] */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "cxoauth.h"
+#include "harness.h"
+#include "secrets.h"
+#include "client_helpers.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static char g_tmp[256];
+
+static void make_tmp(void) {
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/cxoauth-cache-test-XXXXXX");
+    if (!mkdtemp(g_tmp)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+static void rm_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    char p[512];
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && !de->d_name[2])))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* A config for the simulator with a shared cache `cache` (a URL). */
+static const char *cache_cfg(const char *cache, const char *extra) {
+    static char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
+             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"%s\","
+             "\"token_cache\":\"%s\"%s%s}",
+             g_sim_port, g_sim_port, CLIENT_ID, SECRET, cache, extra[0] ? "," : "", extra);
+    return buf;
+}
+
+static int free_port(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    getsockname(s, (struct sockaddr *)&a, &al);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* ---- a minimal RESP client (for readiness and for reading what is stored) */
+
+static int resp_cmd(int port, const char *password, const char *const *argv, int argc, char *out,
+                    size_t outn) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(s);
+        return -1;
+    }
+    char req[8192];
+    size_t n = 0;
+    if (password) {
+        n += (size_t)snprintf(req + n, sizeof req - n, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n",
+                              strlen(password), password);
+    }
+    n += (size_t)snprintf(req + n, sizeof req - n, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++)
+        n += (size_t)snprintf(req + n, sizeof req - n, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+    if (write(s, req, n) != (ssize_t)n) {
+        close(s);
+        return -1;
+    }
+    shutdown(s, SHUT_WR);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < outn && (r = read(s, out + got, outn - 1 - got)) > 0) got += (size_t)r;
+    out[got] = 0;
+    close(s);
+    return (int)got;
+}
+
+struct redis {
+    pid_t pid;
+    int port;
+    char dir[256];
+};
+
+/* Starts redis-server on a free port (optionally with a password); waits for PONG. */
+static int redis_start(struct redis *r, const char *password) {
+    const char *bin = getenv("REDIS_SERVER") ? getenv("REDIS_SERVER") : "redis-server";
+    r->port = free_port();
+    snprintf(r->dir, sizeof r->dir, "/tmp/cxoauth-redis-XXXXXX");
+    if (!mkdtemp(r->dir)) return -1;
+    fflush(NULL);
+    r->pid = fork();
+    if (r->pid == 0) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", r->port);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (password)
+            execlp(bin, bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                   "no", "--dir", r->dir, "--requirepass", password, (char *)NULL);
+        else
+            execlp(bin, bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                   "no", "--dir", r->dir, (char *)NULL);
+        _exit(127);
+    }
+    const char *ping[] = {"PING"};
+    char out[256];
+    for (int i = 0; i < 500; i++) {
+        if (resp_cmd(r->port, password, ping, 1, out, sizeof out) > 0 && strstr(out, "PONG"))
+            return 0;
+        int st;
+        if (waitpid(r->pid, &st, WNOHANG) == r->pid) return -1; /* it exited */
+        usleep(10000);
+    }
+    return -1;
+}
+
+static void redis_stop(struct redis *r) {
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+    rm_tree(r->dir);
+}
+
+/* ---- many processes */
+
+/* Each child: waits for the go byte, creates a client with `config`, runs `threads` threads
+ * calling oauth_get_token, writes its token (or "ERR <code>") to its pipe. */
+struct child_args {
+    const char *config;
+    int threads;
+};
+
+static void *child_thread(void *arg) {
+    oauth_client *c = arg;
+    char *t = NULL;
+    if (oauth_get_token(c, &t, NULL) != OAUTH_OK) return NULL;
+    return t;
+}
+
+static void run_child(struct child_args *a, int go_fd, int out_fd) {
+    alarm(30);
+    char b;
+    if (read(go_fd, &b, 1) != 1) _exit(3);
+    oauth_client *c = NULL;
+    if (oauth_client_new(a->config, &c, NULL) != OAUTH_OK) _exit(4);
+    pthread_t th[16];
+    char *tok[16] = {0};
+    for (int i = 0; i < a->threads; i++) pthread_create(&th[i], NULL, child_thread, c);
+    for (int i = 0; i < a->threads; i++) pthread_join(th[i], (void **)&tok[i]);
+    char line[512];
+    int ok = 1;
+    for (int i = 0; i < a->threads; i++)
+        if (!tok[i] || strcmp(tok[i], tok[0]) != 0) ok = 0;
+    snprintf(line, sizeof line, "%s\n", ok ? tok[0] : "ERR");
+    if (write(out_fd, line, strlen(line)) < 0) _exit(5);
+    for (int i = 0; i < a->threads; i++) free(tok[i]); /* malloc'd by the library */
+    oauth_free(c);
+    _exit(ok ? 0 : 6);
+}
+
+/* Forks `n` children, releases them at once, collects their tokens; returns how many reported
+ * the same token as the first (and exited 0). */
+static int run_children(int n, struct child_args *a) {
+    int go[2], out[2];
+    if (pipe(go) != 0 || pipe(out) != 0) return -1;
+    fflush(NULL);
+    pid_t pids[64];
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(go[1]);
+            close(out[0]);
+            run_child(a, go[0], out[1]);
+        }
+    }
+    close(go[0]);
+    close(out[1]);
+    for (int i = 0; i < n; i++)
+        if (write(go[1], "g", 1) != 1) break;
+    close(go[1]);
+    static char all[64 * 512];
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(out[0], all + got, sizeof all - 1 - got)) > 0) got += (size_t)r;
+    all[got] = 0;
+    close(out[0]);
+    int exited_ok = 0;
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        waitpid(pids[i], &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) exited_ok++;
+    }
+    char *first = strtok(all, "\n");
+    int same = first && strcmp(first, "ERR") != 0;
+    if (same) {
+        same = 1;
+        for (char *l = strtok(NULL, "\n"); l; l = strtok(NULL, "\n")) same += strcmp(l, first) == 0;
+    }
+    return exited_ok == n ? same : -exited_ok;
+}
+
+/* Scans every file below `dir` for the test secret and for `token`. */
+static int dir_contains(const char *dir, const char *needle) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *de;
+    int hit = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.')) continue;
+        char p[512], buf[65536];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        if (strstr(buf, needle)) hit++;
+    }
+    closedir(d);
+    return hit;
+}
+
+/* ------------------------------------------------------------ file cache */
+
+/* 50 processes with a cold file cache: exactly one token request; files 0600 in a 0700
+ * directory; neither the secret nor the token in any file. */
+static void test_file_cache_50_processes(void) {
+    make_tmp();
+    char dir[300], url[320];
+    snprintf(dir, sizeof dir, "%s/cache", g_tmp); /* created by the library */
+    snprintf(url, sizeof url, "file://%s", dir);
+    char config[2048];
+    snprintf(config, sizeof config, "%s", cache_cfg(url, ""));
+    struct child_args a = {config, 1};
+    int same = run_children(50, &a);
+    CHECK_EQ_INT(same, 50);
+    CHECK_EQ_INT(sim_counter("token_requests"), 1);
+    struct stat st;
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    DIR *d = opendir(dir);
+    int files = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+        files++;
+    }
+    if (d) closedir(d);
+    CHECK(files >= 2); /* the entry and its lock file */
+    CHECK_EQ_INT(dir_contains(dir, SECRET), 0);
+    CHECK_EQ_INT(dir_contains(dir, "s3cr"), 0);
+    /* the token itself is not in clear either */
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    char *t = NULL;
+    CHECK_EQ_INT(oauth_get_token(c, &t, NULL), OAUTH_OK);
+    CHECK_EQ_INT(sim_counter("token_requests"), 1);
+    CHECK_EQ_INT(dir_contains(dir, t), 0);
+    oauth_string_free(t);
+    oauth_free(c);
+    rm_tree(g_tmp);
+}
+
+static void test_file_cache_corrupt_and_foreign_entries(void) {
+    make_tmp();
+    char url[320];
+    snprintf(url, sizeof url, "file://%s", g_tmp);
+    char config[2048];
+    snprintf(config, sizeof config, "%s", cache_cfg(url, ""));
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+    oauth_free(c);
+    /* overwrite every entry with garbage, then with another client's (foreign) sealed text */
+    DIR *d = opendir(g_tmp);
+    struct dirent *de;
+    char entry[600] = "";
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".token")) snprintf(entry, sizeof entry, "%s/%s", g_tmp, de->d_name);
+    if (d) closedir(d);
+    CHECK(entry[0] != 0);
+    const char *junk[] = {"garbage", "cxo1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ""};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(entry, "w");
+        fputs(junk[i], f);
+        fclose(f);
+        long long before = sim_counter("token_requests");
+        CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+        CHECK_EQ_INT(token_rc(c), OAUTH_OK); /* ignored and replaced */
+        oauth_free(c);
+        CHECK_EQ_INT(sim_counter("token_requests"), before + 1);
+        /* replaced: a new process takes it without a request */
+        CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+        CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+        oauth_free(c);
+        CHECK_EQ_INT(sim_counter("token_requests"), before + 1);
+    }
+    /* another secret cannot open the entry: it fetches its own (and is rejected here) */
+    char other[2048];
+    snprintf(other, sizeof other,
+             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
+             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"Wr0ngSecretValue\","
+             "\"token_cache\":\"%s\"}",
+             g_sim_port, g_sim_port, CLIENT_ID, url);
+    CHECK_EQ_INT(oauth_client_new(other, &c, NULL), OAUTH_OK);
+    CHECK_EQ_INT(token_rc(c), OAUTH_ERR_AUTH);
+    oauth_free(c);
+    rm_tree(g_tmp);
+}
+
+/* A directory that cannot be created (under a regular file): calls still succeed, promptly. */
+static void test_file_cache_unwritable_directory(void) {
+    char config[2048];
+    snprintf(config, sizeof config, "%s", cache_cfg("file:///etc/hostname/cxoauth", ""));
+    double t0 = now_s();
+    for (int i = 0; i < 3; i++) {
+        oauth_client *c = NULL;
+        CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+        CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+        CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
+        oauth_free(c);
+    }
+    CHECK(now_s() - t0 < 2.0);
+    CHECK_EQ_INT(sim_counter("token_requests"), 3); /* each process on its own */
+}
+
+/* Revocation seen by 8 processes at once (each had the shared token): one refetch in all. */
+static void revoke_storm(const char *config, int n) {
+    int go[2], out[2], ready[2];
+    CHECK(pipe(go) == 0 && pipe(out) == 0 && pipe(ready) == 0);
+    fflush(NULL);
+    pid_t pids[16];
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            alarm(30);
+            oauth_client *c = NULL;
+            if (oauth_client_new(config, &c, NULL) != OAUTH_OK) _exit(3);
+            if (get_status(c, "/api/v2/echo") != 200) _exit(4); /* token in memory */
+            if (write(ready[1], "r", 1) != 1) _exit(5);
+            char b;
+            if (read(go[0], &b, 1) != 1) _exit(6);
+            int s = get_status(c, "/api/v2/organizations/me"); /* 401 → one new token */
+            oauth_free(c);
+            _exit(s == 200 ? 0 : 7);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        char b;
+        CHECK(read(ready[0], &b, 1) == 1);
+    }
+    CHECK_EQ_INT(sim_counter("token_requests"), 1);
+    sim_post("/__admin/revoke", "{}");
+    for (int i = 0; i < n; i++)
+        if (write(go[1], "g", 1) != 1) break;
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        waitpid(pids[i], &st, 0);
+        ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    CHECK_EQ_INT(ok, n);
+    CHECK_EQ_INT(sim_counter("token_requests"), 2);
+    close(go[0]);
+    close(go[1]);
+    close(out[0]);
+    close(out[1]);
+    close(ready[0]);
+    close(ready[1]);
+}
+
+static void test_file_cache_revoke_one_refetch_for_the_host(void) {
+    make_tmp();
+    char url[320];
+    snprintf(url, sizeof url, "file://%s", g_tmp);
+    char config[2048];
+    snprintf(config, sizeof config, "%s", cache_cfg(url, ""));
+    revoke_storm(config, 8);
+    rm_tree(g_tmp);
+}
+
+/* ------------------------------------------------------------ redis cache */
+
+static void test_redis_cache_12_processes_4_threads(void) {
+    struct redis r;
+    if (redis_start(&r, NULL) != 0) {
+        fprintf(stderr, "  cannot start redis-server (install it: apt-get install redis-server)\n");
+        g_failed_checks++;
+        return;
+    }
+    char url[64], config[2048];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", r.port);
+    snprintf(config, sizeof config, "%s", cache_cfg(url, "\"token_cache_prefix\":\"t1\""));
+    struct child_args a = {config, 4};
+    CHECK_EQ_INT(run_children(12, &a), 12);
+    CHECK_EQ_INT(sim_counter("token_requests"), 1);
+    /* what Redis holds: sealed, no secret, no token in clear */
+    const char *keys[] = {"KEYS", "t1:*"};
+    char out[65536];
+    CHECK(resp_cmd(r.port, NULL, keys, 2, out, sizeof out) > 0);
+    CHECK(strstr(out, "t1:token:") != NULL);
+    char *k = strstr(out, "t1:token:");
+    char key[128] = "";
+    sscanf(k, "%127[^\r]", key);
+    const char *get[] = {"GET", key};
+    CHECK(resp_cmd(r.port, NULL, get, 2, out, sizeof out) > 0);
+    CHECK(strstr(out, "cxo1.") != NULL);
+    CHECK(strstr(out, SECRET) == NULL && strstr(out, "s3cr") == NULL);
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    char *t = NULL;
+    CHECK_EQ_INT(oauth_get_token(c, &t, NULL), OAUTH_OK);
+    CHECK(t && strstr(out, t) == NULL);
+    oauth_string_free(t);
+    oauth_free(c);
+    /* its time to live is the lifetime minus the margin */
+    const char *pttl[] = {"PTTL", key};
+    CHECK(resp_cmd(r.port, NULL, pttl, 2, out, sizeof out) > 0);
+    long long ttl = atoll(out + 1);
+    CHECK(ttl > (86400LL - 61) * 1000 && ttl <= (86400LL - 60) * 1000);
+    /* a revoked token: one refetch for the fleet */
+    sim_reset();
+    revoke_storm(config, 8);
+    redis_stop(&r);
+}
+
+static void test_redis_password_and_faults(void) {
+    struct redis r;
+    if (redis_start(&r, "Rd1sPassw0rd-secret") != 0) {
+        fprintf(stderr, "  cannot start redis-server\n");
+        g_failed_checks++;
+        return;
+    }
+    char url[128], config[2048];
+    snprintf(url, sizeof url, "redis://:Rd1sPassw0rd-secret@127.0.0.1:%d", r.port);
+    snprintf(config, sizeof config, "%s", cache_cfg(url, ""));
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+    oauth_free(c);
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    CHECK_EQ_INT(token_rc(c), OAUTH_OK); /* from Redis */
+    CHECK_EQ_INT(sim_counter("token_requests"), 1);
+    /* Redis killed mid-run: calls keep succeeding, promptly */
+    redis_stop(&r);
+    double t0 = now_s();
+    char *t = NULL;
+    CHECK_EQ_INT(oauth_get_token(c, &t, NULL), OAUTH_OK); /* the process cache */
+    CHECK_EQ_INT(oauth_invalidate_token(c, t), OAUTH_OK);
+    oauth_string_free(t);
+    CHECK_EQ_INT(token_rc(c), OAUTH_OK); /* Redis gone: fetched directly */
+    CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
+    CHECK(now_s() - t0 < 3.0);
+    oauth_free(c);
+    /* Redis not running at all */
+    t0 = now_s();
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+    CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
+    oauth_free(c);
+    CHECK(now_s() - t0 < 3.0);
+    /* a wrong password: the calls work (process cache), and no error carries the password */
+    if (redis_start(&r, "Rd1sPassw0rd-secret") == 0) {
+        snprintf(url, sizeof url, "redis://:Wr0ngSecretValue@127.0.0.1:%d", r.port);
+        snprintf(config, sizeof config, "%s", cache_cfg(url, ""));
+        CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+        CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+        oauth_free(c);
+        redis_stop(&r);
+    } else {
+        g_failed_checks++;
+    }
+    /* unknown schemes and bad URLs are configuration errors, without the password */
+    oauth_error *e = NULL;
+    CHECK_EQ_INT(oauth_client_new(cache_cfg("memcached://h:1", ""), &c, &e), OAUTH_ERR_CONFIG);
+    oauth_error_free(e);
+    e = NULL;
+    CHECK_EQ_INT(oauth_client_new(cache_cfg("file://relative/dir", ""), &c, &e), OAUTH_ERR_CONFIG);
+    oauth_error_free(e);
+    e = NULL;
+    CHECK_EQ_INT(oauth_client_new(cache_cfg("redis://:Wr0ngSecretValue@", ""), &c, &e),
+                 OAUTH_ERR_CONFIG);
+    CHECK(strstr(oauth_error_message(e), "Wr0ngSecretValue") == NULL);
+    oauth_error_free(e);
+}
+
+static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_cache_warnings; /* (read in a debugger; the scan is what is checked) */
+
+static void on_log(void *ud, uint32_t level, const char *message) {
+    (void)ud;
+    pthread_mutex_lock(&g_log_lock);
+    if (level <= 2 && strstr(message, "token cache")) g_cache_warnings++;
+    pthread_mutex_unlock(&g_log_lock);
+    record_error_text(message); /* the final scan: no password, secret or token */
+}
+
+int main(int argc, char **argv) {
+    sim_port_from_env();
+    signal(SIGPIPE, SIG_IGN);
+    oauth_set_log_callback(4, on_log, NULL);
+    g_final_check = check_no_secrets_in_errors;
+    static const struct test_case tests[] = {
+        {"file_cache_50_processes", test_file_cache_50_processes},
+        {"file_cache_corrupt_and_foreign_entries", test_file_cache_corrupt_and_foreign_entries},
+        {"file_cache_unwritable_directory", test_file_cache_unwritable_directory},
+        {"file_cache_revoke_one_refetch_for_the_host",
+         test_file_cache_revoke_one_refetch_for_the_host},
+        {"redis_cache_12_processes_4_threads", test_redis_cache_12_processes_4_threads},
+        {"redis_password_and_faults", test_redis_password_and_faults},
+    };
+    return run_tests(tests, sizeof tests / sizeof tests[0], argc > 1 ? argv[1] : NULL);
+}
