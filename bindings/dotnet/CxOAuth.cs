@@ -1,12 +1,15 @@
 // CxOAuth: .NET binding of the cxoauth native library (OAuth2 tokens and authenticated REST
 // calls for Genesys Cloud CX, NICE CXone and any OAuth2 server). P/Invoke only; builds with
-// Mono's mcs and with modern .NET.
+// Mono's mcs (C# 7.2) and with the SDK (CxOAuth.csproj: netstandard2.0 + net8.0).
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Win32.SafeHandles;
 
 namespace CxOAuth
 {
@@ -39,32 +42,108 @@ namespace CxOAuth
         }
     }
 
+    /// <summary>P/Invoke declarations (all cdecl, the library's calling convention) and the
+    /// native library resolution.
+    ///
+    /// Resolution of the name "cxoauth": on modern .NET (Core 3.0+, 5+) a DllImportResolver is
+    /// registered for this assembly (directly when compiled for NETCOREAPP3_0_OR_GREATER, by
+    /// reflection when the netstandard2.0 or mcs build runs there): CXOAUTH_LIBRARY, when set,
+    /// is loaded and is the only candidate (an explicit override that fails throws
+    /// DllNotFoundException naming it); otherwise the default probing runs (the NuGet
+    /// package's runtimes/&lt;rid&gt;/native, the app directory, the system loader). On Mono
+    /// there is no resolver API: a dllmap in CxOAuth.dll.config
+    /// (&lt;dllmap dll="cxoauth" target="/path/libcxoauth.so"/&gt;), libcxoauth.so beside
+    /// CxOAuth.dll, or LD_LIBRARY_PATH; CXOAUTH_LIBRARY is not honoured there.</summary>
     internal static class Native
     {
         const string Lib = "cxoauth";
+        const CallingConvention Cdecl = CallingConvention.Cdecl;
+        internal const string EnvVar = "CXOAUTH_LIBRARY";
 
-        [DllImport(Lib)] internal static extern uint oauth_client_new(byte[] configUtf8, out ClientHandle client, out IntPtr err);
-        [DllImport(Lib)] internal static extern uint oauth_close(ClientHandle client);
-        [DllImport(Lib)] internal static extern void oauth_free(IntPtr client);
-        [DllImport(Lib)] internal static extern uint oauth_cancel(ClientHandle client);
-        [DllImport(Lib)] internal static extern uint oauth_get_token_cancellable(ClientHandle client, CancelHandle cancel, out IntPtr token, out IntPtr err);
-        [DllImport(Lib)] internal static extern uint oauth_request_cancellable(ClientHandle client, CancelHandle cancel, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, out IntPtr response, out IntPtr err);
-        [DllImport(Lib)] internal static extern ushort oauth_response_status(IntPtr r);
-        [DllImport(Lib)] internal static extern IntPtr oauth_response_body(IntPtr r, out UIntPtr len);
-        [DllImport(Lib)] internal static extern UIntPtr oauth_response_header_count(IntPtr r);
-        [DllImport(Lib)] internal static extern uint oauth_response_header_at(IntPtr r, UIntPtr index, out IntPtr name, out IntPtr value);
-        [DllImport(Lib)] internal static extern void oauth_response_free(IntPtr r);
-        [DllImport(Lib)] internal static extern uint oauth_error_code(IntPtr e);
-        [DllImport(Lib)] internal static extern IntPtr oauth_error_message(IntPtr e);
-        [DllImport(Lib)] internal static extern ushort oauth_error_http_status(IntPtr e);
-        [DllImport(Lib)] internal static extern IntPtr oauth_error_oauth_code(IntPtr e);
-        [DllImport(Lib)] internal static extern IntPtr oauth_error_correlation_id(IntPtr e);
-        [DllImport(Lib)] internal static extern void oauth_error_free(IntPtr e);
-        [DllImport(Lib)] internal static extern void oauth_string_free(IntPtr s);
-        [DllImport(Lib)] internal static extern IntPtr oauth_version();
-        [DllImport(Lib)] internal static extern uint oauth_cancel_token_new(out CancelHandle token, out IntPtr err);
-        [DllImport(Lib)] internal static extern void oauth_cancel_token_cancel(CancelHandle token);
-        [DllImport(Lib)] internal static extern void oauth_cancel_token_free(IntPtr token);
+        /// <summary>How the library is resolved in this process (for diagnostics and tests).</summary>
+        internal static readonly string ResolverStatus;
+
+        static Native()
+        {
+            ResolverStatus = RegisterResolver();
+        }
+
+#if NETCOREAPP3_0_OR_GREATER
+        static string RegisterResolver()
+        {
+            NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, Resolve);
+            return "NativeLibrary resolver (compiled)";
+        }
+
+        static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+        {
+            if (libraryName != Lib) return IntPtr.Zero;
+            var path = Environment.GetEnvironmentVariable(EnvVar);
+            if (string.IsNullOrEmpty(path)) return IntPtr.Zero; // default probing
+            IntPtr h;
+            if (NativeLibrary.TryLoad(path, out h)) return h;
+            throw new DllNotFoundException("cannot load the cxoauth library from " + EnvVar + "=" + path);
+        }
+#else
+        static MethodInfo tryLoad;
+
+        static string RegisterResolver()
+        {
+            // netstandard2.0 / mcs build: NativeLibrary exists only when running on modern .NET.
+            try
+            {
+                var nl = Type.GetType("System.Runtime.InteropServices.NativeLibrary", false);
+                var resolverType = Type.GetType("System.Runtime.InteropServices.DllImportResolver", false);
+                if (nl == null || resolverType == null)
+                    return "none (Mono/.NET Framework: dllmap, assembly directory or LD_LIBRARY_PATH)";
+                var set = nl.GetMethod("SetDllImportResolver", new[] { typeof(Assembly), resolverType });
+                tryLoad = nl.GetMethod("TryLoad", new[] { typeof(string), typeof(IntPtr).MakeByRefType() });
+                var target = typeof(Native).GetMethod("Resolve", BindingFlags.NonPublic | BindingFlags.Static);
+                if (set == null || tryLoad == null || target == null) return "none (NativeLibrary API incomplete)";
+                set.Invoke(null, new object[] { typeof(Native).Assembly, Delegate.CreateDelegate(resolverType, target) });
+                return "NativeLibrary resolver (reflection)";
+            }
+            catch (Exception e)
+            {
+                return "none (" + e.GetType().Name + ")";
+            }
+        }
+
+        static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
+        {
+            if (libraryName != Lib) return IntPtr.Zero;
+            var path = Environment.GetEnvironmentVariable(EnvVar);
+            if (string.IsNullOrEmpty(path)) return IntPtr.Zero;
+            var args = new object[] { path, IntPtr.Zero };
+            if ((bool)tryLoad.Invoke(null, args)) return (IntPtr)args[1];
+            throw new DllNotFoundException("cannot load the cxoauth library from " + EnvVar + "=" + path);
+        }
+#endif
+
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_new(byte[] configUtf8, out ClientHandle client, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_close(ClientHandle client);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_free(IntPtr client);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_cancel(ClientHandle client);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_get_token_ex(ClientHandle client, CancelHandle cancel, out IntPtr token, out ulong expiresUnixMs, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_invalidate_token(ClientHandle client, byte[] tokenUtf8);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_request_cancellable(ClientHandle client, CancelHandle cancel, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, out IntPtr response, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern ushort oauth_response_status(IntPtr r);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_response_body(IntPtr r, out UIntPtr len);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern UIntPtr oauth_response_header_count(IntPtr r);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_response_header_at(IntPtr r, UIntPtr index, out IntPtr name, out IntPtr value);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_response_free(IntPtr r);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_error_code(IntPtr e);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_error_message(IntPtr e);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern ushort oauth_error_http_status(IntPtr e);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_error_oauth_code(IntPtr e);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_error_correlation_id(IntPtr e);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_error_free(IntPtr e);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_string_free(IntPtr s);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_version();
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_config_schema();
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_cancel_token_new(out CancelHandle token, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_cancel_token_cancel(CancelHandle token);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_cancel_token_free(IntPtr token);
 
         /// <summary>NUL-terminated UTF-8 (works on Mono and .NET alike).</summary>
         internal static byte[] Utf8Z(string s)
@@ -108,10 +187,9 @@ namespace CxOAuth
     /// disposed (or finalized) and no P/Invoke call holds it any more: every DllImport taking a
     /// ClientHandle AddRefs it for the duration of the call, so oauth_free never overlaps a
     /// call on the client (ABI 0.2 contract).</summary>
-    public sealed class ClientHandle : SafeHandle
+    internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
-        public ClientHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        public ClientHandle() : base(true) { }
         protected override bool ReleaseHandle()
         {
             Native.oauth_free(handle);
@@ -120,10 +198,9 @@ namespace CxOAuth
     }
 
     /// <summary>Owns an oauth_cancel_token*.</summary>
-    public sealed class CancelHandle : SafeHandle
+    internal sealed class CancelHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
-        public CancelHandle() : base(IntPtr.Zero, true) { }
-        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        public CancelHandle() : base(true) { }
         protected override bool ReleaseHandle()
         {
             Native.oauth_cancel_token_free(handle);
@@ -142,53 +219,161 @@ namespace CxOAuth
         internal static readonly CancelHandle None = new CancelHandle();
     }
 
-    /// <summary>Typed configuration, serialised to the library's JSON (null = not set).</summary>
+    /// <summary>Marks an <see cref="OAuthConfig"/> property with its library key.</summary>
+    [AttributeUsage(AttributeTargets.Property)]
+    public sealed class ConfigKeyAttribute : Attribute
+    {
+        public string Name { get; private set; }
+        public ConfigKeyAttribute(string name) { Name = name; }
+    }
+
+    /// <summary>One key of the library's configuration schema (oauth_config_schema()).</summary>
+    public sealed class ConfigKeyInfo
+    {
+        public string Name { get; internal set; }
+        /// <summary>"string", "integer" or "boolean".</summary>
+        public string Type { get; internal set; }
+        public bool Secret { get; internal set; }
+        public string Description { get; internal set; }
+        /// <summary>Environment variables read when the key is absent.</summary>
+        public IReadOnlyList<string> Env { get; internal set; }
+        /// <summary>Allowed values, or null.</summary>
+        public IReadOnlyList<string> Enum { get; internal set; }
+        public override string ToString() { return Name + " (" + Type + ")"; }
+    }
+
+    /// <summary>Typed configuration, serialised to the library's JSON (null = not set, so the
+    /// library's default or environment variable applies). Plain settable properties, so it
+    /// binds from Microsoft.Extensions.Configuration:
+    /// <c>configuration.GetSection("CxOAuth").Bind(config)</c> or
+    /// <c>services.Configure&lt;OAuthConfig&gt;(configuration.GetSection("CxOAuth"))</c>.
+    /// Keys added to the library after this binding go into <see cref="Extra"/> by their
+    /// library name (e.g. <c>"CxOAuth:Extra:new_key": "5"</c>); their values are typed by the
+    /// library's own schema (integer, boolean or string).</summary>
     public class OAuthConfig
     {
-        public string Platform, Region, Issuer, TokenUrl, ApiBase, ClientId, ClientSecret,
-            AccessKeyId, AccessKeySecret, ClientAuth, Scope, UserAgent, Proxy, CaFile, EnvFile;
-        public int? RefreshMarginS, TimeoutMs, DeadlineMs, MaxRetries, MaxRetryAfterS,
-            BackoffBaseMs, BackoffMaxMs, MaxBodyBytes;
+        [ConfigKey("platform")] public string Platform { get; set; }
+        [ConfigKey("region")] public string Region { get; set; }
+        [ConfigKey("issuer")] public string Issuer { get; set; }
+        [ConfigKey("token_url")] public string TokenUrl { get; set; }
+        [ConfigKey("api_base")] public string ApiBase { get; set; }
+        [ConfigKey("client_id")] public string ClientId { get; set; }
+        [ConfigKey("client_secret")] public string ClientSecret { get; set; }
+        [ConfigKey("access_key_id")] public string AccessKeyId { get; set; }
+        [ConfigKey("access_key_secret")] public string AccessKeySecret { get; set; }
+        [ConfigKey("cxone_grant")] public string CxoneGrant { get; set; }
+        [ConfigKey("cxone_area")] public string CxoneArea { get; set; }
+        [ConfigKey("client_auth")] public string ClientAuth { get; set; }
+        [ConfigKey("scope")] public string Scope { get; set; }
+        [ConfigKey("refresh_margin_s")] public int? RefreshMarginS { get; set; }
+        [ConfigKey("timeout_ms")] public int? TimeoutMs { get; set; }
+        [ConfigKey("deadline_ms")] public int? DeadlineMs { get; set; }
+        [ConfigKey("max_retries")] public int? MaxRetries { get; set; }
+        [ConfigKey("retry_non_idempotent")] public bool? RetryNonIdempotent { get; set; }
+        [ConfigKey("max_retry_after_s")] public int? MaxRetryAfterS { get; set; }
+        [ConfigKey("backoff_base_ms")] public int? BackoffBaseMs { get; set; }
+        [ConfigKey("backoff_max_ms")] public int? BackoffMaxMs { get; set; }
+        [ConfigKey("max_body_bytes")] public long? MaxBodyBytes { get; set; }
+        [ConfigKey("user_agent")] public string UserAgent { get; set; }
+        [ConfigKey("proxy")] public string Proxy { get; set; }
+        [ConfigKey("ca_file")] public string CaFile { get; set; }
+        [ConfigKey("env_file")] public string EnvFile { get; set; }
+        /// <summary>Shared token cache: memory (default), file:///dir, redis://... (secret: may hold a password).</summary>
+        [ConfigKey("token_cache")] public string TokenCache { get; set; }
+        [ConfigKey("token_cache_prefix")] public string TokenCachePrefix { get; set; }
+
+        /// <summary>Further keys by their library name (keys newer than this binding). Values
+        /// are strings, typed by the library's schema when serialised; a key also set by a
+        /// property is an error.</summary>
+        public Dictionary<string, string> Extra { get; set; }
+
+        /// <summary>Core keys that this binding knowingly has no property for: they are
+        /// reachable through <see cref="Extra"/> only (checked by the tests against the schema).</summary>
+        public static readonly IReadOnlyList<string> ReachableViaExtraOnly = new string[0];
+
+        public OAuthConfig() { Extra = new Dictionary<string, string>(StringComparer.Ordinal); }
+
+        static readonly List<KeyValuePair<string, PropertyInfo>> Properties = FindProperties();
+
+        static List<KeyValuePair<string, PropertyInfo>> FindProperties()
+        {
+            var list = new List<KeyValuePair<string, PropertyInfo>>();
+            foreach (var p in typeof(OAuthConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                var a = (ConfigKeyAttribute)Attribute.GetCustomAttribute(p, typeof(ConfigKeyAttribute));
+                if (a != null) list.Add(new KeyValuePair<string, PropertyInfo>(a.Name, p));
+            }
+            return list;
+        }
+
+        /// <summary>Library key name -> property, for every typed property.</summary>
+        public static IDictionary<string, PropertyInfo> KeyProperties()
+        {
+            var d = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
+            foreach (var kv in Properties) d[kv.Key] = kv.Value;
+            return d;
+        }
 
         public string ToJson()
         {
             var sb = new StringBuilder("{");
-            Add(sb, "platform", Platform); Add(sb, "region", Region); Add(sb, "issuer", Issuer);
-            Add(sb, "token_url", TokenUrl); Add(sb, "api_base", ApiBase);
-            Add(sb, "client_id", ClientId); Add(sb, "client_secret", ClientSecret);
-            Add(sb, "access_key_id", AccessKeyId); Add(sb, "access_key_secret", AccessKeySecret);
-            Add(sb, "client_auth", ClientAuth); Add(sb, "scope", Scope); Add(sb, "user_agent", UserAgent);
-            Add(sb, "proxy", Proxy); Add(sb, "ca_file", CaFile); Add(sb, "env_file", EnvFile);
-            Add(sb, "refresh_margin_s", RefreshMarginS); Add(sb, "timeout_ms", TimeoutMs);
-            Add(sb, "deadline_ms", DeadlineMs); Add(sb, "max_retries", MaxRetries);
-            Add(sb, "max_retry_after_s", MaxRetryAfterS); Add(sb, "backoff_base_ms", BackoffBaseMs);
-            Add(sb, "backoff_max_ms", BackoffMaxMs); Add(sb, "max_body_bytes", MaxBodyBytes);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var kv in Properties)
+            {
+                var v = kv.Value.GetValue(this, null);
+                if (v == null) continue;
+                seen.Add(kv.Key);
+                Key(sb, kv.Key);
+                if (v is string) sb.Append(JsonString((string)v));
+                else if (v is bool) sb.Append((bool)v ? "true" : "false");
+                else sb.Append(Convert.ToString(v, CultureInfo.InvariantCulture));
+            }
+            if (Extra != null && Extra.Count > 0)
+            {
+                var types = OAuthClient.ConfigKeyTypes();
+                foreach (var kv in Extra)
+                {
+                    if (kv.Value == null) continue;
+                    if (!seen.Add(kv.Key))
+                        throw new ArgumentException("config key \"" + kv.Key + "\" is set both by a property and in Extra");
+                    string type;
+                    types.TryGetValue(kv.Key, out type);
+                    Key(sb, kv.Key);
+                    sb.Append(ExtraValue(kv.Key, kv.Value, type));
+                }
+            }
             return sb.Append('}').ToString();
+        }
+
+        static string ExtraValue(string key, string value, string type)
+        {
+            if (type == "integer")
+            {
+                long n;
+                if (!long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
+                    throw new ArgumentException("config key \"" + key + "\" needs an integer, got \"" + value + "\"");
+                return n.ToString(CultureInfo.InvariantCulture);
+            }
+            if (type == "boolean")
+            {
+                bool b;
+                if (!bool.TryParse(value.Trim(), out b))
+                    throw new ArgumentException("config key \"" + key + "\" needs true or false, got \"" + value + "\"");
+                return b ? "true" : "false";
+            }
+            return JsonString(value); // strings, and keys the library does not know (it names them)
         }
 
         public override string ToString()
         {
-            return "OAuthConfig(region=" + Region + ", client_id=" + ClientId + ", secrets redacted)";
+            return "OAuthConfig(platform=" + (Platform ?? "-") + ", region=" + (Region ?? "-") + ", api_base=" +
+                   (ApiBase ?? "-") + ", client_id=" + (ClientId ?? "-") + ", secrets redacted)";
         }
 
         static void Key(StringBuilder sb, string key)
         {
             if (sb.Length > 1) sb.Append(',');
             sb.Append(JsonString(key)).Append(':');
-        }
-
-        static void Add(StringBuilder sb, string key, string value)
-        {
-            if (value == null) return;
-            Key(sb, key);
-            sb.Append(JsonString(value));
-        }
-
-        static void Add(StringBuilder sb, string key, int? value)
-        {
-            if (value == null) return;
-            Key(sb, key);
-            sb.Append(value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         /// <summary>RFC 8259 string escaping.</summary>
@@ -214,20 +399,130 @@ namespace CxOAuth
         }
     }
 
+    /// <summary>A minimal JSON reader (objects, arrays, strings, numbers, literals) for the
+    /// schema and for reading api_base out of a JSON configuration; no dependency needed.</summary>
+    internal sealed class MiniJson
+    {
+        readonly string s;
+        int i;
+
+        MiniJson(string text) { s = text; }
+
+        /// <summary>Dictionary&lt;string, object&gt;, List&lt;object&gt;, string, double, bool or null.</summary>
+        internal static object Parse(string text)
+        {
+            var p = new MiniJson(text);
+            var v = p.Value();
+            p.Ws();
+            if (p.i != p.s.Length) throw new FormatException("trailing characters in JSON");
+            return v;
+        }
+
+        void Ws() { while (i < s.Length && char.IsWhiteSpace(s[i])) i++; }
+
+        char Peek() { Ws(); if (i >= s.Length) throw new FormatException("unexpected end of JSON"); return s[i]; }
+
+        object Value()
+        {
+            var c = Peek();
+            if (c == '{')
+            {
+                i++;
+                var d = new Dictionary<string, object>(StringComparer.Ordinal);
+                if (Peek() == '}') { i++; return d; }
+                while (true)
+                {
+                    if (Peek() != '"') throw new FormatException("expected a key");
+                    var k = Str();
+                    if (Peek() != ':') throw new FormatException("expected ':'");
+                    i++;
+                    d[k] = Value();
+                    var n = Peek(); i++;
+                    if (n == '}') return d;
+                    if (n != ',') throw new FormatException("expected ',' or '}'");
+                }
+            }
+            if (c == '[')
+            {
+                i++;
+                var l = new List<object>();
+                if (Peek() == ']') { i++; return l; }
+                while (true)
+                {
+                    l.Add(Value());
+                    var n = Peek(); i++;
+                    if (n == ']') return l;
+                    if (n != ',') throw new FormatException("expected ',' or ']'");
+                }
+            }
+            if (c == '"') return Str();
+            if (Lit("true")) return true;
+            if (Lit("false")) return false;
+            if (Lit("null")) return null;
+            int start = i;
+            while (i < s.Length && "+-0123456789.eE".IndexOf(s[i]) >= 0) i++;
+            if (start == i) throw new FormatException("unexpected character in JSON");
+            return double.Parse(s.Substring(start, i - start), CultureInfo.InvariantCulture);
+        }
+
+        bool Lit(string lit)
+        {
+            if (string.CompareOrdinal(s, i, lit, 0, lit.Length) != 0) return false;
+            i += lit.Length;
+            return true;
+        }
+
+        string Str()
+        {
+            i++; // opening quote
+            var sb = new StringBuilder();
+            while (true)
+            {
+                if (i >= s.Length) throw new FormatException("unterminated string");
+                var c = s[i++];
+                if (c == '"') return sb.ToString();
+                if (c != '\\') { sb.Append(c); continue; }
+                var e = s[i++];
+                switch (e)
+                {
+                    case 'n': sb.Append('\n'); break;
+                    case 't': sb.Append('\t'); break;
+                    case 'r': sb.Append('\r'); break;
+                    case 'b': sb.Append('\b'); break;
+                    case 'f': sb.Append('\f'); break;
+                    case 'u': sb.Append((char)int.Parse(s.Substring(i, 4), NumberStyles.HexNumber)); i += 4; break;
+                    default: sb.Append(e); break;
+                }
+            }
+        }
+    }
+
     /// <summary>An HTTP response, copied out of the native one.</summary>
     public sealed class OAuthResponse
     {
         public int StatusCode { get; private set; }
         public byte[] Body { get; private set; }
         public string BodyText { get { return Encoding.UTF8.GetString(Body); } }
-        /// <summary>All headers; names lower-case, repeated ones joined with ", ".</summary>
-        public IDictionary<string, string> Headers { get; private set; }
 
-        /// <summary>A header value (case-insensitive), or null.</summary>
+        /// <summary>Every header line in the order received, as (lower-case name, value);
+        /// a repeated header such as Set-Cookie is one entry per line, never joined.</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> HeaderList { get; private set; }
+
+        /// <summary>Headers by name (case-insensitive), each with all of its values in order.</summary>
+        public IReadOnlyDictionary<string, IReadOnlyList<string>> Headers { get; private set; }
+
+        /// <summary>The first value of a header (case-insensitive), or null.</summary>
         public string Header(string name)
         {
-            string v;
-            return Headers.TryGetValue(name, out v) ? v : null;
+            IReadOnlyList<string> v;
+            return Headers.TryGetValue(name, out v) && v.Count > 0 ? v[0] : null;
+        }
+
+        /// <summary>All values of a header (case-insensitive), empty when absent.</summary>
+        public IReadOnlyList<string> HeaderValues(string name)
+        {
+            IReadOnlyList<string> v;
+            return Headers.TryGetValue(name, out v) ? v : new string[0];
         }
 
         internal OAuthResponse(IntPtr r)
@@ -237,15 +532,37 @@ namespace CxOAuth
             var p = Native.oauth_response_body(r, out len);
             Body = new byte[(int)len.ToUInt64()];
             if (Body.Length > 0) Marshal.Copy(p, Body, 0, Body.Length);
-            Headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var list = new List<KeyValuePair<string, string>>();
+            var byName = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
             ulong n = Native.oauth_response_header_count(r).ToUInt64();
             for (ulong i = 0; i < n; i++)
             {
                 IntPtr name, value;
-                if (Native.oauth_response_header_at(r, new UIntPtr(i), out name, out value) == 0)
-                    Headers[Native.FromUtf8(name)] = Native.FromUtf8(value);
+                if (Native.oauth_response_header_at(r, new UIntPtr(i), out name, out value) != 0) continue;
+                var k = Native.FromUtf8(name);
+                var v = Native.FromUtf8(value);
+                list.Add(new KeyValuePair<string, string>(k, v));
+                List<string> vs;
+                if (!byName.TryGetValue(k, out vs)) byName[k] = vs = new List<string>();
+                vs.Add(v);
             }
+            var ro = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var kv in byName) ro[kv.Key] = kv.Value.AsReadOnly();
+            HeaderList = list.AsReadOnly();
+            Headers = ro;
         }
+    }
+
+    /// <summary>An access token with its expiry (oauth_get_token_ex): the server's expires_in
+    /// counted from when its reply arrived, not reduced by the refresh margin.</summary>
+    public sealed class OAuthToken
+    {
+        public string AccessToken { get; private set; }
+        public long ExpiresUnixMs { get; private set; }
+        public DateTimeOffset ExpiresAt { get { return DateTimeOffset.FromUnixTimeMilliseconds(ExpiresUnixMs); } }
+        internal OAuthToken(string token, long expires) { AccessToken = token; ExpiresUnixMs = expires; }
+        /// <summary>Never shows the token.</summary>
+        public override string ToString() { return "OAuthToken(" + AccessToken.Length + " chars, expires " + ExpiresAt.ToString("u", CultureInfo.InvariantCulture) + ")"; }
     }
 
     /// <summary>A thread-safe client for one credential set. Dispose (safe while other threads
@@ -259,11 +576,16 @@ namespace CxOAuth
         readonly ClientHandle handle;
         int disposed;
 
+        /// <summary>The configured api_base (null when the library derives it from the region or
+        /// by discovery: the C ABI does not report it). The default origin of <see cref="CxOAuthHandler"/>.</summary>
+        public Uri ApiBase { get; private set; }
+
         /// <summary>From a JSON configuration (null or "{}": everything from the environment).</summary>
         public OAuthClient(string configJson)
         {
             IntPtr err;
             Native.Check(Native.oauth_client_new(Native.Utf8Z(configJson), out handle, out err), err);
+            ApiBase = ApiBaseOf(configJson);
         }
 
         public OAuthClient(OAuthConfig config) : this(config.ToJson()) { }
@@ -272,29 +594,111 @@ namespace CxOAuth
 
         public static string Version { get { return Native.FromUtf8(Native.oauth_version()); } }
 
+        /// <summary>The library's configuration schema as JSON (oauth_config_schema()).</summary>
+        public static string ConfigSchemaJson { get { return Native.FromUtf8(Native.oauth_config_schema()); } }
+
+        static IReadOnlyList<ConfigKeyInfo> configKeys;
+
+        /// <summary>The library's configuration keys, parsed from <see cref="ConfigSchemaJson"/>.</summary>
+        public static IReadOnlyList<ConfigKeyInfo> ConfigKeys
+        {
+            get
+            {
+                if (configKeys != null) return configKeys;
+                var doc = (Dictionary<string, object>)MiniJson.Parse(ConfigSchemaJson);
+                var keys = new List<ConfigKeyInfo>();
+                foreach (var o in (List<object>)doc["keys"])
+                {
+                    var k = (Dictionary<string, object>)o;
+                    object e;
+                    keys.Add(new ConfigKeyInfo
+                    {
+                        Name = (string)k["name"],
+                        Type = (string)k["type"],
+                        Secret = k.ContainsKey("secret") && k["secret"] is bool && (bool)k["secret"],
+                        Description = k.ContainsKey("description") ? k["description"] as string : null,
+                        Env = Strings(k.TryGetValue("env", out e) ? e : null) ?? new string[0],
+                        Enum = Strings(k.TryGetValue("enum", out e) ? e : null),
+                    });
+                }
+                return configKeys = keys.AsReadOnly();
+            }
+        }
+
+        static IReadOnlyList<string> Strings(object o)
+        {
+            var l = o as List<object>;
+            if (l == null) return null;
+            var r = new List<string>();
+            foreach (var x in l) r.Add(x as string);
+            return r.AsReadOnly();
+        }
+
+        internal static IDictionary<string, string> ConfigKeyTypes()
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var k in ConfigKeys) d[k.Name] = k.Type;
+            return d;
+        }
+
+        static Uri ApiBaseOf(string json)
+        {
+            if (string.IsNullOrEmpty(json)) return null;
+            try
+            {
+                var d = MiniJson.Parse(json) as Dictionary<string, object>;
+                object v;
+                Uri u;
+                if (d != null && d.TryGetValue("api_base", out v) && v is string &&
+                    Uri.TryCreate((string)v, UriKind.Absolute, out u)) return u;
+            }
+            catch (FormatException) { }
+            return null;
+        }
+
         void CheckNotDisposed()
         {
             if (Volatile.Read(ref disposed) != 0) throw new ObjectDisposedException("OAuthClient");
         }
 
         /// <summary>A valid access token (cached; one fetch for all concurrent callers).</summary>
-        public string GetToken() { return TokenWith(CancelHandle.None, CancellationToken.None); }
+        public string GetToken() { return TokenWith(CancelHandle.None, CancellationToken.None).AccessToken; }
+
+        /// <summary>The token with its expiry, for code that sends its own HTTP.</summary>
+        public OAuthToken GetTokenEx() { return TokenWith(CancelHandle.None, CancellationToken.None); }
 
         public Task<string> GetTokenAsync(CancellationToken ct = default(CancellationToken))
         {
+            return Task.Run(() => Cancellable(ct, tok => TokenWith(tok, ct)).AccessToken, ct);
+        }
+
+        public Task<OAuthToken> GetTokenExAsync(CancellationToken ct = default(CancellationToken))
+        {
             return Task.Run(() => Cancellable(ct, tok => TokenWith(tok, ct)), ct);
+        }
+
+        /// <summary>Reports that <paramref name="token"/> was rejected (your own request got a
+        /// 401): if it is still the cached token it is dropped and the next call fetches a new
+        /// one; an older token does nothing (compare-and-invalidate, one fetch however many
+        /// threads report it).</summary>
+        public void InvalidateToken(string token)
+        {
+            if (token == null) throw new ArgumentNullException("token");
+            CheckNotDisposed();
+            var rc = Native.oauth_invalidate_token(handle, Native.Utf8Z(token));
+            if (rc != 0) throw new OAuthException((ResultCode)rc, "oauth_invalidate_token failed: " + (ResultCode)rc, 0, null, null);
         }
 
         /// <summary>Sends an authenticated request; any HTTP status the API produced is a
         /// response, not an exception.</summary>
         public OAuthResponse Request(string method, string pathOrUrl,
-                                     IDictionary<string, string> headers = null, byte[] body = null)
+                                     IEnumerable<KeyValuePair<string, string>> headers = null, byte[] body = null)
         {
             return RequestWith(CancelHandle.None, CancellationToken.None, method, pathOrUrl, headers, body);
         }
 
         public Task<OAuthResponse> RequestAsync(string method, string pathOrUrl,
-                                                IDictionary<string, string> headers = null,
+                                                IEnumerable<KeyValuePair<string, string>> headers = null,
                                                 byte[] body = null,
                                                 CancellationToken ct = default(CancellationToken))
         {
@@ -336,11 +740,12 @@ namespace CxOAuth
                 throw new OperationCanceledException("cxoauth call cancelled", e, ct);
         }
 
-        string TokenWith(CancelHandle tok, CancellationToken ct)
+        OAuthToken TokenWith(CancelHandle tok, CancellationToken ct)
         {
             CheckNotDisposed();
             IntPtr token, err;
-            uint rc = Native.oauth_get_token_cancellable(handle, tok, out token, out err);
+            ulong expires;
+            uint rc = Native.oauth_get_token_ex(handle, tok, out token, out expires, out err);
             try
             {
                 Native.Check(rc, err);
@@ -352,7 +757,7 @@ namespace CxOAuth
             }
             try
             {
-                return Native.FromUtf8(token);
+                return new OAuthToken(Native.FromUtf8(token), (long)expires);
             }
             finally
             {
@@ -361,7 +766,7 @@ namespace CxOAuth
         }
 
         OAuthResponse RequestWith(CancelHandle tok, CancellationToken ct, string method, string path,
-                                  IDictionary<string, string> headers, byte[] body)
+                                  IEnumerable<KeyValuePair<string, string>> headers, byte[] body)
         {
             CheckNotDisposed();
             var lines = new List<IntPtr>();

@@ -1,7 +1,9 @@
-// cxoauth .NET example: token, then GET /api/v2/organizations/me.
+// cxoauth .NET example: token, then GET /api/v2/organizations/me with the client itself and
+// with HttpClient + CxOAuthHandler.
 // Config: JSON in CXOAUTH_CONFIG, else the environment (GENESYSCLOUD_OAUTHCLIENT_ID, ...).
 using System;
 using System.Collections.Generic;
+using System.Net.Http;
 using System.Text;
 using CxOAuth;
 
@@ -15,15 +17,24 @@ static class Example
             var config = Environment.GetEnvironmentVariable("CXOAUTH_CONFIG");
             using (var client = config != null ? new OAuthClient(config) : OAuthClient.FromEnvironment())
             {
-                var token = client.GetToken();
+                var token = client.GetTokenEx();
                 Console.WriteLine("cxoauth " + OAuthClient.Version);
-                Console.WriteLine("token: " + token.Substring(0, 6) + "... (" + token.Length + " chars)");
+                Console.WriteLine("token: " + token.AccessToken.Substring(0, 6) + "... (" + token.AccessToken.Length +
+                                  " chars), expires " + token.ExpiresAt.ToString("u"));
                 var r = client.Request("GET", "/api/v2/organizations/me",
                                        new Dictionary<string, string> { { "Accept", "application/json" } });
                 Console.WriteLine("GET /api/v2/organizations/me -> HTTP " + r.StatusCode +
-                                  " (correlation id " + (r.Header("ININ-Correlation-Id") ?? "-") + ")");
+                                  " (correlation id " + (r.Header("ININ-Correlation-Id") ?? "-") + ", " +
+                                  r.HeaderValues("Set-Cookie").Count + " Set-Cookie headers)");
                 Console.WriteLine(r.BodyText);
-                return r.StatusCode == 200 ? 0 : 1;
+                if (r.StatusCode != 200) return 1;
+                if (client.ApiBase == null) return 0; // derived from the region: pass it to CxOAuthHandler
+                using (var http = new HttpClient(new CxOAuthHandler(client, null, new HttpClientHandler())) { BaseAddress = client.ApiBase })
+                {
+                    var h = http.GetAsync("/api/v2/organizations/me").GetAwaiter().GetResult();
+                    Console.WriteLine("HttpClient + CxOAuthHandler -> HTTP " + (int)h.StatusCode);
+                    return h.IsSuccessStatusCode ? 0 : 1;
+                }
             }
         }
         catch (OAuthException e)

@@ -80,11 +80,11 @@ static class Sim
     public static void Fault(string json) { Admin("POST", "faults", json); }
 }
 
-static class Tests
+static partial class Tests
 {
-    static void Assert(bool cond, string what) { if (!cond) throw new Exception("assertion failed: " + what); }
+    internal static void Assert(bool cond, string what) { if (!cond) throw new Exception("assertion failed: " + what); }
 
-    static T Throws<T>(Action a) where T : Exception
+    internal static T Throws<T>(Action a) where T : Exception
     {
         try { a(); }
         catch (T e) { return e; }
@@ -235,14 +235,15 @@ static class Tests
         Assert(sw.Elapsed.TotalSeconds < 1.0, "token request aborted promptly: " + sw.Elapsed);
     }
 
-    [System.Runtime.InteropServices.DllImport("cxoauth")]
-    static extern uint oauth_close(ClientHandle client);
+    // The handle classes are internal: the tests reach them as SafeHandle.
+    [System.Runtime.InteropServices.DllImport("cxoauth", CallingConvention = System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    static extern uint oauth_close(System.Runtime.InteropServices.SafeHandle client);
 
-    static ClientHandle HandleOf(OAuthClient c)
+    static System.Runtime.InteropServices.SafeHandle HandleOf(OAuthClient c)
     {
         var field = typeof(OAuthClient).GetField("handle",
             System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
-        return (ClientHandle)field.GetValue(c);
+        return (System.Runtime.InteropServices.SafeHandle)field.GetValue(c);
     }
 
     static void ClosedCodeIsMapped()
@@ -330,6 +331,18 @@ static class Tests
             new KeyValuePair<string, Action>("DisposeDefersFreeUntilLastCallReturns", DisposeDefersFreeUntilLastCallReturns),
             new KeyValuePair<string, Action>("DisposeConcurrentWithCalls", DisposeConcurrentWithCalls),
             new KeyValuePair<string, Action>("CxOne", CxOne),
+            new KeyValuePair<string, Action>("RepeatedHeadersStayApart", Extra.RepeatedHeadersStayApart),
+            new KeyValuePair<string, Action>("RepeatedRequestHeaderNames", Extra.RepeatedRequestHeaderNames),
+            new KeyValuePair<string, Action>("TokenEx", Extra.TokenEx),
+            new KeyValuePair<string, Action>("InvalidateToken", Extra.InvalidateToken),
+            new KeyValuePair<string, Action>("ConfigMatchesSchema", Extra.ConfigMatchesSchema),
+            new KeyValuePair<string, Action>("ConfigExtraIsTypedBySchema", Extra.ConfigExtraIsTypedBySchema),
+            new KeyValuePair<string, Action>("CoreAcceptsEveryTypedDefault", Extra.CoreAcceptsEveryTypedDefault),
+            new KeyValuePair<string, Action>("InteropDeclarations", Extra.InteropDeclarations),
+            new KeyValuePair<string, Action>("HandlerTokenOnlyToApiOrigin", Extra.HandlerTokenOnlyToApiOrigin),
+            new KeyValuePair<string, Action>("Handler401InvalidatesAndRetriesOnce", Extra.Handler401InvalidatesAndRetriesOnce),
+            new KeyValuePair<string, Action>("HandlerFactoryStyle", Extra.HandlerFactoryStyle),
+            new KeyValuePair<string, Action>("HandlerNeedsApiBase", Extra.HandlerNeedsApiBase),
         };
         int passed = 0, failed = 0;
         foreach (var t in tests)

@@ -1,46 +1,79 @@
 """cxoauth: OAuth2 client-credentials tokens and authenticated REST calls (Genesys Cloud CX,
 NICE CXone, any OAuth2 server) through the native cxoauth library, with ctypes only.
 
-    with cxoauth.Client({"region": "eu-central-1"}) as client:
+    with cxoauth.Client(region="eu-central-1") as client:
         token = client.token()
         resp = client.request("GET", "/api/v2/organizations/me")
         print(resp.status, resp.json())
+
+The native library is loaded at first use, not at import (see ``cxoauth._lib``).
+HTTP-library integrations (optional extras): ``cxoauth.requests_auth.BearerAuth`` and
+``cxoauth.httpx_auth.BearerAuth``.
 """
+from __future__ import annotations
+
 import ctypes
+import datetime as _dt
 import json as _json
 import threading
+from typing import (
+    Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple, TypeVar,
+    Union, cast,
+)
 
+from ._config import ClientConfig, ConfigValue, build_config_json
 from ._lib import lib
-from .errors import (  # noqa: F401  (re-exported)
-    AuthError, CancelledError, ClosedError, ConfigError, CxOAuthError, InternalError,
-    InvalidArgumentError, NetworkError, OAuthTimeoutError, ProtocolError, RateLimitedError,
-    ServerError, TLSError, BY_CODE,
+from .errors import (
+    BY_CODE, AuthError, CancelledError, ClosedError, ConfigError, CxOAuthError, InternalError,
+    InvalidArgumentError, LibraryNotFoundError, NetworkError, OAuthTimeoutError, ProtocolError,
+    RateLimitedError, ServerError, TLSError,
 )
 
 __all__ = [
-    "Client", "Response", "CancelToken", "version", "CxOAuthError", "InvalidArgumentError",
-    "ConfigError", "NetworkError", "OAuthTimeoutError", "TLSError", "AuthError",
-    "RateLimitedError", "ServerError", "ProtocolError", "CancelledError", "InternalError",
-    "ClosedError",
+    "Client", "Response", "Headers", "Token", "CancelToken", "ClientConfig", "version",
+    "config_schema", "library_path", "CxOAuthError", "InvalidArgumentError", "ConfigError",
+    "NetworkError", "OAuthTimeoutError", "TLSError", "AuthError", "RateLimitedError",
+    "ServerError", "ProtocolError", "CancelledError", "InternalError", "ClosedError",
+    "LibraryNotFoundError", "BY_CODE",
 ]
 
+__version__ = "0.2.0"
 
-def version():
-    """The native library's version string."""
-    return lib.oauth_version().decode()
+_T = TypeVar("_T")
+HeadersArg = Union[None, Mapping[str, str], Iterable[Tuple[str, str]]]
+BodyArg = Union[None, str, bytes, bytearray, memoryview]
 
 
-def _dec(b):
+def version() -> str:
+    """The native library's version string (loads the library)."""
+    return cast(bytes, lib.oauth_version()).decode()
+
+
+def config_schema() -> Dict[str, Any]:
+    """The configuration keys the library accepts (``oauth_config_schema()``): ``{"version",
+    "keys": [{"name", "type", "default", "minimum", "maximum", "enum", "env", "secret",
+    "description"}]}``."""
+    return cast(Dict[str, Any], _json.loads(cast(bytes, lib.oauth_config_schema())))
+
+
+def library_path() -> str:
+    """Path (or loader name) of the native library in use; loads it if needed."""
+    lib.load()
+    assert lib.path is not None
+    return lib.path
+
+
+def _dec(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else b.decode("utf-8", "replace")
 
 
-def _raise(code, err):
-    """Builds the exception for a failed call and frees the native error."""
+def _raise(code: int, err: ctypes.c_void_p) -> None:
+    """Builds the exception for a failed call, frees the native error, raises."""
     try:
         exc = BY_CODE.get(code, CxOAuthError)(
             code,
             _dec(lib.oauth_error_message(err)) or f"error {code}",
-            lib.oauth_error_http_status(err),
+            int(lib.oauth_error_http_status(err)),
             _dec(lib.oauth_error_oauth_code(err)),
             _dec(lib.oauth_error_correlation_id(err)),
         )
@@ -56,7 +89,8 @@ class _Handle:
     freed exactly once, by close() when no call is using it, else by the last call to leave.
     So the pointer is never used after it was freed, and never freed under a running call."""
 
-    def __init__(self, ptr, free, close=None):
+    def __init__(self, ptr: Optional[int], free: Callable[[int], Any],
+                 close: Optional[Callable[[int], Any]] = None) -> None:
         self._ptr = ptr
         self._free = free
         self._close = close
@@ -64,14 +98,14 @@ class _Handle:
         self._users = 0
         self._closed = False
 
-    def acquire(self, what):
+    def acquire(self, what: str) -> int:
         with self._lock:
-            if self._closed:
+            if self._closed or self._ptr is None:
                 raise ClosedError(ClosedError.code, f"{what} is closed")
             self._users += 1
             return self._ptr
 
-    def release(self):
+    def release(self) -> None:
         ptr = None
         with self._lock:
             self._users -= 1
@@ -80,7 +114,7 @@ class _Handle:
         if ptr is not None:
             self._free(ptr)
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             if self._closed:
                 return
@@ -97,7 +131,7 @@ class _Handle:
         if free_now:
             self._free(ptr)  # no call is in flight and none can start
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # noqa: BLE001  (never raise from a finalizer)
@@ -107,113 +141,241 @@ class _Handle:
 class CancelToken:
     """Per-call cancellation: pass it to token()/request() and call cancel() from any thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         out = ctypes.c_void_p()
         err = ctypes.c_void_p()
-        rc = lib.oauth_cancel_token_new(ctypes.byref(out), ctypes.byref(err))
+        rc = int(lib.oauth_cancel_token_new(ctypes.byref(out), ctypes.byref(err)))
         if rc:
             _raise(rc, err)
         self._h = _Handle(out.value, lib.oauth_cancel_token_free)
 
-    def cancel(self):
+    def cancel(self) -> None:
         ptr = self._h.acquire("cancel token")
         try:
             lib.oauth_cancel_token_cancel(ptr)
         finally:
             self._h.release()
 
-    def close(self):
+    def close(self) -> None:
         self._h.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "CancelToken":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class _Headers:
-    """Case-insensitive read-only view of a response's headers."""
+class Headers(Mapping[str, str]):
+    """Read-only, case-insensitive multi-dict of response headers.
 
-    def __init__(self, items):
-        self._items = {k.lower(): v for k, v in items}
+    Repeated headers (e.g. two ``Set-Cookie`` lines) stay separate entries, never joined:
 
-    def get(self, name, default=None):
-        return self._items.get(name.lower(), default)
+    * ``headers["Set-Cookie"]`` / ``headers.get(...)``: the first value (like the C
+      ``oauth_response_header``);
+    * ``headers.get_all("set-cookie")``: every value, in the order received;
+    * ``headers.multi_items()``: every (name, value) line; names are lower-case.
 
-    def __getitem__(self, name):
-        return self._items[name.lower()]
+    As a ``Mapping`` it has one key per distinct (lower-case) name: ``len()``, iteration,
+    ``keys()``/``items()`` are over distinct names.
+    """
 
-    def __contains__(self, name):
-        return name.lower() in self._items
+    def __init__(self, items: Iterable[Tuple[str, str]] = ()) -> None:
+        self._items: List[Tuple[str, str]] = [(k.lower(), v) for k, v in items]
+        self._by_name: Dict[str, List[str]] = {}
+        for k, v in self._items:
+            self._by_name.setdefault(k, []).append(v)
 
-    def __iter__(self):
-        return iter(self._items)
+    def __getitem__(self, name: str) -> str:
+        return self._by_name[name.lower()][0]
 
-    def __len__(self):
-        return len(self._items)
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._by_name
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def get_all(self, name: str) -> List[str]:
+        """Every value of header ``name`` (case-insensitive), [] when absent."""
+        return list(self._by_name.get(name.lower(), ()))
+
+    def multi_items(self) -> List[Tuple[str, str]]:
+        """Every header line as (lower-case name, value), repeated names included."""
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
 
 
 class Response:
-    """An HTTP response: status, headers (case-insensitive), body bytes."""
+    """An HTTP response: ``status``, ``headers`` (a :class:`Headers` multi-dict), ``body`` bytes.
+    ``header_list`` is the plain list of (lower-case name, value) lines, repeats included."""
 
-    def __init__(self, status, headers, body):
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
         self.status = status
         self.headers = headers
         self.body = body
 
     @property
-    def text(self):
+    def header_list(self) -> List[Tuple[str, str]]:
+        return self.headers.multi_items()
+
+    @property
+    def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
-    def json(self):
+    def json(self) -> Any:
         return _json.loads(self.body)
 
-    def header(self, name):
+    def header(self, name: str) -> Optional[str]:
+        """The first value of header ``name`` (case-insensitive), or None."""
         return self.headers.get(name)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<cxoauth.Response {self.status} ({len(self.body)} bytes)>"
+
+
+class Token(NamedTuple):
+    """An access token and its expiry (``oauth_get_token_ex``): Unix milliseconds, the server's
+    ``expires_in`` counted from when its reply arrived, not reduced by the refresh margin."""
+
+    token: str
+    expires_unix_ms: int
+
+    @property
+    def expires_at(self) -> _dt.datetime:
+        """The expiry as an aware UTC datetime."""
+        return _dt.datetime.fromtimestamp(self.expires_unix_ms / 1000.0, tz=_dt.timezone.utc)
+
+    def __repr__(self) -> str:  # never show the token itself
+        return f"Token(token=<{len(self.token)} chars>, expires_unix_ms={self.expires_unix_ms})"
+
+
+def _header_lines(headers: HeadersArg) -> List[bytes]:
+    if headers is None:
+        return []
+    items: Iterable[Tuple[str, str]]
+    if isinstance(headers, Mapping):
+        items = headers.items()
+    elif isinstance(headers, (str, bytes)):
+        raise TypeError("headers must be a Mapping or an iterable of (name, value) pairs")
+    else:
+        items = headers
+    lines = []
+    for name, value in items:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
+        lines.append(f"{name}: {value}".encode())
+    return lines
+
+
+def _body_bytes(body: BodyArg) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)  # a memoryview of any format: its raw bytes, C order
+    raise TypeError(f"body must be str, bytes, bytearray or memoryview, not {type(body).__name__}")
 
 
 class Client:
     """A thread-safe client for one credential set.
 
-    `config`: a dict or JSON string (see the library README), None for the environment;
-    keyword arguments are merged into the dict.
+    ``config``: any Mapping, or a JSON object text, or None (everything from the environment).
+    Keyword arguments (one per library key, see :class:`ClientConfig` and
+    :func:`config_schema`) override it; a keyword left at None is not set. Keys added to the
+    library after this binding can still be passed in ``config``.
     """
 
-    def __init__(self, config=None, **kwargs):
-        if isinstance(config, str):
-            if kwargs:
-                config = {**_json.loads(config), **kwargs}
-        elif config is not None or kwargs:
-            config = {**(config or {}), **kwargs}
-        text = config if isinstance(config, str) or config is None else _json.dumps(config)
+    def __init__(
+        self,
+        config: Union[None, str, Mapping[str, Any]] = None,
+        *,
+        platform: Optional[str] = None,
+        region: Optional[str] = None,
+        issuer: Optional[str] = None,
+        token_url: Optional[str] = None,
+        api_base: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        access_key_secret: Optional[str] = None,
+        cxone_grant: Optional[str] = None,
+        cxone_area: Optional[str] = None,
+        client_auth: Optional[str] = None,
+        scope: Optional[str] = None,
+        refresh_margin_s: Optional[int] = None,
+        timeout_ms: Optional[int] = None,
+        deadline_ms: Optional[int] = None,
+        max_retries: Optional[int] = None,
+        retry_non_idempotent: Optional[bool] = None,
+        max_retry_after_s: Optional[int] = None,
+        backoff_base_ms: Optional[int] = None,
+        backoff_max_ms: Optional[int] = None,
+        max_body_bytes: Optional[int] = None,
+        user_agent: Optional[str] = None,
+        proxy: Optional[str] = None,
+        ca_file: Optional[str] = None,
+        env_file: Optional[str] = None,
+        token_cache: Optional[str] = None,
+        token_cache_prefix: Optional[str] = None,
+    ) -> None:
+        overrides: Dict[str, Optional[ConfigValue]] = {
+            "platform": platform, "region": region, "issuer": issuer, "token_url": token_url,
+            "api_base": api_base, "client_id": client_id, "client_secret": client_secret,
+            "access_key_id": access_key_id, "access_key_secret": access_key_secret,
+            "cxone_grant": cxone_grant, "cxone_area": cxone_area, "client_auth": client_auth,
+            "scope": scope, "refresh_margin_s": refresh_margin_s, "timeout_ms": timeout_ms,
+            "deadline_ms": deadline_ms, "max_retries": max_retries,
+            "retry_non_idempotent": retry_non_idempotent,
+            "max_retry_after_s": max_retry_after_s, "backoff_base_ms": backoff_base_ms,
+            "backoff_max_ms": backoff_max_ms, "max_body_bytes": max_body_bytes,
+            "user_agent": user_agent, "proxy": proxy, "ca_file": ca_file, "env_file": env_file,
+            "token_cache": token_cache, "token_cache_prefix": token_cache_prefix,
+        }
+        text = build_config_json(config, overrides)
+        self._config_json = text  # for tests of the keyword mapping; holds secrets: never logged
+        #: The configured ``api_base`` (None when the library derives it from the region or
+        #: discovery): the default origin for the requests/httpx auth adapters.
+        self.api_base: Optional[str] = None
+        if text:
+            try:
+                value = _json.loads(text).get("api_base")
+                self.api_base = value if isinstance(value, str) else None
+            except (ValueError, AttributeError):
+                pass  # the library reports malformed JSON below
         out = ctypes.c_void_p()
         err = ctypes.c_void_p()
-        rc = lib.oauth_client_new(
+        rc = int(lib.oauth_client_new(
             None if text is None else text.encode(), ctypes.byref(out), ctypes.byref(err)
-        )
+        ))
         if rc:
             _raise(rc, err)
         self._h = _Handle(out.value, lib.oauth_free, lib.oauth_close)
 
-    def close(self):
+    def __repr__(self) -> str:
+        return f"<cxoauth.Client api_base={self.api_base!r}>"
+
+    def close(self) -> None:
         """Shuts the client down (oauth_close): calls in flight end promptly with
         CancelledError, later calls raise ClosedError. Does not wait for the calls in flight;
         the native client is freed once the last of them has returned. Idempotent, safe from
         any thread at any time."""
         self._h.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Aborts every call in flight on this client; later calls work normally."""
         ptr = self._h.acquire("client")
         try:
@@ -221,68 +383,90 @@ class Client:
         finally:
             self._h.release()
 
-    def _call(self, cancel, fn):
+    def _call(self, cancel: Optional[CancelToken], fn: Callable[[int, Optional[int]], _T]) -> _T:
         ptr = self._h.acquire("client")
-        tok = None
+        tok: Optional[int] = None
         try:
             if cancel is not None:
                 tok = cancel._h.acquire("cancel token")
             return fn(ptr, tok)
         finally:
-            if tok is not None:
+            if cancel is not None and tok is not None:
                 cancel._h.release()
             self._h.release()
 
-    def token(self, cancel=None):
+    def token(self, cancel: Optional[CancelToken] = None) -> str:
         """A valid access token (cached; fetched once for all concurrent callers)."""
+        return self.token_ex(cancel).token
 
-        def call(ptr, tok):
+    def token_ex(self, cancel: Optional[CancelToken] = None) -> Token:
+        """The token with its expiry (``Token.expires_unix_ms`` / ``Token.expires_at``), for
+        code that sends its own HTTP and caches the token itself."""
+
+        def call(ptr: int, tok: Optional[int]) -> Token:
             out = ctypes.c_void_p()
+            expires = ctypes.c_uint64()
             err = ctypes.c_void_p()
-            rc = lib.oauth_get_token_cancellable(ptr, tok, ctypes.byref(out), ctypes.byref(err))
+            rc = int(lib.oauth_get_token_ex(
+                ptr, tok, ctypes.byref(out), ctypes.byref(expires), ctypes.byref(err)
+            ))
             if rc:
                 _raise(rc, err)
+            assert out.value is not None
             try:
-                return ctypes.string_at(out.value).decode()
+                return Token(ctypes.string_at(out.value).decode(), int(expires.value))
             finally:
                 lib.oauth_string_free(out.value)
 
         return self._call(cancel, call)
 
-    def request(self, method, path, headers=None, body=None, cancel=None):
+    def invalidate_token(self, token: str) -> None:
+        """Reports that ``token`` was rejected (your own request got a 401): if it is still the
+        cached token it is dropped and the next call fetches a new one; an older token does
+        nothing (compare-and-invalidate), so many threads reporting one token cause one fetch."""
+
+        def call(ptr: int, _tok: Optional[int]) -> None:
+            rc = int(lib.oauth_invalidate_token(ptr, token.encode()))
+            if rc:
+                raise BY_CODE.get(rc, CxOAuthError)(rc, f"oauth_invalidate_token failed ({rc})")
+
+        self._call(None, call)
+
+    def request(self, method: str, path: str, headers: HeadersArg = None, body: BodyArg = None,
+                cancel: Optional[CancelToken] = None) -> Response:
         """Sends an authenticated request; returns the final Response for any HTTP status.
 
-        `headers`: dict or list of (name, value); `body`: bytes or str (UTF-8)."""
-        items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
-        lines = (ctypes.c_char_p * (len(items) + 1))(
-            *[f"{k}: {v}".encode() for k, v in items], None
-        )
-        if isinstance(body, str):
-            body = body.encode()
-        data = body or b""
+        ``path``: a path joined to the API base, or an absolute URL on the API base's origin.
+        ``headers``: any Mapping, or an iterable of (name, value) pairs (to repeat a name).
+        ``body``: bytes, bytearray, memoryview, or str (sent as UTF-8)."""
+        raw = _header_lines(headers)
+        lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
+        data = _body_bytes(body)
         buf = ctypes.create_string_buffer(data, len(data)) if data else None
 
-        def call(ptr, tok):
+        def call(ptr: int, tok: Optional[int]) -> Response:
             out = ctypes.c_void_p()
             err = ctypes.c_void_p()
-            rc = lib.oauth_request_cancellable(
+            rc = int(lib.oauth_request_cancellable(
                 ptr, tok, method.encode(), path.encode(), lines,
                 ctypes.cast(buf, ctypes.c_void_p) if buf is not None else None, len(data),
                 ctypes.byref(out), ctypes.byref(err),
-            )
+            ))
             if rc:
                 _raise(rc, err)
             try:
                 n = ctypes.c_size_t()
                 p = lib.oauth_response_body(out, ctypes.byref(n))
                 content = ctypes.string_at(p, n.value) if n.value else b""
-                found = []
+                found: List[Tuple[str, str]] = []
                 name, value = ctypes.c_char_p(), ctypes.c_char_p()
-                for i in range(lib.oauth_response_header_count(out)):
+                for i in range(int(lib.oauth_response_header_count(out))):
                     if lib.oauth_response_header_at(out, i, ctypes.byref(name), ctypes.byref(value)) == 0:
-                        found.append((name.value.decode(), value.value.decode("utf-8", "replace")))
-                return Response(lib.oauth_response_status(out), _Headers(found), content)
+                        found.append(((name.value or b"").decode(),
+                                      (value.value or b"").decode("utf-8", "replace")))
+                return Response(int(lib.oauth_response_status(out)), Headers(found), content)
             finally:
                 lib.oauth_response_free(out)
 
         return self._call(cancel, call)
+

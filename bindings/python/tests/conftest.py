@@ -1,8 +1,13 @@
-"""Fixtures: a real cxoauth simulator on 127.0.0.1 (CXOAUTH_SIM_BIN) and its admin API."""
+"""Fixtures: a real cxoauth simulator on 127.0.0.1 (CXOAUTH_SIM_BIN) and its admin API.
+
+The tests import the *installed* cxoauth package (run-tests.sh installs the wheel into a fresh
+venv and runs pytest from outside the source tree), with the native library built into it.
+To run them against the source tree instead, put bindings/python on PYTHONPATH, set
+CXOAUTH_LIBRARY to a built libcxoauth.so and CXOAUTH_TEST_FROM_SOURCE=1.
+"""
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -10,8 +15,6 @@ import urllib.request
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
-os.environ.setdefault("CXOAUTH_LIBRARY", os.path.join(ROOT, "target", "debug", "libcxoauth.so"))
 
 CLIENT_ID = "test-client"
 SECRET = "s3cr:/+=%&et value"

@@ -1,12 +1,22 @@
 """The Python binding against the real simulator."""
+import array
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
 
 import pytest
 import requests
 
 import cxoauth
+from cxoauth._lib import lib
 from cxoauth.requests_auth import CxOAuthAuth
 
 from conftest import CLIENT_ID, SECRET
@@ -193,7 +203,6 @@ def test_close_cancels_token_request_in_flight(sim):
 
 
 def test_library_closed_code_maps_to_closed_error(sim):
-    from cxoauth._lib import lib
     with cxoauth.Client(sim.config()) as c:
         ptr = c._h.acquire("client")
         try:
@@ -282,3 +291,197 @@ def test_cxone_through_the_binding(sim):
         assert c.request("GET", "/incontactapi/services/v31.0/agents").status == 200
     k = sim.counters()
     assert (k["password_grants"], k["refresh_grants"]) == (1, 1)
+
+
+# --- ABI 0.2 additions: headers, bodies, expiry, invalidation -------------------------------
+
+class _Hdrs(Mapping):
+    """A Mapping that is not a dict."""
+
+    def __init__(self, d):
+        self._d = d
+
+    def __getitem__(self, k):
+        return self._d[k]
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self):
+        return len(self._d)
+
+
+def test_any_mapping_and_pairs_as_headers(sim):
+    with cxoauth.Client(sim.config()) as c:
+        r = c.request("GET", "/api/v2/echo", headers=_Hdrs({"X-One": "1"}))
+        assert r.json()["headers"]["x-one"] == "1"
+        r = c.request("GET", "/api/v2/echo", headers=MappingProxyType({"X-Two": "2"}))
+        assert r.json()["headers"]["x-two"] == "2"
+        r = c.request("GET", "/api/v2/echo", headers=[("X-Three", "3"), ("X-Four", "4")])
+        echoed = r.json()["headers"]
+        assert echoed["x-three"] == "3" and echoed["x-four"] == "4"
+        with pytest.raises(TypeError):
+            c.request("GET", "/api/v2/echo", headers="X-Bad: 1")
+        with pytest.raises(TypeError):
+            c.request("GET", "/api/v2/echo", headers={"X-Bad": 1})
+
+
+def test_bytes_like_bodies(sim):
+    payload = b'{"k":"v\\u00e9"}'
+    with cxoauth.Client(sim.config()) as c:
+        for body in (payload, bytearray(payload), memoryview(payload), payload.decode()):
+            r = c.request("POST", "/api/v2/echo", body=body)
+            assert r.status == 200 and r.json()["body"] == payload.decode(), type(body)
+        ints = array.array("B", b"abc")
+        assert c.request("POST", "/api/v2/echo", body=memoryview(ints)).json()["body"] == "abc"
+        assert c.request("POST", "/api/v2/echo", body=memoryview(b"xabcx")[1:4]).json()["body"] == "abc"
+        assert c.request("POST", "/api/v2/echo", body=b"").json()["body"] == ""
+        with pytest.raises(TypeError):
+            c.request("POST", "/api/v2/echo", body=12)
+
+
+def test_repeated_headers_stay_apart(sim):
+    with cxoauth.Client(sim.config()) as c:
+        r = c.request("GET", "/api/v2/organizations/me")
+    cookies = r.headers.get_all("Set-Cookie")
+    assert len(cookies) == 2, r.header_list
+    assert cookies[0].startswith("AWSALB=") and cookies[1].startswith("AWSALBCORS=")
+    assert "Expires=" in cookies[0]  # the comma in the date did not split anything
+    assert r.headers["SET-COOKIE"] == cookies[0] == r.header("set-cookie")
+    assert [v for k, v in r.header_list if k == "set-cookie"] == cookies
+    assert r.headers.multi_items() == r.header_list
+    assert len(r.header_list) == len(r.headers) + 1  # one repeated name
+    assert isinstance(r.headers, Mapping) and "set-cookie" in list(r.headers)
+    assert r.headers.get_all("x-absent") == [] and r.headers.get("x-absent") is None
+
+
+def test_token_ex_expiry(sim):
+    sim.admin("POST", "config", {"token_lifetime_s": 120})
+    before = time.time()
+    with cxoauth.Client(sim.config()) as c:
+        t = c.token_ex()
+        after = time.time()
+        assert isinstance(t, cxoauth.Token) and t.token == c.token()
+        assert (before + 120) * 1000 - 2000 <= t.expires_unix_ms <= (after + 120) * 1000 + 2000
+        assert t.expires_at.tzinfo is not None
+        assert abs(t.expires_at.timestamp() - t.expires_unix_ms / 1000) < 0.01
+        assert t.token not in repr(t)
+        token, expires = t  # a NamedTuple
+        assert token == t.token and expires == t.expires_unix_ms
+
+
+def test_invalidate_token(sim):
+    with cxoauth.Client(sim.config()) as c:
+        t1 = c.token()
+        c.invalidate_token(t1)
+        t2 = c.token()
+        assert t2 != t1
+        assert sim.counters()["token_requests"] == 2
+        c.invalidate_token(t1)  # an older token: nothing happens
+        c.invalidate_token("not-a-token-we-have")
+        assert c.token() == t2
+        assert sim.counters()["token_requests"] == 2
+    with pytest.raises(cxoauth.ClosedError):
+        c.invalidate_token(t2)
+
+
+# --- exceptions --------------------------------------------------------------------------------
+
+def _all_error_classes():
+    return [cxoauth.CxOAuthError] + sorted(cxoauth.BY_CODE.values(), key=lambda k: k.code)
+
+
+@pytest.mark.parametrize("cls", _all_error_classes(), ids=lambda c: c.__name__)
+def test_exceptions_pickle(cls):
+    e = cls(cls.code, "boom: details", 503, "invalid_client", "corr-1")
+    e.extra = "kept"
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        u = pickle.loads(pickle.dumps(e, protocol=proto))
+        assert type(u) is cls
+        assert (u.code, u.message, u.http_status, u.oauth_code, u.correlation_id) == (
+            cls.code, "boom: details", 503, "invalid_client", "corr-1")
+        assert str(u) == "boom: details" and u.extra == "kept"
+
+
+def test_library_not_found_error_pickles():
+    e = cxoauth.LibraryNotFoundError("cannot load", [("a", "b")])
+    u = pickle.loads(pickle.dumps(e))
+    assert type(u) is cxoauth.LibraryNotFoundError and u.tried == [("a", "b")] and str(u) == "cannot load"
+    assert isinstance(u, OSError)
+
+
+def test_builtin_exception_bases():
+    assert issubclass(cxoauth.OAuthTimeoutError, TimeoutError)
+    assert issubclass(cxoauth.NetworkError, ConnectionError)
+    assert issubclass(cxoauth.OAuthTimeoutError, cxoauth.CxOAuthError)
+    e = cxoauth.OAuthTimeoutError(4, "timed out")
+    assert str(e) == "timed out" and e.code == 4
+
+
+def test_real_network_error_is_connection_error_and_crosses_processes():
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = cxoauth.Client(token_url=f"http://127.0.0.1:{port}/oauth/token", api_base=f"http://127.0.0.1:{port}",
+                       client_id="a", client_secret="b", max_retries=0, backoff_base_ms=1, backoff_max_ms=1)
+    with c:
+        with pytest.raises(ConnectionError) as ei:
+            c.token()
+    e = ei.value
+    assert isinstance(e, cxoauth.NetworkError) and e.code == 3
+    u = pickle.loads(pickle.dumps(e))
+    assert type(u) is cxoauth.NetworkError and u.message == e.message
+
+
+def test_exceptions_from_a_child_process():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import _mp_helper
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with pytest.raises(cxoauth.AuthError) as ei:
+            pool.submit(_mp_helper.raise_auth_error).result(timeout=60)
+    assert ei.value.oauth_code == "invalid_client" and ei.value.http_status == 401
+    assert ei.value.correlation_id == "corr-mp"
+
+
+# --- lazy loading --------------------------------------------------------------------------
+
+def _run_python(code, **env):
+    full = dict(os.environ)
+    full.pop("CXOAUTH_LIBRARY", None)
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
+                          timeout=60, cwd=tempfile.gettempdir())
+
+
+def test_import_does_not_load_the_library():
+    p = _run_python(
+        "import cxoauth, cxoauth._lib as l; assert l.lib._cdll is None; "
+        "cxoauth.Response; print('ok')",
+        CXOAUTH_LIBRARY="/nonexistent/dir/libcxoauth.so",
+    )
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
+
+
+def test_missing_library_error_names_what_was_tried():
+    p = _run_python(
+        "import cxoauth\n"
+        "try:\n    cxoauth.version()\n"
+        "except cxoauth.LibraryNotFoundError as e:\n    print(e); print(len(e.tried))\n",
+        CXOAUTH_LIBRARY="/nonexistent/dir/libcxoauth.so",
+    )
+    assert p.returncode == 0, p.stderr
+    msg, n = p.stdout.strip().rsplit("\n", 1)
+    assert "/nonexistent/dir/libcxoauth.so" in msg and "CXOAUTH_LIBRARY" in msg and n == "1"
+
+
+def test_search_order(monkeypatch):
+    import cxoauth._lib as l
+    monkeypatch.setenv("CXOAUTH_LIBRARY", "/x/libcxoauth.so")
+    assert l.candidates() == [("CXOAUTH_LIBRARY", "/x/libcxoauth.so")]
+    monkeypatch.delenv("CXOAUTH_LIBRARY")
+    places = [what for what, _ in l.candidates()]
+    assert places.index("package directory") < places.index("system loader")
+    assert places[-1] == "system loader"
