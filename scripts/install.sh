@@ -2,7 +2,9 @@
 # Install cxoauth as a system library: cargo-c builds the release library and installs
 #   <libdir>/libcxoauth.so.X.Y.Z (SONAME libcxoauth.so.X.Y) + symlinks, <libdir>/libcxoauth.a,
 #   <libdir>/pkgconfig/cxoauth.pc, <includedir>/cxoauth.h
-# and this script adds the CMake package files <libdir>/cmake/cxoauth/cxoauthConfig*.cmake.
+# and this script adds the C++ wrapper <includedir>/cxoauth.hpp (bindings/cpp) and the CMake
+# package files <libdir>/cmake/cxoauth/cxoauthConfig*.cmake (targets cxoauth::cxoauth,
+# cxoauth::cxoauth_static, cxoauth::cxoauth_cpp).
 #
 # Usage: scripts/install.sh [--prefix /usr/local] [--libdir lib] [--destdir DIR]
 #   --destdir stages the files under DIR (for packagers); the installed files still name
@@ -27,6 +29,8 @@ args=(--release --prefix "$prefix" --libdir "$libdir")
 cargo cinstall "${args[@]}"
 
 case "$libdir" in /*) libpath="$libdir" ;; *) libpath="$prefix/$libdir" ;; esac
+install -d "$destdir$prefix/include"
+install -m 644 bindings/cpp/include/cxoauth.hpp "$destdir$prefix/include/"
 cmake_dir="$destdir$libpath/cmake/cxoauth"
 mkdir -p "$cmake_dir"
 install -m 644 packaging/cmake/cxoauthConfig.cmake "$cmake_dir/"

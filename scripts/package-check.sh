@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Packaging checks: cargo-c install into a DESTDIR, SONAME and symlinks, pkg-config file,
 # exported symbols, the C example built three ways (pkg-config shared and static, CMake
-# find_package) and run against the simulator, the dlopen/dlclose/dlopen test, version macros.
+# find_package) and run against the simulator, the C++ wrapper consumed through the installed
+# CMake package (find_package -> cxoauth::cxoauth_cpp) and through add_subdirectory, the Go
+# example built with pkg-config and with plain CGO_LDFLAGS, the dlopen/dlclose/dlopen test,
+# version macros.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -64,6 +67,19 @@ if command -v cmake >/dev/null; then
   cmake --build "$WORK/cmake-static" >/dev/null
   check "C example via CMake cxoauth::cxoauth_static runs" sh -c "'$WORK/cmake-static/demo' '$CFG' >/dev/null"
   check "CMake static example does not need libcxoauth.so" sh -c "! readelf -d '$WORK/cmake-static/demo' | grep -q 'NEEDED.*libcxoauth'"
+  # the C++ wrapper: installed header and CMake target, and add_subdirectory(bindings/cpp)
+  check "C++ wrapper cxoauth.hpp installed and identical to bindings/cpp/include" \
+    cmp -s "$P/include/cxoauth.hpp" bindings/cpp/include/cxoauth.hpp
+  cmake -S bindings/cpp/tests/consumer -B "$WORK/cpp-find" -DCXOAUTH_CONSUME=find_package \
+    -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_RPATH="$P/lib" >/dev/null
+  cmake --build "$WORK/cpp-find" >/dev/null
+  check "C++ example via find_package(cxoauth) + cxoauth::cxoauth_cpp runs" \
+    sh -c "CXOAUTH_CONFIG='$CFG' '$WORK/cpp-find/consumer' >/dev/null"
+  cmake -S bindings/cpp/tests/consumer -B "$WORK/cpp-subdir" -DCXOAUTH_CONSUME=subdirectory \
+    -DCXOAUTH_FIND_FIRST=ON -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_RPATH="$P/lib" >/dev/null
+  cmake --build "$WORK/cpp-subdir" >/dev/null
+  check "C++ example via find_package + add_subdirectory(bindings/cpp) (no tests built) runs" \
+    sh -c "CXOAUTH_CONFIG='$CFG' '$WORK/cpp-subdir/consumer' >/dev/null"
 else
   bad "cmake not installed"
 fi
@@ -75,6 +91,11 @@ if [ -n "$GO" ]; then
   check "Go example via pkg-config (-tags cxoauth_pkgconfig) runs" \
     sh -c "CXOAUTH_CONFIG='$CFG' '$WORK/demo-go' >/dev/null"
   check "Go example links the installed $soname" sh -c "readelf -d '$WORK/demo-go' | grep -q 'NEEDED.*$soname'"
+  # default tags, as documented for a non-standard prefix: only CGO_LDFLAGS, header from the module
+  (cd examples/go && env -u CGO_CFLAGS GOTOOLCHAIN=local CGO_ENABLED=1 \
+    CGO_LDFLAGS="-L$P/lib -Wl,-rpath,$P/lib" "$GO" build -o "$WORK/demo-go-plain" .)
+  check "Go example with default tags and CGO_LDFLAGS runs" \
+    sh -c "CXOAUTH_CONFIG='$CFG' '$WORK/demo-go-plain' >/dev/null"
 else
   bad "go not installed (needed for the Go pkg-config build)"
 fi

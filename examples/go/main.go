@@ -1,5 +1,6 @@
-// Command example gets a token (printing only its first 6 characters) and calls
-// GET /api/v2/organizations/me through the cxoauth Go binding.
+// Command example gets a token (printing only its first 6 characters and its expiry) and calls
+// GET /api/v2/organizations/me through the cxoauth Go binding, then once more through an
+// http.Client using the binding's Transport.
 //
 // Config: the JSON object in CXOAUTH_CONFIG if set, else the library's environment defaults
 // (GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET, GENESYSCLOUD_REGION).
@@ -9,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"time"
 
-	cxoauth "github.com/cxoauth/cxoauth/bindings/go"
+	"github.com/cxoauth/cxoauth/bindings/go/cxoauth"
 )
 
 func main() {
@@ -37,7 +40,7 @@ func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	token, err := client.Token(ctx)
+	token, expiry, err := client.TokenWithExpiry(ctx)
 	if err != nil {
 		return err
 	}
@@ -45,7 +48,8 @@ func run() error {
 	if len(prefix) > 6 {
 		prefix = prefix[:6]
 	}
-	fmt.Printf("cxoauth %s: token %s... (%d chars)\n", cxoauth.Version(), prefix, len(token))
+	fmt.Printf("cxoauth %s: token %s... (%d chars), expires in %s\n", cxoauth.Version(), prefix,
+		len(token), time.Until(expiry).Round(time.Second))
 
 	resp, err := client.Get(ctx, "/api/v2/organizations/me")
 	if err != nil {
@@ -54,6 +58,24 @@ func run() error {
 	fmt.Printf("GET /api/v2/organizations/me -> %d\n%s\n", resp.StatusCode, resp.Body)
 	if resp.StatusCode != 200 {
 		return fmt.Errorf("unexpected HTTP status %d", resp.StatusCode)
+	}
+
+	// The same through net/http: the Transport adds the token (and keeps repeated headers
+	// such as Set-Cookie as separate values). Absolute URLs must be on the API host.
+	hc := &http.Client{Transport: client.Transport()}
+	req, err := http.NewRequestWithContext(ctx, "GET", "/api/v2/organizations/me", nil)
+	if err != nil {
+		return err
+	}
+	hr, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer hr.Body.Close()
+	_, _ = io.Copy(io.Discard, hr.Body)
+	fmt.Printf("via http.Client -> %d, %d Set-Cookie header(s)\n", hr.StatusCode, len(hr.Header.Values("Set-Cookie")))
+	if hr.StatusCode != 200 {
+		return fmt.Errorf("unexpected HTTP status %d", hr.StatusCode)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ TEST_F(CxOAuth, ApiErrorIsAResponse) {
 TEST_F(CxOAuth, InvalidClientThrowsAuthError) {
     cxoauth::Client c(g_sim.config("\"client_secret\":\"Wr0ngSecretValue\""));
     try {
-        c.token();
+        (void)c.token();
         FAIL() << "no exception";
     } catch (const cxoauth::Error& e) {
         EXPECT_EQ(e.code(), cxoauth::ResultCode::Auth);
@@ -83,7 +83,7 @@ TEST_F(CxOAuth, BadConfigThrowsConfigError) {
 
 TEST_F(CxOAuth, RetryAfterIsHonoured) {
     cxoauth::Client c(g_sim.config());
-    c.token();
+    (void)c.token();
     g_sim.fault(R"({"target":"api","action":{"kind":"status","status":429,"retry_after":"1"}})");
     auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(c.request("GET", "/api/v2/organizations/me").status(), 200);
@@ -107,13 +107,13 @@ TEST_F(CxOAuth, SixteenThreadsShareOneTokenRequest) {
 
 TEST_F(CxOAuth, CancelTokenAbortsCallFromAnotherThread) {
     cxoauth::Client c(g_sim.config());
-    c.token();
+    (void)c.token();
     g_sim.fault(R"({"target":"api","action":{"kind":"delay","ms":5000}})");
     cxoauth::CancelToken tok;
     std::optional<cxoauth::ResultCode> code;
     std::thread t([&] {
         try {
-            c.request(tok, "GET", "/api/v2/echo");
+            (void)c.request(tok, "GET", "/api/v2/echo");
         } catch (const cxoauth::Error& e) {
             code = e.code();
         }
@@ -164,6 +164,112 @@ void wait_for_counter(const char* name, long n) {
     }
 }
 
+TEST_F(CxOAuth, HeadersKeepRepeatedNamesApartInOrder) {
+    cxoauth::Client c(g_sim.config());
+    auto r = c.request("GET", "/api/v2/organizations/me");
+    ASSERT_EQ(r.status(), 200);
+    const cxoauth::Headers all = r.headers();
+    std::vector<std::string> cookies;
+    for (const auto& [name, value] : all)
+        if (name == "set-cookie") cookies.push_back(value);
+    ASSERT_EQ(cookies.size(), 2u);
+    EXPECT_EQ(cookies[0].rfind("AWSALB=", 0), 0u);
+    EXPECT_EQ(cookies[1].rfind("AWSALBCORS=", 0), 0u);
+    EXPECT_NE(cookies[0].find("Expires="), std::string::npos);  // the date's comma kept inside
+    EXPECT_EQ(r.header_values("Set-Cookie"), cookies);
+    EXPECT_EQ(std::string(r.header("SET-COOKIE").value_or("")), cookies[0]);  // the first
+    EXPECT_GE(all.size(), 5u);
+    EXPECT_TRUE(r.header_values("X-Absent").empty());
+    cxoauth::Response moved = std::move(r);
+    EXPECT_TRUE(r.headers().empty());  // NOLINT(bugprone-use-after-move)
+}
+
+TEST_F(CxOAuth, TokenExHasTheServersExpiry) {
+    g_sim.token_lifetime(120);
+    cxoauth::Client c(g_sim.config());
+    auto before = std::chrono::system_clock::now();
+    cxoauth::Token t = c.token_ex();
+    auto after = std::chrono::system_clock::now();
+    EXPECT_EQ(t.value, c.token());
+    EXPECT_GE(t.expires, before + std::chrono::seconds(119));
+    EXPECT_LE(t.expires, after + std::chrono::seconds(121));
+    cxoauth::CancelToken tok;
+    EXPECT_EQ(c.token_ex(tok).expires, t.expires);  // cached, same expiry
+    EXPECT_EQ(g_sim.counter("token_requests"), 1);
+}
+
+TEST_F(CxOAuth, InvalidateTokenIsCompareAndDrop) {
+    cxoauth::Client c(g_sim.config());
+    std::string t1 = c.token();
+    c.invalidate_token(t1);
+    std::string t2 = c.token();
+    EXPECT_NE(t1, t2);
+    c.invalidate_token(t1);  // an older token does nothing
+    c.invalidate_token("not-a-token");
+    EXPECT_EQ(c.token(), t2);
+    EXPECT_EQ(g_sim.counter("token_requests"), 2);
+    // after our own 401: the revoked token is dropped, the next call has a new one
+    g_sim.admin("POST", "revoke");
+    c.invalidate_token(t2);
+    EXPECT_NE(c.token(), t2);
+    EXPECT_EQ(g_sim.counter("token_requests"), 3);
+    c.close();
+    EXPECT_EQ(code_of([&] { c.invalidate_token(t2); }), cxoauth::ResultCode::Closed);
+}
+
+TEST_F(CxOAuth, NonThrowingVariants) {
+    auto bad = cxoauth::Client::create(R"({"regoin":"eu-west-1"})");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.code(), cxoauth::ResultCode::Config);
+    EXPECT_NE(bad.error().message.find("regoin"), std::string::npos);
+    std::error_code ec = bad.error_code();
+    EXPECT_EQ(ec, cxoauth::ResultCode::Config);  // is_error_code_enum
+    EXPECT_EQ(std::string(ec.category().name()), "cxoauth");
+    EXPECT_EQ(ec.message(), "config");
+
+    auto wrong = cxoauth::Client::create(g_sim.config("\"client_secret\":\"Wr0ngSecretValue\""));
+    ASSERT_TRUE(wrong);
+    auto t = wrong->try_token();
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.code(), cxoauth::ResultCode::Auth);
+    EXPECT_EQ(t.error().http_status, 401);
+    EXPECT_EQ(t.error().oauth_code.value_or(""), "invalid_client");
+    EXPECT_EQ(t.error().message.find("Wr0ngSecretValue"), std::string::npos);
+    EXPECT_FALSE(wrong->try_request("GET", "/api/v2/echo").ok());
+
+    auto c = cxoauth::Client::create(g_sim.config());
+    ASSERT_TRUE(c.ok());
+    auto tok = c->try_token();
+    ASSERT_TRUE(tok);
+    EXPECT_FALSE(tok.error_code());
+    auto ex = c->try_token_ex();
+    ASSERT_TRUE(ex);
+    EXPECT_EQ(ex->value, *tok);
+    auto r = c->try_request("PUT", "/api/v2/echo/x", {{"X-Custom", "v"}}, "ping");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status(), 200);
+    EXPECT_NE(r->body().find("\"body\":\"ping\""), std::string_view::npos);
+    auto other = c->try_request("GET", "https://evil.example/api/v2/x");
+    EXPECT_EQ(other.code(), cxoauth::ResultCode::InvalidArgument);
+    EXPECT_TRUE(c->try_invalidate_token(*tok).ok());
+    EXPECT_EQ(c->try_invalidate_token(std::string("a\0b", 3)).code(), cxoauth::ResultCode::InvalidArgument);
+    EXPECT_FALSE(c->try_cancel());
+    cxoauth::CancelToken ct;
+    ct.cancel();
+    EXPECT_EQ(c->try_request(ct, "GET", "/api/v2/echo").code(), cxoauth::ResultCode::Cancelled);
+    EXPECT_EQ(c->try_token_ex(ct).code(), cxoauth::ResultCode::Cancelled);
+    c->close();
+    EXPECT_EQ(c->try_token().code(), cxoauth::ResultCode::Closed);
+    EXPECT_EQ(c->try_request("GET", "/api/v2/echo").error_code(), cxoauth::ResultCode::Closed);
+    // the throwing API reports the same through Error, with the same error_code
+    try {
+        (void)c->token();
+        FAIL() << "no exception";
+    } catch (const cxoauth::Error& e) {
+        EXPECT_EQ(e.error_code(), cxoauth::make_error_code(cxoauth::ResultCode::Closed));
+    }
+}
+
 TEST_F(CxOAuth, CopiesShareOneNativeClient) {
     cxoauth::Client a(g_sim.config());
     cxoauth::Client b = a;
@@ -177,7 +283,7 @@ TEST_F(CxOAuth, CopiesShareOneNativeClient) {
 
 TEST_F(CxOAuth, CopiesUsedFromThreadsWhileOriginalIsDestroyed) {
     auto original = std::make_unique<cxoauth::Client>(g_sim.config());
-    original->token();
+    (void)original->token();
     constexpr int kThreads = 8, kCalls = 20;
     std::atomic<int> ok{0}, started{0};
     std::atomic<bool> go{false};
@@ -199,14 +305,14 @@ TEST_F(CxOAuth, CopiesUsedFromThreadsWhileOriginalIsDestroyed) {
 
 TEST_F(CxOAuth, CloseWhileSlowCallsRunCancelsThemAndLaterCallsAreClosed) {
     cxoauth::Client c(g_sim.config());
-    c.token();
+    (void)c.token();
     constexpr int kThreads = 3;
     g_sim.fault(R"({"target":"api","count":3,"path_prefix":"/api/v2/echo/slow","action":{"kind":"delay","ms":5000}})");
     std::vector<std::optional<cxoauth::ResultCode>> codes(kThreads);
     std::vector<std::thread> threads;
     for (int i = 0; i < kThreads; i++)
         threads.emplace_back([copy = c, &codes, i] {
-            codes[i] = code_of([&] { copy.request("GET", "/api/v2/echo/slow"); });
+            codes[i] = code_of([&] { (void)copy.request("GET", "/api/v2/echo/slow"); });
         });
     wait_for_counter("api_requests", kThreads);
     auto t0 = std::chrono::steady_clock::now();
@@ -216,8 +322,8 @@ TEST_F(CxOAuth, CloseWhileSlowCallsRunCancelsThemAndLaterCallsAreClosed) {
     EXPECT_LT(seconds_since(t0), 1.0);
     for (const auto& code : codes) EXPECT_EQ(code, cxoauth::ResultCode::Cancelled);
     cxoauth::Client copy = c;  // every copy sees the closed client
-    EXPECT_EQ(code_of([&] { c.token(); }), cxoauth::ResultCode::Closed);
-    EXPECT_EQ(code_of([&] { copy.request("GET", "/api/v2/echo"); }), cxoauth::ResultCode::Closed);
+    EXPECT_EQ(code_of([&] { (void)c.token(); }), cxoauth::ResultCode::Closed);
+    EXPECT_EQ(code_of([&] { (void)copy.request("GET", "/api/v2/echo"); }), cxoauth::ResultCode::Closed);
     c.close();  // any number of times
     copy.close();
     EXPECT_EQ(static_cast<uint32_t>(cxoauth::ResultCode::Closed), 12u);
@@ -227,7 +333,7 @@ TEST_F(CxOAuth, CloseAbortsTokenRequestInFlight) {
     cxoauth::Client c(g_sim.config());
     g_sim.fault(R"({"target":"token","action":{"kind":"delay","ms":5000}})");
     std::optional<cxoauth::ResultCode> code;
-    std::thread t([copy = c, &code] { code = code_of([&] { copy.token(); }); });
+    std::thread t([copy = c, &code] { code = code_of([&] { (void)copy.token(); }); });
     wait_for_counter("token_requests", 1);
     auto t0 = std::chrono::steady_clock::now();
     c.close();
@@ -241,11 +347,11 @@ TEST_F(CxOAuth, CloseAndDestroyConcurrentWithCalls) {
     std::vector<std::thread> threads;
     {
         cxoauth::Client c(g_sim.config());
-        c.token();
+        (void)c.token();
         for (int i = 0; i < 8; i++)
             threads.emplace_back([copy = c, &unexpected, &started] {
                 for (bool first = true;; first = false) {
-                    auto code = code_of([&] { copy.request("GET", "/api/v2/organizations/me"); });
+                    auto code = code_of([&] { (void)copy.request("GET", "/api/v2/organizations/me"); });
                     if (first) started++;
                     if (!code) continue;
                     if (*code != cxoauth::ResultCode::Cancelled && *code != cxoauth::ResultCode::Closed)

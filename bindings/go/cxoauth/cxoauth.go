@@ -4,19 +4,21 @@
 // policy (401 → refresh and retry once, 429 Retry-After, 5xx for idempotent methods, timeouts,
 // a whole-call deadline).
 //
-// The package uses cgo and links libcxoauth. Against an installed library (cargo cinstall,
-// see the repository README) build with the cxoauth_pkgconfig tag, which takes the flags from
-// pkg-config (`#cgo pkg-config: cxoauth`):
+//	import "github.com/cxoauth/cxoauth/bindings/go/cxoauth"
+//
+// The package uses cgo and links libcxoauth; the C header ships inside the package (a copy of
+// the library's include/cxoauth.h), so only the library itself must be installed. By default
+// it links -lcxoauth from the linker's default path; a library under another prefix is added
+// through the cgo environment:
+//
+//	CGO_LDFLAGS="-L$PREFIX/lib -Wl,-rpath,$PREFIX/lib" go build ./...
+//
+// or, with pkg-config and the installed cxoauth.pc (PKG_CONFIG_PATH for another prefix):
 //
 //	go build -tags cxoauth_pkgconfig ./...
 //
-// Without the tag the package links -lcxoauth and looks up the header in the repository's
-// include/ directory next to this package; pass other locations the usual way:
-//
-//	CGO_CFLAGS="-I/path/to/include" \
-//	CGO_LDFLAGS="-L/path/to/libdir -Wl,-rpath,/path/to/libdir" go build ./...
-//
-// One Client per credential set is meant to be shared by all goroutines.
+// One Client per credential set is meant to be shared by all goroutines. The oauth2
+// subpackage adapts a Client to golang.org/x/oauth2.
 package cxoauth
 
 /*
@@ -37,11 +39,18 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
 // Version returns the version of the loaded libcxoauth, e.g. "0.2.0".
 func Version() string { return C.GoString(C.oauth_version()) }
+
+// ConfigSchema returns the configuration keys the loaded library accepts, as the JSON document
+// of oauth_config_schema(): {"version", "keys": [{"name", "type", "default", "minimum",
+// "maximum", "enum", "env", "secret", "description"}]}. Config has one field per key (checked
+// by this package's tests).
+func ConfigSchema() string { return C.GoString(C.oauth_config_schema()) }
 
 // Config is the client configuration; it is marshalled to the library's JSON config. Zero
 // values are omitted, so the library takes them from its defaults or the environment
@@ -58,20 +67,29 @@ type Config struct {
 	ClientSecret    string `json:"client_secret,omitempty"`
 	AccessKeyID     string `json:"access_key_id,omitempty"`     // CXone only
 	AccessKeySecret string `json:"access_key_secret,omitempty"` // CXone only
+	CxoneGrant      string `json:"cxone_grant,omitempty"`       // CXone: "password" (default) or "access_key_legacy"
+	CxoneArea       string `json:"cxone_area,omitempty"`        // CXone legacy grant: area (na1, eu1, au1, ...)
 	ClientAuth      string `json:"client_auth,omitempty"`       // "basic" (default) or "body"
 	Scope           string `json:"scope,omitempty"`
 	RefreshMarginS  *int   `json:"refresh_margin_s,omitempty"` // default 60
 	TimeoutMS       int    `json:"timeout_ms,omitempty"`       // per attempt, default 10000
 	DeadlineMS      int    `json:"deadline_ms,omitempty"`      // whole call, default 60000
 	MaxRetries      *int   `json:"max_retries,omitempty"`      // default 3
-	MaxRetryAfterS  *int   `json:"max_retry_after_s,omitempty"`
-	BackoffBaseMS   int    `json:"backoff_base_ms,omitempty"`
-	BackoffMaxMS    int    `json:"backoff_max_ms,omitempty"`
-	MaxBodyBytes    int64  `json:"max_body_bytes,omitempty"`
-	UserAgent       string `json:"user_agent,omitempty"`
-	Proxy           string `json:"proxy,omitempty"`
-	CAFile          string `json:"ca_file,omitempty"`
-	EnvFile         string `json:"env_file,omitempty"`
+	// RetryNonIdempotent also retries POST/PATCH after 502-504 or a failure after sending
+	// (default false: only when nothing was sent).
+	RetryNonIdempotent *bool  `json:"retry_non_idempotent,omitempty"`
+	MaxRetryAfterS     *int   `json:"max_retry_after_s,omitempty"` // default 180
+	BackoffBaseMS      int    `json:"backoff_base_ms,omitempty"`   // default 200
+	BackoffMaxMS       int    `json:"backoff_max_ms,omitempty"`    // default 10000
+	MaxBodyBytes       int64  `json:"max_body_bytes,omitempty"`    // default 16 MiB
+	UserAgent          string `json:"user_agent,omitempty"`
+	Proxy              string `json:"proxy,omitempty"`
+	CAFile             string `json:"ca_file,omitempty"`
+	EnvFile            string `json:"env_file,omitempty"`
+	// TokenCache shares tokens between processes: "memory" (default), "file:///absolute/dir",
+	// "redis://[user:password@]host:port[/db]" or "rediss://..." (secret: may hold a password).
+	TokenCache       string `json:"token_cache,omitempty"`
+	TokenCachePrefix string `json:"token_cache_prefix,omitempty"` // key namespace, default "cxoauth"
 
 	// Extra holds keys this struct does not know yet; they are merged into the JSON (and
 	// override the typed fields). Unknown keys are a CodeConfig error in the library.
@@ -80,6 +98,9 @@ type Config struct {
 
 // Int returns a pointer to v, for the *int fields of Config.
 func Int(v int) *int { return &v }
+
+// Bool returns a pointer to v, for the *bool fields of Config.
+func Bool(v bool) *bool { return &v }
 
 // JSON returns the JSON config the library receives. It contains the secrets.
 func (c Config) JSON() ([]byte, error) {
@@ -102,7 +123,7 @@ type configJSON Config // without the methods, so %v of the alias cannot recurse
 // String describes the config with secrets redacted.
 func (c Config) String() string {
 	r := configJSON(c)
-	for _, s := range []*string{&r.ClientSecret, &r.AccessKeySecret} {
+	for _, s := range []*string{&r.ClientSecret, &r.AccessKeySecret, &r.TokenCache} {
 		if *s != "" {
 			*s = "<redacted>"
 		}
@@ -332,23 +353,51 @@ func newError(rc C.oauth_result, cerr *C.oauth_error, cause error) error {
 // I/O; concurrent callers share one token request. ctx cancellation and deadline abort the
 // call (the error then satisfies errors.Is(err, ctx.Err())).
 func (c *Client) Token(ctx context.Context) (string, error) {
+	tok, _, err := c.TokenWithExpiry(ctx)
+	return tok, err
+}
+
+// TokenWithExpiry is Token plus the token's expiry (oauth_get_token_ex): the server's
+// expires_in counted from when its reply arrived, not reduced by the refresh margin. For code
+// that caches the token itself (golang.org/x/oauth2's Token.Expiry): the library refreshes
+// its own cache before that time.
+func (c *Client) TokenWithExpiry(ctx context.Context) (string, time.Time, error) {
 	var out *C.char
+	var ms C.uint64_t
 	err := c.call(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result {
-		return C.oauth_get_token_cancellable(h, tok, &out, cerr)
+		return C.oauth_get_token_ex(h, tok, &out, &ms, cerr)
 	})
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	s := C.GoString(out)
 	C.oauth_string_free(out) // overwrites the C copy
-	return s, nil
+	return s, time.UnixMilli(int64(ms)), nil
+}
+
+// InvalidateToken reports that token was rejected (a request of your own got HTTP 401): if it
+// is still the cached token the library drops it and the next call fetches a new one; an older
+// token does nothing (compare-and-invalidate), so many goroutines reporting the same token
+// cause one new fetch. Do and Transport do this themselves.
+func (c *Client) InvalidateToken(token string) error {
+	if strings.IndexByte(token, 0) >= 0 {
+		return &Error{Code: CodeInvalidArgument, Message: "the token contains a NUL byte"}
+	}
+	cTok := C.CString(token)
+	defer func() {
+		C.memset(unsafe.Pointer(cTok), 0, C.size_t(len(token)))
+		C.free(unsafe.Pointer(cTok))
+	}()
+	return c.call(context.Background(), func(h *C.oauth_client, _ *C.oauth_cancel_token, _ **C.oauth_error) C.oauth_result {
+		return C.oauth_invalidate_token(h, cTok)
+	})
 }
 
 // Response is a complete HTTP response, copied out of the library.
 type Response struct {
 	StatusCode int
-	// Header holds every response header under its canonical name; repeated headers are
-	// joined with ", " into one value.
+	// Header holds every response header under its canonical name; a repeated header (e.g.
+	// Set-Cookie) has one value per header line, in the order received (never joined).
 	Header http.Header
 	Body   []byte
 }

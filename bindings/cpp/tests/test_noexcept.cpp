@@ -1,0 +1,74 @@
+// The non-throwing API compiled with -fno-exceptions (a host built without exceptions):
+// cxoauth.hpp then offers only Client::create and the try_* members, which this suite uses.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "cxoauth.hpp"
+#include "sim.hpp"
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#error "this suite must be compiled with -fno-exceptions"
+#endif
+static_assert(CXOAUTH_HPP_EXCEPTIONS == 0, "cxoauth.hpp must see the no-exceptions build");
+
+namespace {
+
+Sim g_sim;
+
+class SimEnvironment : public ::testing::Environment {
+public:
+    void SetUp() override { g_sim.start(); }
+    void TearDown() override { g_sim.stop(); }
+};
+
+class NoExceptions : public ::testing::Test {
+protected:
+    void SetUp() override { g_sim.reset(); }
+};
+
+TEST_F(NoExceptions, CreateTokenRequestInvalidateClose) {
+    auto bad = cxoauth::Client::create(R"({"regoin":"x"})");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.code(), cxoauth::ResultCode::Config);
+
+    g_sim.token_lifetime(60);
+    auto c = cxoauth::Client::create(g_sim.config());
+    ASSERT_TRUE(c.ok());
+    auto t = c->try_token_ex();
+    ASSERT_TRUE(t.ok());
+    EXPECT_GT(t->expires, std::chrono::system_clock::now() + std::chrono::seconds(55));
+    auto r = c->try_request("GET", "/api/v2/organizations/me");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status(), 200);
+    size_t cookies = 0;
+    for (const auto& h : r->headers()) cookies += h.first == "set-cookie";
+    EXPECT_EQ(cookies, 2u);
+    EXPECT_TRUE(c->try_invalidate_token(t->value).ok());
+    auto t2 = c->try_token();
+    ASSERT_TRUE(t2.ok());
+    EXPECT_NE(*t2, t->value);
+    EXPECT_EQ(g_sim.counter("token_requests"), 2);
+    c->close();
+    EXPECT_EQ(c->try_token().code(), cxoauth::ResultCode::Closed);
+    EXPECT_EQ(c->try_request("GET", "/api/v2/echo").code(), cxoauth::ResultCode::Closed);
+}
+
+TEST_F(NoExceptions, AuthFailureIsAValue) {
+    auto c = cxoauth::Client::create(g_sim.config("\"client_secret\":\"Wr0ngSecretValue\""));
+    ASSERT_TRUE(c.ok());
+    auto r = c->try_request("GET", "/api/v2/echo");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), cxoauth::ResultCode::Auth);
+    EXPECT_EQ(r.error().oauth_code.value_or(""), "invalid_client");
+    EXPECT_EQ(r.error_code(), cxoauth::ResultCode::Auth);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new SimEnvironment);
+    return RUN_ALL_TESTS();
+}
