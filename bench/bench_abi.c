@@ -5,9 +5,15 @@
  *   bench_abi stampede THREADS       cold cache: token requests and time until all have one
  *   bench_abi get THREADS SECONDS    oauth_request GET /api/v2/echo: req/s, p50 p99 us
  *   bench_abi footprint              threads and RSS per client
+ *   bench_abi async N INFLIGHT       N requests, 50 ms server latency, INFLIGHT at once through
+ *                                    oauth_request_async: wall time, peak threads, RSS
+ *   bench_abi blocking N THREADS     the same N requests with THREADS blocking threads
+ *   bench_abi allocs                 heap allocations per cached token and per GET (counted
+ *                                    by a malloc interposer, LD_PRELOAD-free: glibc hooks)
  * Prints one line of `key=value` pairs per run. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 
 #include "common.h"
 #include "cxoauth.h"
@@ -221,6 +227,180 @@ static void run_footprint(void) {
     for (int i = 0; i < N; i++) oauth_free(many[i]);
 }
 
+/* ---- completion-callback calls vs blocking threads, at 50 ms server latency ---- */
+
+static pthread_mutex_t g_as_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_as_cond = PTHREAD_COND_INITIALIZER;
+static int g_as_done, g_as_ok;
+
+static void as_done(void *ud, oauth_result rc, oauth_response *r, oauth_error *e) {
+    (void)ud;
+    pthread_mutex_lock(&g_as_lock);
+    g_as_done++;
+    if (rc == OAUTH_OK && oauth_response_status(r) == 200) g_as_ok++;
+    pthread_cond_signal(&g_as_cond);
+    pthread_mutex_unlock(&g_as_lock);
+    oauth_response_free(r);
+    oauth_error_free(e);
+}
+
+static void delay_all(int n) {
+    char f[160];
+    snprintf(f, sizeof f,
+             "{\"target\":\"api\",\"count\":%d,\"action\":{\"kind\":\"delay\",\"ms\":50}}", n);
+    sim_http("POST", "/__admin/faults", f, NULL, 0);
+}
+
+static void run_async(int n, int inflight) {
+    oauth_client *c = client();
+    token_op(c);
+    delay_all(n);
+    long peak_threads = 0, rss0 = proc_status_kib("VmRSS"), peak_rss = 0;
+    double t0 = now_ns();
+    int submitted = 0;
+    pthread_mutex_lock(&g_as_lock);
+    while (g_as_done < n) {
+        while (submitted < n && submitted - g_as_done < inflight) {
+            pthread_mutex_unlock(&g_as_lock);
+            if (oauth_request_async(c, "GET", "/api/v2/echo", NULL, NULL, 0, NULL, as_done, NULL) !=
+                OAUTH_OK)
+                abort();
+            submitted++;
+            pthread_mutex_lock(&g_as_lock);
+        }
+        pthread_cond_wait(&g_as_cond, &g_as_lock);
+        long th = proc_status_kib("Threads"), rss = proc_status_kib("VmRSS");
+        if (th > peak_threads) peak_threads = th;
+        if (rss > peak_rss) peak_rss = rss;
+    }
+    pthread_mutex_unlock(&g_as_lock);
+    double secs = (now_ns() - t0) / 1e9;
+    printf("what=async requests=%d inflight=%d ok=%d wall_s=%.2f peak_threads=%ld rss_added_kib=%ld\n",
+           n, inflight, g_as_ok, secs, peak_threads, peak_rss - rss0);
+    oauth_free(c);
+}
+
+struct blk_arg {
+    oauth_client *c;
+    _Atomic int *next;
+    int n, ok;
+};
+
+static void *blk_thread(void *p) {
+    struct blk_arg *a = p;
+    while (atomic_fetch_add(a->next, 1) < a->n) {
+        oauth_response *r = NULL;
+        if (oauth_request(a->c, "GET", "/api/v2/echo", NULL, NULL, 0, &r, NULL) == OAUTH_OK &&
+            oauth_response_status(r) == 200)
+            a->ok++;
+        oauth_response_free(r);
+    }
+    return NULL;
+}
+
+static void run_blocking(int n, int threads) {
+    oauth_client *c = client();
+    token_op(c);
+    delay_all(n);
+    _Atomic int next = 0;
+    pthread_t th[256];
+    struct blk_arg a[256];
+    long rss0 = proc_status_kib("VmRSS");
+    double t0 = now_ns();
+    for (int i = 0; i < threads; i++) {
+        a[i] = (struct blk_arg){c, &next, n, 0};
+        pthread_create(&th[i], NULL, blk_thread, &a[i]);
+    }
+    usleep(200 * 1000);
+    long peak_threads = proc_status_kib("Threads"), rss = proc_status_kib("VmRSS");
+    int ok = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        ok += a[i].ok;
+    }
+    double secs = (now_ns() - t0) / 1e9;
+    printf("what=blocking requests=%d threads=%d ok=%d wall_s=%.2f peak_threads=%ld rss_added_kib=%ld\n",
+           n, threads, ok, secs, peak_threads, rss - rss0);
+    oauth_free(c);
+}
+
+/* ---- N short-lived processes, each wanting one token (AGI scripts) ---- */
+
+static void run_procs(int n, const char *cache) {
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg, "%.*s,\"token_cache\":\"%s\"}", (int)strlen(g_cfg) - 1, g_cfg,
+             cache);
+    sim_http("POST", "/__admin/reset", NULL, NULL, 0);
+    double t0 = now_ns();
+    for (int i = 0; i < n; i++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            oauth_client *c = NULL;
+            char *t = NULL;
+            if (oauth_client_new(cfg, &c, NULL) != OAUTH_OK) _exit(1);
+            int rc = oauth_get_token(c, &t, NULL) == OAUTH_OK ? 0 : 1;
+            oauth_string_free(t);
+            oauth_free(c);
+            _exit(rc);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0); /* one after another, as calls arrive */
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) abort();
+    }
+    double secs = (now_ns() - t0) / 1e9;
+    printf("what=procs processes=%d cache=%s token_requests=%lld wall_s=%.2f\n", n,
+           strncmp(cache, "file", 4) == 0 ? "file" : cache, sim_counter("token_requests"), secs);
+}
+
+/* ---- heap allocations per call (glibc's malloc is interposed by this executable) ---- */
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static _Atomic long g_allocs;
+static _Atomic int g_counting;
+
+void *malloc(size_t n) {
+    if (atomic_load_explicit(&g_counting, memory_order_relaxed)) atomic_fetch_add(&g_allocs, 1);
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+    if (atomic_load_explicit(&g_counting, memory_order_relaxed)) atomic_fetch_add(&g_allocs, 1);
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+    if (atomic_load_explicit(&g_counting, memory_order_relaxed)) atomic_fetch_add(&g_allocs, 1);
+    return __libc_realloc(p, n);
+}
+
+static void run_allocs(void) {
+    oauth_client *c = client();
+    token_op(c);
+    for (int i = 0; i < 100; i++) { /* warm: pool, runtime, thread-locals */
+        oauth_response *r = NULL;
+        oauth_request(c, "GET", "/api/v2/echo", NULL, NULL, 0, &r, NULL);
+        oauth_response_free(r);
+    }
+    enum { N = 10000 };
+    atomic_store(&g_allocs, 0);
+    atomic_store(&g_counting, 1);
+    for (int i = 0; i < N; i++) token_op(c);
+    atomic_store(&g_counting, 0);
+    double per_token = (double)atomic_load(&g_allocs) / N;
+    atomic_store(&g_allocs, 0);
+    atomic_store(&g_counting, 1);
+    for (int i = 0; i < 1000; i++) {
+        oauth_response *r = NULL;
+        oauth_request(c, "GET", "/api/v2/echo", NULL, NULL, 0, &r, NULL);
+        oauth_response_free(r);
+    }
+    atomic_store(&g_counting, 0);
+    double per_get = (double)atomic_load(&g_allocs) / 1000;
+    printf("what=allocs per_cached_token=%.2f per_get=%.1f\n", per_token, per_get);
+    oauth_free(c);
+}
+
 int main(int argc, char **argv) {
     const char *port = getenv("CXOAUTH_SIM_PORT");
     if (!port || argc < 2) {
@@ -260,6 +440,14 @@ int main(int argc, char **argv) {
         run_get(arg, argc > 3 ? atof(argv[3]) : 3.0);
     } else if (strcmp(mode, "footprint") == 0) {
         run_footprint();
+    } else if (strcmp(mode, "async") == 0) {
+        run_async(arg, argc > 3 ? atoi(argv[3]) : 200);
+    } else if (strcmp(mode, "blocking") == 0) {
+        run_blocking(arg, argc > 3 ? atoi(argv[3]) : 8);
+    } else if (strcmp(mode, "allocs") == 0) {
+        run_allocs();
+    } else if (strcmp(mode, "procs") == 0) {
+        run_procs(arg, argc > 3 ? argv[3] : "memory");
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;

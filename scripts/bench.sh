@@ -64,7 +64,32 @@ out="$(mktemp)"
   r="$(python3 bench/bench_requests.py "http://127.0.0.1:$CXOAUTH_SIM_PORT" "$secs")"
   echo "| python requests.Session | 1 | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
   echo
-  echo "### 4. Footprint"
+  echo "### 4. Completion-callback calls vs blocking threads (1000 GETs, 50 ms server latency)"
+  echo
+  echo "| API | concurrency | wall time (s) | peak threads | RSS added (KiB) |"
+  echo "|---|---|---|---|---|"
+  r="$($B/bench_abi async 1000 200)"
+  echo "| oauth_request_async | 200 in flight | $(echo "$r" | val wall_s) | $(echo "$r" | val peak_threads) | $(echo "$r" | val rss_added_kib) |"
+  r="$($B/bench_abi blocking 1000 8)"
+  echo "| oauth_request | 8 threads | $(echo "$r" | val wall_s) | $(echo "$r" | val peak_threads) | $(echo "$r" | val rss_added_kib) |"
+  echo
+  echo "### 5. Heap allocations per call"
+  echo
+  r="$($B/bench_abi allocs)"
+  echo "cached \`oauth_get_token\`: $(echo "$r" | val per_cached_token); \`oauth_request\` GET (keep-alive): $(echo "$r" | val per_get) (counted by a malloc/calloc/realloc interposer in the bench binary)."
+  echo
+  echo "### 6. Short-lived processes, one token each (AGI-style), one after another"
+  echo
+  echo "| processes | token cache | token requests | wall time (s) |"
+  echo "|---|---|---|---|"
+  cdir="$(mktemp -d)"
+  for c in memory "file://$cdir"; do
+    r="$($B/bench_abi procs 50 "$c")"
+    echo "| 50 | $(echo "$r" | val cache) | $(echo "$r" | val token_requests) | $(echo "$r" | val wall_s) |"
+  done
+  rm -rf "$cdir"
+  echo
+  echo "### 7. Footprint"
   echo
   f="$($B/bench_abi footprint)"
   echo "$f" | grep what=threads | while read -r line; do
