@@ -516,6 +516,55 @@ static void test_redis_password_and_faults(void) {
     oauth_error_free(e);
 }
 
+/* A process holding the cross-process lock dies mid-fetch (SIGKILL while its token request
+ * hangs): the others take over — at once with the file lock (the kernel releases a dead
+ * holder's flock), after the lease's time to live with Redis (the holder's deadline + 5 s). */
+static void holder_dies(const char *holder_config, const char *config, double bound) {
+    sim_fault("{\"target\":\"token\",\"count\":1,\"action\":{\"kind\":\"delay\",\"ms\":30000}}");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(60);
+        oauth_client *c = NULL;
+        if (oauth_client_new(holder_config, &c, NULL) != OAUTH_OK) _exit(3);
+        token_rc(c); /* hangs in the token request, holding the lock */
+        _exit(0);
+    }
+    while (sim_counter("token_requests") < 1) usleep(2000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    double t0 = now_s();
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(config, &c, NULL), OAUTH_OK);
+    CHECK_EQ_INT(token_rc(c), OAUTH_OK);
+    double took = now_s() - t0;
+    printf("     taken over after %.2f s\n", took);
+    CHECK(took < bound);
+    CHECK_EQ_INT(sim_counter("token_requests"), 2);
+    oauth_free(c);
+}
+
+static void test_lock_holder_dies(void) {
+    make_tmp();
+    char url[320], config[2048];
+    snprintf(url, sizeof url, "file://%s", g_tmp);
+    snprintf(config, sizeof config, "%s", cache_cfg(url, "\"deadline_ms\":20000"));
+    holder_dies(config, config, 2.0);
+    rm_tree(g_tmp);
+    sim_reset();
+    struct redis r;
+    if (redis_start(&r, NULL) != 0) {
+        g_failed_checks++;
+        return;
+    }
+    char holder[2048];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", r.port);
+    snprintf(holder, sizeof holder, "%s", cache_cfg(url, "\"deadline_ms\":1500"));
+    snprintf(config, sizeof config, "%s", cache_cfg(url, "\"deadline_ms\":20000"));
+    holder_dies(holder, config, 8.0); /* lease: 1.5 s + 5 s */
+    redis_stop(&r);
+}
+
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_cache_warnings; /* (read in a debugger; the scan is what is checked) */
 
@@ -540,6 +589,7 @@ int main(int argc, char **argv) {
          test_file_cache_revoke_one_refetch_for_the_host},
         {"redis_cache_12_processes_4_threads", test_redis_cache_12_processes_4_threads},
         {"redis_password_and_faults", test_redis_password_and_faults},
+        {"lock_holder_dies", test_lock_holder_dies},
     };
     return run_tests(tests, sizeof tests / sizeof tests[0], argc > 1 ? argv[1] : NULL);
 }
