@@ -8,6 +8,7 @@ ROOT="$PWD"
 secs="${BENCH_SECONDS:-3}"
 command -v curl-config >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends libcurl4-openssl-dev; }
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind; }
+command -v gnuplot >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends gnuplot-nox; }
 python3 -c 'import requests' 2>/dev/null || python3 -m pip install -q requests
 
 cargo build --release -q -p cxoauth -p cxoauth-sim
@@ -55,11 +56,15 @@ out="$(mktemp)"
   echo
   echo "| client | threads | requests/s | p50 (us) | p99 (us) |"
   echo "|---|---|---|---|---|"
+  getdat="$(mktemp)"
   tok="$(curl -s -u demo-client:demo-secret -d grant_type=client_credentials "http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
   for t in 1 2 4; do
+    row="$t"
     for r in "$($B/bench_abi get $t "$secs")" "$($B/bench_curl "http://127.0.0.1:$CXOAUTH_SIM_PORT/api/v2/echo" "$tok" $t "$secs")"; do
       echo "| $(echo "$r" | val client) | $t | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
+      row="$row $(echo "$r" | val rps)"
     done
+    echo "$row" >> "$getdat"
   done
   r="$(python3 bench/bench_requests.py "http://127.0.0.1:$CXOAUTH_SIM_PORT" "$secs")"
   echo "| python requests.Session | 1 | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
@@ -101,3 +106,19 @@ out="$(mktemp)"
   rm -f "$so"
 } | tee "$out"
 cp "$out" bench/RESULTS.md
+# The GET table as a chart (bench/results.png, shown in the README)
+gnuplot <<GNUPLOT
+set terminal pngcairo size 720,400 noenhanced
+set output "bench/results.png"
+set title "GET on loopback keep-alive: requests/s (same run, same simulator)"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.8 border -1
+set xlabel "threads"
+set ylabel "requests/s"
+set yrange [0:*]
+set key top left
+plot "$getdat" using 2:xtic(1) title "cxoauth", "" using 3 title "libcurl"
+GNUPLOT
+rm -f "$getdat"
+echo "chart: bench/results.png"
