@@ -71,6 +71,14 @@ pub struct Client {
     stats: Arc<Stats>,
 }
 
+/// Dropping a client (Rust users) stops its refresh timer and any fetch in flight, as
+/// `oauth_free` does.
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.tokens.shutdown();
+    }
+}
+
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client").field("config", &self.cfg).finish()
