@@ -210,6 +210,10 @@ impl Client {
         // Checked after subscribing: a close that came first is seen here, a later one wakes
         // `changed()` below.
         self.check_open()?;
+        // A token cancelled already ends the call at once, whatever the work would do.
+        if cancel.is_some_and(CancelToken::is_cancelled) {
+            return Err(cancelled_error());
+        }
         let call_cancelled = async {
             match cancel {
                 Some(c) => c.cancelled().await,
@@ -218,9 +222,10 @@ impl Client {
         };
         let deadline = tokio::time::Instant::now() + self.cfg.deadline;
         tokio::select! {
-            r = tokio::time::timeout_at(deadline, fut) => r.unwrap_or_else(|_| Err(deadline_error(&self.cfg))),
+            biased;
             _ = client_cancelled.changed() => Err(cancelled_error()),
             _ = call_cancelled => Err(cancelled_error()),
+            r = tokio::time::timeout_at(deadline, fut) => r.unwrap_or_else(|_| Err(deadline_error(&self.cfg))),
         }
     }
 

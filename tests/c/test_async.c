@@ -250,6 +250,11 @@ static void test_async_cancel_close_free(void) {
     CHECK_EQ_INT(wait_calls(&l, 4, 5), 4);
     CHECK(now_s() - t0 < 1.0);
     CHECK_EQ_INT(l.cancelled, 4);
+    /* a token cancelled already: the call ends CANCELLED through done, also when the token is
+     * cached */
+    CHECK_EQ_INT(oauth_get_token_async(c, ct, on_token_done, &l), OAUTH_OK);
+    CHECK_EQ_INT(wait_calls(&l, 5, 5), 5);
+    CHECK_EQ_INT(l.cancelled, 5);
     oauth_cancel_token_free(ct);
 
     /* oauth_close */
@@ -260,9 +265,9 @@ static void test_async_cancel_close_free(void) {
     while (sim_counter("api_requests") < 8) usleep(2000);
     t0 = now_s();
     CHECK_EQ_INT(oauth_close(c), OAUTH_OK);
-    CHECK_EQ_INT(wait_calls(&l, 8, 5), 8);
+    CHECK_EQ_INT(wait_calls(&l, 9, 5), 9);
     CHECK(now_s() - t0 < 1.0);
-    CHECK_EQ_INT(l.cancelled, 8);
+    CHECK_EQ_INT(l.cancelled, 9);
     oauth_free(c);
 
     /* oauth_free with calls pending: they are all completed when it returns */
@@ -277,8 +282,8 @@ static void test_async_cancel_close_free(void) {
     oauth_free(d);
     CHECK(now_s() - t0 < 1.0);
     pthread_mutex_lock(&l.lock);
-    CHECK_EQ_INT(l.calls, 14);
-    CHECK_EQ_INT(l.cancelled, 14);
+    CHECK_EQ_INT(l.calls, 15);
+    CHECK_EQ_INT(l.cancelled, 15);
     pthread_mutex_unlock(&l.lock);
     CHECK_EQ_INT(l.wrong_thread, 0);
     log_destroy(&l);
