@@ -1,12 +1,20 @@
-// cxoauth C++ example: token, then GET /api/v2/organizations/me.
+// cxoauth C++ example: token, then GET /api/v2/organizations/me (blocking, as a std::future
+// and with a callback), with the library's warnings and errors on stderr and its counters.
 // Config: JSON in CXOAUTH_CONFIG, else the environment (GENESYSCLOUD_OAUTHCLIENT_ID, ...).
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 
 #include "cxoauth.hpp"
 
 int main() {
+    // Process-wide: the library's log lines (never a secret or a token).
+    (void)cxoauth::set_log_sink(
+        [](cxoauth::LogLevel level, std::string_view line) {
+            std::cerr << "cxoauth[" << static_cast<unsigned>(level) << "] " << line << "\n";
+        },
+        cxoauth::LogLevel::Warn);
     try {
         const char* config = std::getenv("CXOAUTH_CONFIG");
         cxoauth::Client client = config ? cxoauth::Client(config) : cxoauth::Client::from_env();
@@ -30,7 +38,21 @@ int main() {
             std::cerr << "failed: " << again.error().message << "\n";
             return 1;
         }
-        return again->status() == 200 ? 0 : 1;
+        if (again->status() != 200) return 1;
+        // Asynchronous: no thread per call; the library's completion thread reports.
+        std::future<cxoauth::Response> f = client.request_async("GET", "/api/v2/organizations/me");
+        std::promise<int> status;
+        auto started = client.request_async("GET", "/api/v2/organizations/me", {}, {},
+                                            [&](cxoauth::Result<cxoauth::Response> r) {
+                                                status.set_value(r ? r->status() : -1);
+                                            });
+        if (!started) return 1;  // refused: the callback is never called
+        int s1 = f.get().status(), s2 = status.get_future().get();
+        cxoauth::Stats st = client.stats();
+        std::cout << "async -> " << s1 << ", " << s2 << "; stats: " << st.token_fetches
+                  << " token fetch(es), " << st.requests << " request(s)\n";
+        (void)cxoauth::set_log_sink(nullptr);
+        return s1 == 200 && s2 == 200 ? 0 : 1;
     } catch (const cxoauth::Error& e) {
         std::cerr << "failed: " << e.what() << " (code " << static_cast<unsigned>(e.code())
                   << ", HTTP " << e.http_status() << ")\n";

@@ -1,6 +1,7 @@
 // Command example gets a token (printing only its first 6 characters and its expiry) and calls
 // GET /api/v2/organizations/me through the cxoauth Go binding, then once more through an
-// http.Client using the binding's Transport.
+// http.Client using the binding's Transport, with the library's log lines going to a
+// log/slog logger (warnings and errors, on stderr) and its counters printed at the end.
 //
 // Config: the JSON object in CXOAUTH_CONFIG if set, else the library's environment defaults
 // (GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET, GENESYSCLOUD_REGION).
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -31,6 +33,10 @@ func main() {
 }
 
 func run() error {
+	// Process-wide: the library's lines as slog records (never a secret or a token).
+	cxoauth.SetLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	defer cxoauth.SetLogger(nil)
+
 	client, err := cxoauth.NewClientJSON(os.Getenv("CXOAUTH_CONFIG")) // "" = from the environment
 	if err != nil {
 		return err
@@ -77,5 +83,12 @@ func run() error {
 	if hr.StatusCode != 200 {
 		return fmt.Errorf("unexpected HTTP status %d", hr.StatusCode)
 	}
+
+	s, err := client.Stats()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("stats: %d token fetch(es), %d cache hit(s), %d request(s), %d retried after 401\n",
+		s.TokenFetches, s.TokenCacheHits, s.Requests, s.Retries.Unauthorized)
 	return nil
 }

@@ -6,8 +6,9 @@
 //   std::cout << r.status() << " " << r.body() << "\n";
 //
 // Errors are thrown as cxoauth::Error (code, HTTP status, OAuth code, correlation id). The
-// try_* members (Client::create, try_token, try_token_ex, try_request, try_invalidate_token)
-// never throw cxoauth::Error: they return a cxoauth::Result<T> holding the value or a Failure
+// try_* members (Client::create, try_token, try_token_ex, try_request, try_invalidate_token,
+// try_stats, try_stats_json, try_set_credentials, try_set_access_key) and the callback
+// variants of request_async / token_async never throw cxoauth::Error: they return a cxoauth::Result<T> holding the value or a Failure
 // (with a std::error_code in cxoauth::error_category()). Compiled without exceptions
 // (-fno-exceptions), only those are available (the throwing members are left out).
 //
@@ -15,6 +16,18 @@
 //   if (!c) { log(c.error().message); return; }
 //   auto r = c->try_request("GET", "/api/v2/organizations/me");
 //   if (r) use(r->status(), r->headers());            // Result<Response>
+//
+// Asynchronous calls (oauth_request_async / oauth_get_token_async: no thread per call, the
+// library's completion thread reports): request_async / token_async return a std::future
+// (whose get() throws cxoauth::Error; left out without exceptions), or take a callback
+// receiving a Result<T> (non-throwing; available with -fno-exceptions too):
+//
+//   std::future<cxoauth::Response> f = client.request_async("GET", "/api/v2/users/me");
+//   auto started = client.request_async("GET", "/api/v2/users/me", {}, {},
+//       [](cxoauth::Result<cxoauth::Response> r) { /* on the completion thread */ });
+//
+// Process-wide logging: cxoauth::set_log_sink([](cxoauth::LogLevel, std::string_view) {...});
+// counters: client.stats() / stats_json(); secret rotation: set_credentials, set_access_key.
 //
 // Client lifetime (libcxoauth ABI 0.2): a Client is a cheap, copyable handle with shared
 // ownership of one native client (like std::shared_ptr). Copies may be used and destroyed
@@ -30,7 +43,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -46,6 +61,11 @@
 #define CXOAUTH_HPP_EXCEPTIONS 1
 #else
 #define CXOAUTH_HPP_EXCEPTIONS 0
+#endif
+
+#if CXOAUTH_HPP_EXCEPTIONS
+#include <exception>
+#include <future>
 #endif
 
 namespace cxoauth {
@@ -226,38 +246,39 @@ inline void check(oauth_result rc, oauth_error* err) {
 #endif
 }  // namespace detail
 
-/// Per-call cancellation: pass to Client::token / Client::request, cancel() from any thread.
+class Client;
+
+/// Per-call cancellation: pass to Client::token / Client::request (and their _async
+/// variants), cancel() from any thread. Move-only; an asynchronous call keeps the native token
+/// alive until it completes, so the CancelToken object may go before its calls have ended.
 class CancelToken {
 public:
     /// Throws cxoauth::Error if the token cannot be made (only when out of memory); built
     /// without exceptions, that aborts instead.
     CancelToken() {
+        oauth_cancel_token* t = nullptr;
         oauth_error* err = nullptr;
-        oauth_result rc = oauth_cancel_token_new(&token_, &err);
+        oauth_result rc = oauth_cancel_token_new(&t, &err);
 #if CXOAUTH_HPP_EXCEPTIONS
         detail::check(rc, err);
 #else
         if (rc != OAUTH_OK) std::abort();
 #endif
+        token_ = std::shared_ptr<oauth_cancel_token>(t, oauth_cancel_token_free);
     }
-    CancelToken(CancelToken&& o) noexcept : token_(std::exchange(o.token_, nullptr)) {}
-    CancelToken& operator=(CancelToken&& o) noexcept {
-        if (this != &o) {
-            oauth_cancel_token_free(token_);
-            token_ = std::exchange(o.token_, nullptr);
-        }
-        return *this;
-    }
+    CancelToken(CancelToken&&) noexcept = default;
+    CancelToken& operator=(CancelToken&&) noexcept = default;
     CancelToken(const CancelToken&) = delete;
     CancelToken& operator=(const CancelToken&) = delete;
-    ~CancelToken() { oauth_cancel_token_free(token_); }
+    ~CancelToken() = default;
 
     /// Aborts every call given this token, now and later. Thread-safe.
-    void cancel() const noexcept { oauth_cancel_token_cancel(token_); }
-    [[nodiscard]] const oauth_cancel_token* get() const noexcept { return token_; }
+    void cancel() const noexcept { oauth_cancel_token_cancel(token_.get()); }
+    [[nodiscard]] const oauth_cancel_token* get() const noexcept { return token_.get(); }
 
 private:
-    oauth_cancel_token* token_ = nullptr;
+    friend class Client;
+    std::shared_ptr<oauth_cancel_token> token_;
 };
 
 /// An HTTP response (move-only; owns the native response).
@@ -334,6 +355,370 @@ struct Token {
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// A log line's level (oauth_set_log_callback numbers them 1 error .. 4 debug).
+enum class LogLevel : uint32_t { Error = 1, Warn = 2, Info = 3, Debug = 4 };
+
+/// A process-wide log sink: see set_log_sink.
+using LogSink = std::function<void(LogLevel, std::string_view)>;
+
+/// A client's counters and state (oauth_client_stats), decoded from its JSON.
+struct Stats {
+    uint64_t token_fetches = 0;         ///< token requests started
+    uint64_t token_fetch_failures = 0;  ///< ... and failed
+    uint64_t token_cache_hits = 0;      ///< token reads answered from the cache
+    uint64_t requests = 0;              ///< API calls, each counted once however often sent
+    struct Retries {                    ///< API attempts sent again, by cause
+        uint64_t rate_limited = 0;      ///< "429"
+        uint64_t server = 0;            ///< "5xx" (502/503/504)
+        uint64_t network = 0;           ///< "network": connection failures, timeouts
+        uint64_t unauthorized = 0;      ///< "401": new token after a 401
+    } retries;
+    /// Until when the client holds requests back after a 429 with Retry-After.
+    std::optional<uint64_t> rate_limited_until_unix_ms;
+    std::optional<uint64_t> token_expires_unix_ms;  ///< expiry of the cached token
+    struct LastError {
+        ResultCode code = ResultCode::Ok;
+        std::string message;
+        uint64_t time_unix_ms = 0;
+    };
+    std::optional<LastError> last_error;  ///< the last failed call
+    std::string json;                     ///< the library's JSON as it is
+};
+
+namespace detail {
+/// The C strings of one request, valid while this lives (the library copies them).
+struct RequestArgs {
+    RequestArgs(std::string_view m, std::string_view p, const Headers& headers)
+        : method(m), path(p) {
+        lines.reserve(headers.size());
+        for (const auto& [name, value] : headers) lines.push_back(name + ": " + value);
+        ptrs.reserve(lines.size() + 1);
+        for (const auto& l : lines) ptrs.push_back(l.c_str());
+        ptrs.push_back(nullptr);
+    }
+    std::string method, path;
+    std::vector<std::string> lines;
+    std::vector<const char*> ptrs;
+};
+
+/// The Failure of a call the library refused to start (it gives no oauth_error then).
+inline Failure rejected(oauth_result rc) {
+    Failure f = failure(rc, nullptr);
+    if (rc == OAUTH_ERR_INVALID_ARGUMENT)
+        f.message = "invalid argument: a moved-from client, a method that is not an HTTP token, "
+                    "a malformed or reserved header, or a URL on another host than the API base";
+    return f;
+}
+
+inline Result<Response> response_result(oauth_result rc, oauth_response* resp, oauth_error* err) {
+    if (rc != OAUTH_OK) {
+        oauth_response_free(resp);
+        return failure(rc, err);
+    }
+    oauth_error_free(err);
+    return Response(resp);
+}
+
+inline std::chrono::system_clock::time_point from_unix_ms(uint64_t ms) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::milliseconds(ms)));
+}
+
+inline Result<Token> token_result(oauth_result rc, char* tok, uint64_t ms, oauth_error* err) {
+    std::unique_ptr<char, void (*)(char*)> guard(tok, oauth_string_free);
+    if (rc != OAUTH_OK) return failure(rc, err);
+    oauth_error_free(err);
+    return Token{std::string(tok ? tok : ""), from_unix_ms(ms)};
+}
+
+/// Per-call state of a callback call: heap-allocated, handed to the library as userdata,
+/// freed by done (or at once when the call is refused). It holds the cancel token (so the
+/// CancelToken object may go first) but not the client: destroying the last Client copy
+/// completes the pending calls (oauth_free) before it returns.
+template <typename T>
+struct CallbackCall {
+    std::function<void(Result<T>)> fn;
+    std::shared_ptr<oauth_cancel_token> cancel;
+};
+
+/// Runs a user callback on the completion thread: nothing may propagate into the C library.
+template <typename T>
+void run_callback(std::function<void(Result<T>)>& fn, Result<T>&& r) noexcept {
+#if CXOAUTH_HPP_EXCEPTIONS
+    try {
+        if (fn) fn(std::move(r));
+    } catch (...) {  // an exception cannot cross the C library: it is dropped
+    }
+#else
+    if (fn) fn(std::move(r));
+#endif
+}
+
+inline void request_done_callback(void* ud, oauth_result rc, oauth_response* resp,
+                                  oauth_error* err) {
+    std::unique_ptr<CallbackCall<Response>> call(static_cast<CallbackCall<Response>*>(ud));
+    run_callback(call->fn, response_result(rc, resp, err));
+}
+
+inline void token_done_callback(void* ud, oauth_result rc, char* tok, uint64_t ms,
+                                oauth_error* err) {
+    std::unique_ptr<CallbackCall<Token>> call(static_cast<CallbackCall<Token>*>(ud));
+    run_callback(call->fn, token_result(rc, tok, ms, err));
+}
+
+#if CXOAUTH_HPP_EXCEPTIONS
+/// Per-call state of a future call.
+template <typename T>
+struct PromiseCall {
+    std::promise<T> promise;
+    std::shared_ptr<oauth_cancel_token> cancel;
+};
+
+template <typename T>
+void fulfil(std::promise<T>& p, Result<T>&& r) noexcept {
+    try {
+        if (r)
+            p.set_value(std::move(r).value());
+        else
+            p.set_exception(std::make_exception_ptr(Error(r.error())));
+    } catch (...) {  // std::future_error or bad_alloc: nothing can be reported
+    }
+}
+
+inline void request_done_promise(void* ud, oauth_result rc, oauth_response* resp,
+                                 oauth_error* err) {
+    std::unique_ptr<PromiseCall<Response>> call(static_cast<PromiseCall<Response>*>(ud));
+    fulfil(call->promise, response_result(rc, resp, err));
+}
+
+inline void token_done_promise(void* ud, oauth_result rc, char* tok, uint64_t ms,
+                               oauth_error* err) {
+    std::unique_ptr<PromiseCall<Token>> call(static_cast<PromiseCall<Token>*>(ud));
+    fulfil(call->promise, token_result(rc, tok, ms, err));
+}
+#endif
+
+/// The process-wide sink behind oauth_set_log_callback. Never destroyed (library threads
+/// may log during static destruction); replaced sinks live on while a line is delivered.
+struct LogSlot {
+    std::mutex mu;     // guards sink (held only to copy or swap it)
+    std::mutex setmu;  // orders set_log_sink calls
+    std::shared_ptr<const LogSink> sink;
+};
+inline LogSlot& log_slot() {
+    static LogSlot* slot = new LogSlot();  // intentionally leaked
+    return *slot;
+}
+
+inline void log_trampoline(void*, uint32_t level, const char* message) {
+    std::shared_ptr<const LogSink> sink;
+    {
+        LogSlot& slot = log_slot();
+        std::lock_guard<std::mutex> lock(slot.mu);
+        sink = slot.sink;
+    }
+    if (!sink || !*sink) return;
+#if CXOAUTH_HPP_EXCEPTIONS
+    try {
+        (*sink)(static_cast<LogLevel>(level), message ? std::string_view(message) : std::string_view());
+    } catch (...) {  // a sink must not throw into the library: dropped
+    }
+#else
+    (*sink)(static_cast<LogLevel>(level), message ? std::string_view(message) : std::string_view());
+#endif
+}
+
+/// Just enough JSON for oauth_client_stats: objects, strings, unsigned integers, null (any
+/// other value is skipped).
+class StatsParser {
+public:
+    explicit StatsParser(std::string_view s) : s_(s) {}
+
+    bool parse(Stats& st) {
+        return object([&](const std::string& key) {
+            if (key == "token_fetches") return number(st.token_fetches);
+            if (key == "token_fetch_failures") return number(st.token_fetch_failures);
+            if (key == "token_cache_hits") return number(st.token_cache_hits);
+            if (key == "requests") return number(st.requests);
+            if (key == "retries") {
+                if (null()) return true;
+                return object([&](const std::string& k) {
+                    if (k == "429") return number(st.retries.rate_limited);
+                    if (k == "5xx") return number(st.retries.server);
+                    if (k == "network") return number(st.retries.network);
+                    if (k == "401") return number(st.retries.unauthorized);
+                    return skip();
+                });
+            }
+            if (key == "rate_limited_until_unix_ms") return optional(st.rate_limited_until_unix_ms);
+            if (key == "token_expires_unix_ms") return optional(st.token_expires_unix_ms);
+            if (key == "last_error") {
+                if (null()) return true;
+                Stats::LastError e;
+                bool ok = object([&](const std::string& k) {
+                    if (k == "code") {
+                        uint64_t c = 0;
+                        if (!number(c)) return false;
+                        e.code = static_cast<ResultCode>(c);
+                        return true;
+                    }
+                    if (k == "message") return string(e.message);
+                    if (k == "time_unix_ms") return number(e.time_unix_ms);
+                    return skip();
+                });
+                if (ok) st.last_error = std::move(e);
+                return ok;
+            }
+            return skip();
+        }) && (ws(), i_ == s_.size());
+    }
+
+private:
+    void ws() {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) i_++;
+    }
+    bool peek(char c) {
+        ws();
+        return i_ < s_.size() && s_[i_] == c;
+    }
+    bool eat(char c) {
+        if (!peek(c)) return false;
+        i_++;
+        return true;
+    }
+    bool null() {
+        ws();
+        if (s_.substr(i_, 4) != "null") return false;
+        i_ += 4;
+        return true;
+    }
+    template <typename F>
+    bool object(F&& member) {
+        if (!eat('{')) return false;
+        if (eat('}')) return true;
+        for (;;) {
+            std::string key;
+            if (!string(key) || !eat(':') || !member(key)) return false;
+            if (eat('}')) return true;
+            if (!eat(',')) return false;
+        }
+    }
+    bool string(std::string& out) {
+        if (!eat('"')) return false;
+        out.clear();
+        while (i_ < s_.size()) {
+            char c = s_[i_++];
+            if (c == '"') return true;
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
+            if (i_ >= s_.size()) return false;
+            char e = s_[i_++];
+            switch (e) {
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    if (i_ + 4 > s_.size()) return false;
+                    unsigned cp = 0;
+                    for (int k = 0; k < 4; k++) {
+                        char h = s_[i_++];
+                        cp <<= 4;
+                        if (h >= '0' && h <= '9') cp |= static_cast<unsigned>(h - '0');
+                        else if (h >= 'a' && h <= 'f') cp |= static_cast<unsigned>(h - 'a' + 10);
+                        else if (h >= 'A' && h <= 'F') cp |= static_cast<unsigned>(h - 'A' + 10);
+                        else return false;
+                    }
+                    // UTF-8 of the code unit (a surrogate pair becomes two 3-byte sequences)
+                    if (cp < 0x80) {
+                        out += static_cast<char>(cp);
+                    } else if (cp < 0x800) {
+                        out += static_cast<char>(0xC0 | (cp >> 6));
+                        out += static_cast<char>(0x80 | (cp & 0x3F));
+                    } else {
+                        out += static_cast<char>(0xE0 | (cp >> 12));
+                        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+                        out += static_cast<char>(0x80 | (cp & 0x3F));
+                    }
+                    break;
+                }
+                default: out += e;  // \" \\ \/
+            }
+        }
+        return false;
+    }
+    bool number(uint64_t& out) {
+        ws();
+        size_t start = i_;
+        uint64_t v = 0;
+        while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9')
+            v = v * 10 + static_cast<uint64_t>(s_[i_++] - '0');
+        if (i_ == start) return false;
+        out = v;
+        return true;
+    }
+    bool optional(std::optional<uint64_t>& out) {
+        if (null()) {
+            out.reset();
+            return true;
+        }
+        uint64_t v = 0;
+        if (!number(v)) return false;
+        out = v;
+        return true;
+    }
+    bool skip() {  // any JSON value
+        ws();
+        if (i_ >= s_.size()) return false;
+        char c = s_[i_];
+        if (c == '"') {
+            std::string ignored;
+            return string(ignored);
+        }
+        if (c == '{') return object([&](const std::string&) { return skip(); });
+        if (c == '[') {
+            i_++;
+            if (eat(']')) return true;
+            for (;;) {
+                if (!skip()) return false;
+                if (eat(']')) return true;
+                if (!eat(',')) return false;
+            }
+        }
+        size_t start = i_;  // number, true, false, null
+        while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && s_[i_] != ' ' &&
+               s_[i_] != '\n')
+            i_++;
+        return i_ > start;
+    }
+
+    std::string_view s_;
+    size_t i_ = 0;
+};
+
+/// A NUL-terminated copy of a secret that is wiped when it goes.
+class SecretString {
+public:
+    explicit SecretString(std::string_view s) : s_(s) {}
+    SecretString(const SecretString&) = delete;
+    SecretString& operator=(const SecretString&) = delete;
+    ~SecretString() {
+        volatile char* p = s_.data();
+        for (size_t i = 0; i < s_.size(); i++) p[i] = 0;
+    }
+    const char* c_str() const noexcept { return s_.c_str(); }
+
+private:
+    std::string s_;
+};
+
+inline bool has_nul(std::string_view s) noexcept { return s.find('\0') != std::string_view::npos; }
+}  // namespace detail
 
 /// A thread-safe client for one credential set: a copyable handle sharing one native client
 /// (see the lifetime notes at the top of this header).
@@ -433,6 +818,128 @@ public:
         return rc == OAUTH_OK ? std::error_code() : make_error_code(static_cast<ResultCode>(rc));
     }
 
+    // Asynchronous calls (oauth_request_async, oauth_get_token_async): they return at once;
+    // the call runs on the library's runtime, taking no thread of its own, and completes on
+    // the library's completion thread (cxoauth-cb). Arguments are copied before they return.
+    // A CancelToken may be given (kept alive by the call); close(), cancel() and destroying
+    // the last Client copy end pending calls with ResultCode::Cancelled (the destructor waits
+    // until their callbacks have run).
+
+    using RequestCallback = std::function<void(Result<Response>)>;
+    using TokenCallback = std::function<void(Result<Token>)>;
+
+    /// Starts a request; `done` is called exactly once, later, on the completion thread
+    /// (never inside this call), with the Response (any HTTP status) or the Failure. Returns a
+    /// Failure, and never calls `done`, when the library refuses to start the call (invalid
+    /// argument, closed or moved-from client). Completions run one after another on one
+    /// thread: hand work off quickly. `done` may call the library (blocking calls included),
+    /// but must not destroy the last copy of a Client whose other calls it is waiting for.
+    /// An exception escaping `done` is dropped.
+    Result<Done> request_async(std::string_view method, std::string_view path_or_url,
+                               const Headers& headers, std::string_view body,
+                               RequestCallback done) const {
+        return request_callback_impl(nullptr, method, path_or_url, headers, body, std::move(done));
+    }
+    Result<Done> request_async(const CancelToken& cancel, std::string_view method,
+                               std::string_view path_or_url, const Headers& headers,
+                               std::string_view body, RequestCallback done) const {
+        return request_callback_impl(&cancel, method, path_or_url, headers, body, std::move(done));
+    }
+    /// Starts getting a valid token (a cached one too: then without I/O, still through
+    /// `done`); as request_async.
+    Result<Done> token_async(TokenCallback done) const {
+        return token_callback_impl(nullptr, std::move(done));
+    }
+    Result<Done> token_async(const CancelToken& cancel, TokenCallback done) const {
+        return token_callback_impl(&cancel, std::move(done));
+    }
+
+#if CXOAUTH_HPP_EXCEPTIONS
+    /// request_async as a std::future: get() returns the Response or throws cxoauth::Error
+    /// (a refused call too). Many may be in flight at once.
+    [[nodiscard]] std::future<Response> request_async(std::string_view method,
+                                                      std::string_view path_or_url,
+                                                      const Headers& headers = {},
+                                                      std::string_view body = {}) const {
+        return request_future_impl(nullptr, method, path_or_url, headers, body);
+    }
+    [[nodiscard]] std::future<Response> request_async(const CancelToken& cancel,
+                                                      std::string_view method,
+                                                      std::string_view path_or_url,
+                                                      const Headers& headers = {},
+                                                      std::string_view body = {}) const {
+        return request_future_impl(&cancel, method, path_or_url, headers, body);
+    }
+    /// token_async as a std::future<Token> (the token with its expiry).
+    [[nodiscard]] std::future<Token> token_async() const { return token_future_impl(nullptr); }
+    [[nodiscard]] std::future<Token> token_async(const CancelToken& cancel) const {
+        return token_future_impl(&cancel);
+    }
+
+    /// The client's counters and state (oauth_client_stats; no I/O).
+    [[nodiscard]] Stats stats() const { return detail::unwrap(try_stats()); }
+    /// The same as the library's JSON object.
+    [[nodiscard]] std::string stats_json() const { return detail::unwrap(try_stats_json()); }
+    /// Replaces the client id and secret (secret rotation): the next token fetch uses them;
+    /// the cached token stays valid until then (invalidate_token switches at once).
+    void set_credentials(std::string_view client_id, std::string_view client_secret) const {
+        detail::unwrap(try_set_credentials(client_id, client_secret));
+    }
+    /// NICE CXone: replaces the client credentials and the access key; ResultCode::
+    /// InvalidArgument for a client whose grant uses no access key (Genesys, generic).
+    void set_access_key(std::string_view client_id, std::string_view client_secret,
+                        std::string_view access_key_id, std::string_view access_key_secret) const {
+        detail::unwrap(try_set_access_key(client_id, client_secret, access_key_id, access_key_secret));
+    }
+#endif
+
+    [[nodiscard]] Result<std::string> try_stats_json() const {
+        char* raw = nullptr;
+        oauth_error* err = nullptr;
+        oauth_result rc = oauth_client_stats(native(), &raw, &err);
+        if (rc != OAUTH_OK) return detail::failure(rc, err);
+        std::unique_ptr<char, void (*)(char*)> guard(raw, oauth_string_free);
+        return std::string(raw);
+    }
+    [[nodiscard]] Result<Stats> try_stats() const {
+        auto json = try_stats_json();
+        if (!json) return json.error();
+        Stats st;
+        if (!detail::StatsParser(*json).parse(st)) {
+            Failure f;
+            f.code = ResultCode::Protocol;
+            f.message = "cannot decode oauth_client_stats";
+            return f;
+        }
+        st.json = std::move(*json);
+        return st;
+    }
+    [[nodiscard]] Result<Done> try_set_credentials(std::string_view client_id,
+                                                   std::string_view client_secret) const {
+        if (detail::has_nul(client_id) || detail::has_nul(client_secret))
+            return detail::failure(OAUTH_ERR_INVALID_ARGUMENT, nullptr);
+        const detail::SecretString id(client_id), secret(client_secret);
+        oauth_error* err = nullptr;
+        oauth_result rc = oauth_client_set_credentials(native(), id.c_str(), secret.c_str(), &err);
+        if (rc != OAUTH_OK) return detail::failure(rc, err);
+        return Done{};
+    }
+    [[nodiscard]] Result<Done> try_set_access_key(std::string_view client_id,
+                                                  std::string_view client_secret,
+                                                  std::string_view access_key_id,
+                                                  std::string_view access_key_secret) const {
+        if (detail::has_nul(client_id) || detail::has_nul(client_secret) ||
+            detail::has_nul(access_key_id) || detail::has_nul(access_key_secret))
+            return detail::failure(OAUTH_ERR_INVALID_ARGUMENT, nullptr);
+        const detail::SecretString id(client_id), secret(client_secret), key_id(access_key_id),
+            key_secret(access_key_secret);
+        oauth_error* err = nullptr;
+        oauth_result rc = oauth_client_set_access_key(native(), id.c_str(), secret.c_str(),
+                                                      key_id.c_str(), key_secret.c_str(), &err);
+        if (rc != OAUTH_OK) return detail::failure(rc, err);
+        return Done{};
+    }
+
     /// Shuts the native client down for every copy (oauth_close): calls in flight end
     /// promptly with ResultCode::Cancelled, every later call fails with ResultCode::Closed.
     /// Safe from any thread, concurrently with calls, any number of times; does not wait
@@ -483,33 +990,125 @@ private:
         oauth_result rc = oauth_get_token_ex(native(), cancel, &raw, &ms, &err);
         if (rc != OAUTH_OK) return detail::failure(rc, err);
         std::unique_ptr<char, void (*)(char*)> guard(raw, oauth_string_free);
-        return Token{std::string(raw),
-                     std::chrono::system_clock::time_point(std::chrono::duration_cast<
-                         std::chrono::system_clock::duration>(std::chrono::milliseconds(ms)))};
+        return Token{std::string(raw), detail::from_unix_ms(ms)};
     }
 
     Result<Response> request_impl(const oauth_cancel_token* cancel, std::string_view method,
                                   std::string_view path, const Headers& headers,
                                   std::string_view body) const {
-        std::vector<std::string> lines;
-        lines.reserve(headers.size());
-        for (const auto& [name, value] : headers) lines.push_back(name + ": " + value);
-        std::vector<const char*> ptrs;
-        ptrs.reserve(lines.size() + 1);
-        for (const auto& l : lines) ptrs.push_back(l.c_str());
-        ptrs.push_back(nullptr);
-        const std::string m(method), p(path);
+        const detail::RequestArgs args(method, path, headers);
         oauth_response* resp = nullptr;
         oauth_error* err = nullptr;
         oauth_result rc = oauth_request_cancellable(
-            native(), cancel, m.c_str(), p.c_str(), ptrs.data(),
+            native(), cancel, args.method.c_str(), args.path.c_str(), args.ptrs.data(),
             reinterpret_cast<const uint8_t*>(body.data()), body.size(), &resp, &err);
         if (rc != OAUTH_OK) return detail::failure(rc, err);
         return Response(resp);
     }
+    static std::shared_ptr<oauth_cancel_token> cancel_of(const CancelToken* c) {
+        return c ? c->token_ : nullptr;
+    }
+
+    Result<Done> request_callback_impl(const CancelToken* cancel, std::string_view method,
+                                       std::string_view path, const Headers& headers,
+                                       std::string_view body, RequestCallback done) const {
+        const detail::RequestArgs args(method, path, headers);
+        auto call = std::make_unique<detail::CallbackCall<Response>>();
+        call->fn = std::move(done);
+        call->cancel = cancel_of(cancel);
+        const oauth_cancel_token* tok = call->cancel.get();
+        oauth_result rc = oauth_request_async(
+            native(), args.method.c_str(), args.path.c_str(), args.ptrs.data(),
+            reinterpret_cast<const uint8_t*>(body.data()), body.size(), tok,
+            detail::request_done_callback, call.get());
+        if (rc != OAUTH_OK) return detail::rejected(rc);  // done is never called: call is freed
+        call.release();  // owned by the library until request_done_callback
+        return Done{};
+    }
+
+    Result<Done> token_callback_impl(const CancelToken* cancel, TokenCallback done) const {
+        auto call = std::make_unique<detail::CallbackCall<Token>>();
+        call->fn = std::move(done);
+        call->cancel = cancel_of(cancel);
+        const oauth_cancel_token* tok = call->cancel.get();
+        oauth_result rc =
+            oauth_get_token_async(native(), tok, detail::token_done_callback, call.get());
+        if (rc != OAUTH_OK) return detail::rejected(rc);
+        call.release();
+        return Done{};
+    }
+
+#if CXOAUTH_HPP_EXCEPTIONS
+    std::future<Response> request_future_impl(const CancelToken* cancel, std::string_view method,
+                                              std::string_view path, const Headers& headers,
+                                              std::string_view body) const {
+        const detail::RequestArgs args(method, path, headers);
+        auto call = std::make_unique<detail::PromiseCall<Response>>();
+        call->cancel = cancel_of(cancel);
+        std::future<Response> f = call->promise.get_future();
+        const oauth_cancel_token* tok = call->cancel.get();
+        oauth_result rc = oauth_request_async(
+            native(), args.method.c_str(), args.path.c_str(), args.ptrs.data(),
+            reinterpret_cast<const uint8_t*>(body.data()), body.size(), tok,
+            detail::request_done_promise, call.get());
+        if (rc != OAUTH_OK)
+            call->promise.set_exception(std::make_exception_ptr(Error(detail::rejected(rc))));
+        else
+            call.release();  // done fulfils the promise and frees the call
+        return f;
+    }
+
+    std::future<Token> token_future_impl(const CancelToken* cancel) const {
+        auto call = std::make_unique<detail::PromiseCall<Token>>();
+        call->cancel = cancel_of(cancel);
+        std::future<Token> f = call->promise.get_future();
+        const oauth_cancel_token* tok = call->cancel.get();
+        oauth_result rc =
+            oauth_get_token_async(native(), tok, detail::token_done_promise, call.get());
+        if (rc != OAUTH_OK)
+            call->promise.set_exception(std::make_exception_ptr(Error(detail::rejected(rc))));
+        else
+            call.release();
+        return f;
+    }
+#endif
 
     std::shared_ptr<detail::ClientOwner> owner_;
 };
+
+/// Sends the library's log lines, process-wide (every client), to `sink`: lines at
+/// `min_level` and more severe (Error .. Debug) tell of token fetches (lifetime, never the
+/// token), failed refreshes and their cause, 401 -> new token, 429 waits, retries, fork
+/// detection; never a secret or a token. The message is valid during the call only. `sink`
+/// is called from library threads, possibly concurrently: keep it short and thread-safe, do
+/// not call the library from it, do not throw (an exception is dropped). An empty `sink`
+/// turns logging off (the default: the library never writes to stdout or stderr). Replacing
+/// the sink is safe at any time; a line being delivered may still reach the old one, which is
+/// kept alive until then. Returns the library's error code, empty on success.
+inline std::error_code set_log_sink(LogSink sink, LogLevel min_level = LogLevel::Info) {
+    detail::LogSlot& slot = detail::log_slot();
+    std::lock_guard<std::mutex> order(slot.setmu);
+    std::shared_ptr<const LogSink> next;
+    if (sink) next = std::make_shared<const LogSink>(std::move(sink));
+    oauth_result rc;
+    if (next) {
+        {
+            std::lock_guard<std::mutex> lock(slot.mu);
+            slot.sink = std::move(next);
+        }
+        rc = oauth_set_log_callback(static_cast<uint32_t>(min_level), detail::log_trampoline,
+                                    nullptr);
+    } else {
+        rc = oauth_set_log_callback(0, nullptr, nullptr);
+        std::shared_ptr<const LogSink> old;
+        {
+            std::lock_guard<std::mutex> lock(slot.mu);
+            old = std::exchange(slot.sink, nullptr);
+        }
+        // old is destroyed here, outside the lock (a delivering thread may hold its own copy)
+    }
+    return rc == OAUTH_OK ? std::error_code() : make_error_code(static_cast<ResultCode>(rc));
+}
 
 /// The native library's version.
 [[nodiscard]] inline std::string version() { return oauth_version(); }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "cxoauth.hpp"
@@ -63,6 +65,56 @@ TEST_F(NoExceptions, AuthFailureIsAValue) {
     EXPECT_EQ(r.code(), cxoauth::ResultCode::Auth);
     EXPECT_EQ(r.error().oauth_code.value_or(""), "invalid_client");
     EXPECT_EQ(r.error_code(), cxoauth::ResultCode::Auth);
+}
+
+
+TEST_F(NoExceptions, CallbacksStatsLogSinkAndRotation) {
+    std::mutex mu;
+    std::condition_variable cv;
+    int done = 0;
+    int status = 0;
+    cxoauth::ResultCode token_code = cxoauth::ResultCode::Internal;
+    size_t lines = 0;
+    ASSERT_FALSE(cxoauth::set_log_sink(
+        [&](cxoauth::LogLevel, std::string_view) {
+            std::lock_guard<std::mutex> lock(mu);
+            lines++;
+        },
+        cxoauth::LogLevel::Debug));
+    auto c = cxoauth::Client::create(g_sim.config());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->token_async([&](cxoauth::Result<cxoauth::Token> t) {
+                      std::lock_guard<std::mutex> lock(mu);
+                      token_code = t.code();
+                      done++;
+                      cv.notify_all();
+                  }).ok());
+    ASSERT_TRUE(c->request_async("GET", "/api/v2/echo", {}, {},
+                                 [&](cxoauth::Result<cxoauth::Response> r) {
+                                     std::lock_guard<std::mutex> lock(mu);
+                                     status = r ? r->status() : -1;
+                                     done++;
+                                     cv.notify_all();
+                                 })
+                    .ok());
+    {
+        std::unique_lock<std::mutex> lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return done == 2; }));
+        EXPECT_EQ(token_code, cxoauth::ResultCode::Ok);
+        EXPECT_EQ(status, 200);
+        EXPECT_GT(lines, 0u);
+    }
+    EXPECT_FALSE(cxoauth::set_log_sink(nullptr));
+    auto refused = c->request_async("GE T", "/x", {}, {}, [](cxoauth::Result<cxoauth::Response>) {});
+    EXPECT_EQ(refused.code(), cxoauth::ResultCode::InvalidArgument);
+
+    auto s = c->try_stats();
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->token_fetches, 1u);
+    EXPECT_EQ(s->requests, 1u);
+    EXPECT_TRUE(c->try_stats_json().ok());
+    EXPECT_TRUE(c->try_set_credentials(kClientId, kSecret).ok());
+    EXPECT_EQ(c->try_set_access_key("a", "b", "c", "d").code(), cxoauth::ResultCode::InvalidArgument);
 }
 
 }  // namespace

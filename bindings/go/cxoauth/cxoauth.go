@@ -22,9 +22,26 @@
 package cxoauth
 
 /*
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cxoauth.h"
+
+// The completion callbacks (callbacks.go); userdata is a cgo.Handle of the call's channel.
+extern void cxoauthGoRequestDone(void*, oauth_result, oauth_response*, oauth_error*);
+extern void cxoauthGoTokenDone(void*, oauth_result, char*, uint64_t, oauth_error*);
+
+static oauth_result cxoauth_request_go(oauth_client* c, const char* method, const char* path,
+		const char* const* headers, const uint8_t* body, size_t body_len,
+		const oauth_cancel_token* cancel, uintptr_t handle) {
+	return oauth_request_async(c, method, path, headers, body, body_len, cancel,
+		cxoauthGoRequestDone, (void*)handle);
+}
+
+static oauth_result cxoauth_token_go(oauth_client* c, const oauth_cancel_token* cancel,
+		uintptr_t handle) {
+	return oauth_get_token_async(c, cancel, cxoauthGoTokenDone, (void*)handle);
+}
 */
 import "C"
 
@@ -36,6 +53,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"runtime"
+	"runtime/cgo"
 	"sort"
 	"strings"
 	"sync"
@@ -329,6 +347,80 @@ func (c *Client) call(ctx context.Context,
 	return newError(rc, cerr, cause)
 }
 
+// callAsync starts an asynchronous library call (start, given the handle, the cancellation
+// token or nil, and the cgo.Handle to pass as userdata) and waits for its completion without
+// holding an OS thread: the goroutine parks on a channel that the done callback (callbacks.go)
+// sends to, from the library's completion thread. When ctx is done first, the call's
+// cancellation token is cancelled and the completion, which then comes promptly with
+// CodeCancelled, is still awaited: the call stays registered in flight (so Close and the last
+// call to leave free the native client only after every done has run) and its cancellation
+// token alive until then. On success the completion's pointers belong to the caller.
+func (c *Client) callAsync(ctx context.Context,
+	start func(h *C.oauth_client, tok *C.oauth_cancel_token, handle C.uintptr_t) C.oauth_result) (completion, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if c == nil {
+		return completion{}, closedError()
+	}
+	if err := ctx.Err(); err != nil {
+		return completion{}, &Error{Code: CodeCancelled, Message: "cancelled before the call started", cause: err}
+	}
+	h := c.enter()
+	if h == nil {
+		return completion{}, closedError()
+	}
+	var tok *C.oauth_cancel_token
+	ctxDone := ctx.Done()
+	if ctxDone != nil {
+		var cerr *C.oauth_error
+		if rc := C.oauth_cancel_token_new(&tok, &cerr); rc != C.OAUTH_OK {
+			c.leave()
+			return completion{}, newError(rc, cerr, nil)
+		}
+	}
+	ch := make(chan completion, 1)
+	handle := cgo.NewHandle(ch)
+	var r completion
+	if rc := start(h, tok, C.uintptr_t(handle)); rc != C.OAUTH_OK {
+		// Rejected: done is never called. The library gives no oauth_error here.
+		handle.Delete()
+		r = completion{rc: rc}
+	} else if ctxDone == nil {
+		r = <-ch
+	} else {
+		select {
+		case r = <-ch:
+		case <-ctxDone:
+			C.oauth_cancel_token_cancel(tok)
+			r = <-ch // prompt: the call ends with OAUTH_ERR_CANCELLED (or had just finished)
+		}
+	}
+	if tok != nil {
+		C.oauth_cancel_token_free(tok)
+	}
+	closed := c.leave() // h must not be used from here on
+	if r.rc == C.OAUTH_OK {
+		return r, nil
+	}
+	var cause error
+	switch ResultCode(r.rc) {
+	case CodeCancelled:
+		if err := ctx.Err(); err != nil {
+			cause = err
+		} else if closed {
+			cause = ErrClosed
+		}
+	case CodeClosed:
+		cause = ErrClosed
+	}
+	if r.cerr == nil && ResultCode(r.rc) == CodeInvalidArgument {
+		return completion{}, &Error{Code: CodeInvalidArgument, cause: cause,
+			Message: "invalid argument: a method that is not an HTTP token, a malformed or reserved header, or a URL on another host than the API base"}
+	}
+	return completion{}, newError(r.rc, r.cerr, cause)
+}
+
 // newError copies an oauth_error into an *Error and frees it.
 func newError(rc C.oauth_result, cerr *C.oauth_error, cause error) error {
 	e := &Error{Code: ResultCode(rc), cause: cause}
@@ -351,28 +443,28 @@ func newError(rc C.oauth_result, cerr *C.oauth_error, cause error) error {
 
 // Token returns a valid access token (without "Bearer "). A cached token is returned without
 // I/O; concurrent callers share one token request. ctx cancellation and deadline abort the
-// call (the error then satisfies errors.Is(err, ctx.Err())).
+// call (the error then satisfies errors.Is(err, ctx.Err())). Like Do, it waits for the
+// library's completion callback (oauth_get_token_async) with the goroutine parked, holding no
+// OS thread: many calls in flight do not mean many threads.
 func (c *Client) Token(ctx context.Context) (string, error) {
 	tok, _, err := c.TokenWithExpiry(ctx)
 	return tok, err
 }
 
-// TokenWithExpiry is Token plus the token's expiry (oauth_get_token_ex): the server's
+// TokenWithExpiry is Token plus the token's expiry (oauth_get_token_async): the server's
 // expires_in counted from when its reply arrived, not reduced by the refresh margin. For code
 // that caches the token itself (golang.org/x/oauth2's Token.Expiry): the library refreshes
 // its own cache before that time.
 func (c *Client) TokenWithExpiry(ctx context.Context) (string, time.Time, error) {
-	var out *C.char
-	var ms C.uint64_t
-	err := c.call(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result {
-		return C.oauth_get_token_ex(h, tok, &out, &ms, cerr)
+	r, err := c.callAsync(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, handle C.uintptr_t) C.oauth_result {
+		return C.cxoauth_token_go(h, tok, handle)
 	})
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s := C.GoString(out)
-	C.oauth_string_free(out) // overwrites the C copy
-	return s, time.UnixMilli(int64(ms)), nil
+	s := C.GoString(r.tok)
+	C.oauth_string_free(r.tok) // overwrites the C copy
+	return s, time.UnixMilli(int64(r.ms)), nil
 }
 
 // InvalidateToken reports that token was rejected (a request of your own got HTTP 401): if it
@@ -408,6 +500,11 @@ type Response struct {
 // the API host itself (any other host is a CodeInvalidArgument error). Authorization, Host,
 // Content-Length, Transfer-Encoding and Connection are set by the library and refused in
 // header.
+//
+// The request runs on the library's runtime (oauth_request_async) while the goroutine waits
+// on a channel, holding no OS thread: 64 concurrent Do calls of a second each take about a
+// second and a handful of threads. ctx cancellation and deadline abort the call (errors.Is(err,
+// ctx.Err()) holds); Close aborts it with a CodeCancelled error wrapping ErrClosed.
 func (c *Client) Do(ctx context.Context, method, path string, header http.Header, body []byte) (*Response, error) {
 	if err := checkNoNUL(header, method, path); err != nil {
 		return nil, err
@@ -423,16 +520,16 @@ func (c *Client) Do(ctx context.Context, method, path string, header http.Header
 		cBody = C.CBytes(body) // a C copy: no Go pointer is handed to the library
 		defer C.free(cBody)
 	}
-	var out *C.oauth_response
-	err := c.call(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, cerr **C.oauth_error) C.oauth_result {
-		return C.oauth_request_cancellable(h, tok, cMethod, cPath, cHeaders,
-			(*C.uint8_t)(cBody), C.size_t(len(body)), &out, cerr)
+	// The library copies the arguments before oauth_request_async returns.
+	r, err := c.callAsync(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, handle C.uintptr_t) C.oauth_result {
+		return C.cxoauth_request_go(h, cMethod, cPath, cHeaders,
+			(*C.uint8_t)(cBody), C.size_t(len(body)), tok, handle)
 	})
 	if err != nil {
 		return nil, err
 	}
-	defer C.oauth_response_free(out)
-	return copyResponse(out), nil
+	defer C.oauth_response_free(r.resp)
+	return copyResponse(r.resp), nil
 }
 
 // Get is Do with GET, no extra headers and no body.
