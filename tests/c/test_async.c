@@ -46,20 +46,24 @@ static void check_thread(struct done_log *l) {
         l->wrong_thread++;
 }
 
+/* Counts one completion (under the lock, which the caller holds) and wakes waiters. */
+static void count_done(struct done_log *l, oauth_result rc) {
+    check_thread(l);
+    if (rc == OAUTH_OK)
+        l->ok++;
+    else if (rc == OAUTH_ERR_CANCELLED)
+        l->cancelled++;
+    else
+        l->other++;
+    l->calls++;
+    pthread_cond_broadcast(&l->cond);
+}
+
 static void on_request_done(void *ud, oauth_result rc, oauth_response *r, oauth_error *e) {
     struct done_log *l = ud;
     pthread_mutex_lock(&l->lock);
-    check_thread(l);
-    if (rc == OAUTH_OK) {
-        if (l->ok < 256) l->statuses[l->ok] = oauth_response_status(r);
-        l->ok++;
-    } else if (rc == OAUTH_ERR_CANCELLED) {
-        l->cancelled++;
-    } else {
-        l->other++;
-    }
-    l->calls++;
-    pthread_cond_broadcast(&l->cond);
+    if (rc == OAUTH_OK && l->ok < 256) l->statuses[l->ok] = oauth_response_status(r);
+    count_done(l, rc);
     pthread_mutex_unlock(&l->lock);
     oauth_response_free(r);
     oauth_error_free(e); /* (recorded for the secret scan by secrets.h) */
@@ -68,21 +72,12 @@ static void on_request_done(void *ud, oauth_result rc, oauth_response *r, oauth_
 static void on_token_done(void *ud, oauth_result rc, char *token, uint64_t exp, oauth_error *e) {
     struct done_log *l = ud;
     pthread_mutex_lock(&l->lock);
-    check_thread(l);
-    if (rc == OAUTH_OK) {
-        if (l->ok < 64) {
-            l->tokens[l->ok] = token;
-            l->expiries[l->ok] = exp;
-            token = NULL;
-        }
-        l->ok++;
-    } else if (rc == OAUTH_ERR_CANCELLED) {
-        l->cancelled++;
-    } else {
-        l->other++;
+    if (rc == OAUTH_OK && l->ok < 64) {
+        l->tokens[l->ok] = token;
+        l->expiries[l->ok] = exp;
+        token = NULL;
     }
-    l->calls++;
-    pthread_cond_broadcast(&l->cond);
+    count_done(l, rc);
     pthread_mutex_unlock(&l->lock);
     oauth_string_free(token);
     oauth_error_free(e);
@@ -107,15 +102,6 @@ static int wait_calls(struct done_log *l, int n, double seconds) {
     return got;
 }
 
-static int thread_count(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1) break;
-    if (f) fclose(f);
-    return n;
-}
 
 /* ------------------------------------------------------------ completion-callback calls */
 

@@ -39,15 +39,6 @@ static long rss_kib(void) {
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static int thread_count(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1) break;
-    if (f) fclose(f);
-    return n;
-}
 
 /* ------------------------------------------------------------ hostile input */
 
