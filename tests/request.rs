@@ -258,19 +258,18 @@ fn slow_api_times_out_within_deadline() {
 fn connections_are_reused() {
     let sim = sim();
     let c = client(&sim, "");
-    // The token fetch runs on a runtime task; hyper returns its connection to the pool from its
-    // connection task a moment after the reply, so the first API call may open a second one.
-    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
-    let first = sim.counters().connections;
-    assert!((1..=2).contains(&first), "{first}");
-    for _ in 0..19 {
+    // hyper hands a finished connection back to the pool from its connection task, a moment
+    // after the reply was read; a call starting within that moment (the token fetch's
+    // connection, or on a loaded machine any connection) opens another one. Keep-alive means a
+    // handful of connections for 20 calls, not 20.
+    for _ in 0..20 {
         assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
     }
     let k = sim.counters();
     assert_eq!(k.api_requests, 20);
-    assert_eq!(
-        k.connections, first,
-        "the API calls share one kept-alive connection: {k:?}"
+    assert!(
+        (1..=3).contains(&k.connections),
+        "20 calls reuse kept-alive connections: {k:?}"
     );
 }
 

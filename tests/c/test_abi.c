@@ -282,15 +282,15 @@ static void test_timeout_within_deadline(void) {
 
 static void test_connections_reused(void) {
     oauth_client *c = new_client("");
-    /* the token fetch runs on a runtime task; its connection goes back to the pool a moment
-     * after the reply (hyper checks it in from its connection task), so the first API call
-     * may open a second one: every call after that reuses it */
-    CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
-    long long after_first = sim_counter("connections");
-    CHECK(after_first >= 1 && after_first <= 2);
-    for (int i = 0; i < 19; i++) CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
+    /* hyper hands a finished connection back to the pool from its connection task, a moment
+     * after the reply was read; a call that starts within that moment (the token fetch's
+     * connection, or on a loaded machine any connection) opens another one. Keep-alive
+     * means a handful of connections for 20 calls, not 20. */
+    for (int i = 0; i < 20; i++) CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
     CHECK_EQ_INT(sim_counter("api_requests"), 20);
-    CHECK_EQ_INT(sim_counter("connections"), after_first);
+    long long conns = sim_counter("connections");
+    printf("     20 calls over %lld connection(s)\n", conns);
+    CHECK(conns >= 1 && conns <= 3);
     oauth_free(c);
 }
 
