@@ -20,6 +20,7 @@ B=bench/build
 val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
 out="$(mktemp)"
+getdat="$(mktemp)"   # the GET table for the chart (filled inside the block below)
 {
   echo "## cxoauth benchmarks"
   echo
@@ -56,7 +57,6 @@ out="$(mktemp)"
   echo
   echo "| client | threads | requests/s | p50 (us) | p99 (us) |"
   echo "|---|---|---|---|---|"
-  getdat="$(mktemp)"
   tok="$(curl -s -u demo-client:demo-secret -d grant_type=client_credentials "http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
   for t in 1 2 4; do
     row="$t"
