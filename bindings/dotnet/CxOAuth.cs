@@ -145,6 +145,23 @@ namespace CxOAuth
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_cancel_token_cancel(CancelHandle token);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern void oauth_cancel_token_free(IntPtr token);
 
+        // Completion-callback calls (ABI 0.2): done runs once, later, on the library's
+        // completion thread (cxoauth-cb). The delegates passed are static fields (never
+        // collected); the per-call state travels as a GCHandle in userdata.
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void RequestDone(IntPtr userdata, uint result, IntPtr response, IntPtr error);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void TokenDone(IntPtr userdata, uint result, IntPtr token, ulong expiresUnixMs, IntPtr error);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogFn(IntPtr userdata, uint level, IntPtr message);
+
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_request_async(ClientHandle client, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, CancelHandle cancel, RequestDone done, IntPtr userdata);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_get_token_async(ClientHandle client, CancelHandle cancel, TokenDone done, IntPtr userdata);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_set_log_callback(uint minLevel, LogFn fn, IntPtr userdata);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_stats(ClientHandle client, out IntPtr json, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_set_credentials(ClientHandle client, byte[] clientId, byte[] clientSecret, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_set_access_key(ClientHandle client, byte[] clientId, byte[] clientSecret, byte[] accessKeyId, byte[] accessKeySecret, out IntPtr err);
+
         /// <summary>NUL-terminated UTF-8 (works on Mono and .NET alike).</summary>
         internal static byte[] Utf8Z(string s)
         {
@@ -170,9 +187,15 @@ namespace CxOAuth
         internal static void Check(uint rc, IntPtr err)
         {
             if (rc == 0) return;
+            throw ErrorOf(rc, err);
+        }
+
+        /// <summary>The exception for a failed call; frees the native error (NULL: a bare one).</summary>
+        internal static OAuthException ErrorOf(uint rc, IntPtr err)
+        {
             try
             {
-                throw new OAuthException((ResultCode)rc, FromUtf8(oauth_error_message(err)) ?? ("error " + rc),
+                return new OAuthException((ResultCode)rc, FromUtf8(oauth_error_message(err)) ?? ("error " + rc),
                     oauth_error_http_status(err), FromUtf8(oauth_error_oauth_code(err)),
                     FromUtf8(oauth_error_correlation_id(err)));
             }
@@ -180,6 +203,28 @@ namespace CxOAuth
             {
                 oauth_error_free(err);
             }
+        }
+
+        /// <summary>"Name: value" lines as NUL-terminated UTF-8 in unmanaged memory, plus the
+        /// terminating NULL entry; free the lines with FreeLines.</summary>
+        internal static IntPtr[] HeaderLines(IEnumerable<KeyValuePair<string, string>> headers, List<IntPtr> allocated)
+        {
+            if (headers != null)
+                foreach (var kv in headers)
+                {
+                    var b = Utf8Z(kv.Key + ": " + kv.Value);
+                    var p = Marshal.AllocHGlobal(b.Length);
+                    allocated.Add(p);
+                    Marshal.Copy(b, 0, p, b.Length);
+                }
+            var arr = new IntPtr[allocated.Count + 1];
+            allocated.CopyTo(arr);
+            return arr;
+        }
+
+        internal static void FreeLines(List<IntPtr> allocated)
+        {
+            foreach (var p in allocated) Marshal.FreeHGlobal(p);
         }
     }
 
@@ -667,14 +712,21 @@ namespace CxOAuth
         /// <summary>The token with its expiry, for code that sends its own HTTP.</summary>
         public OAuthToken GetTokenEx() { return TokenWith(CancelHandle.None, CancellationToken.None); }
 
-        public Task<string> GetTokenAsync(CancellationToken ct = default(CancellationToken))
+        /// <summary>A valid access token without blocking a thread (oauth_get_token_async):
+        /// the task completes from the library's completion callback. See
+        /// <see cref="RequestAsync"/> for cancellation and Dispose.</summary>
+        public async Task<string> GetTokenAsync(CancellationToken ct = default(CancellationToken))
         {
-            return Task.Run(() => Cancellable(ct, tok => TokenWith(tok, ct)).AccessToken, ct);
+            return (await GetTokenExAsync(ct).ConfigureAwait(false)).AccessToken;
         }
 
+        /// <summary>The token with its expiry, without blocking a thread (oauth_get_token_async).</summary>
         public Task<OAuthToken> GetTokenExAsync(CancellationToken ct = default(CancellationToken))
         {
-            return Task.Run(() => Cancellable(ct, tok => TokenWith(tok, ct)), ct);
+            CheckNotDisposed();
+            if (ct.IsCancellationRequested) return CanceledTask<OAuthToken>(ct);
+            var call = new AsyncCall<OAuthToken>(this, ct);
+            return call.Submit((h, tok, ud) => Native.oauth_get_token_async(h, tok, AsyncCalls.TokenCallback, ud));
         }
 
         /// <summary>Reports that <paramref name="token"/> was rejected (your own request got a
@@ -697,12 +749,93 @@ namespace CxOAuth
             return RequestWith(CancelHandle.None, CancellationToken.None, method, pathOrUrl, headers, body);
         }
 
+        /// <summary>Sends an authenticated request without blocking a thread
+        /// (oauth_request_async): the call is submitted at once and the task completes from the
+        /// library's completion callback, with continuations run asynchronously (never on the
+        /// library's thread). Many calls may be in flight; none holds a thread-pool thread.
+        ///
+        /// Cancellation: <paramref name="ct"/> cancels the call's native cancel token; the task
+        /// then ends Canceled (awaiting it throws <see cref="TaskCanceledException"/>, an
+        /// <see cref="OperationCanceledException"/> carrying <paramref name="ct"/>). An already
+        /// cancelled token gives a Canceled task without calling the library. Dispose ends
+        /// pending calls with <see cref="OAuthException"/> (<see cref="ResultCode.Cancelled"/>).
+        /// A disposed client throws <see cref="ObjectDisposedException"/> here, synchronously.</summary>
         public Task<OAuthResponse> RequestAsync(string method, string pathOrUrl,
                                                 IEnumerable<KeyValuePair<string, string>> headers = null,
                                                 byte[] body = null,
                                                 CancellationToken ct = default(CancellationToken))
         {
-            return Task.Run(() => Cancellable(ct, tok => RequestWith(tok, ct, method, pathOrUrl, headers, body)), ct);
+            if (method == null) throw new ArgumentNullException("method");
+            if (pathOrUrl == null) throw new ArgumentNullException("pathOrUrl");
+            CheckNotDisposed();
+            if (ct.IsCancellationRequested) return CanceledTask<OAuthResponse>(ct);
+            var m = Native.Utf8Z(method);
+            var p = Native.Utf8Z(pathOrUrl);
+            var data = body != null && body.Length > 0 ? body : null;
+            var len = new UIntPtr((ulong)(data == null ? 0 : data.Length));
+            var lines = new List<IntPtr>();
+            try
+            {
+                var arr = Native.HeaderLines(headers, lines);
+                var call = new AsyncCall<OAuthResponse>(this, ct);
+                // The library copies every argument before oauth_request_async returns.
+                return call.Submit((h, tok, ud) => Native.oauth_request_async(h, m, p, arr, data, len, tok, AsyncCalls.RequestCallback, ud));
+            }
+            finally
+            {
+                Native.FreeLines(lines);
+            }
+        }
+
+        static Task<T> CanceledTask<T>(CancellationToken ct)
+        {
+            var tcs = new TaskCompletionSource<T>();
+            tcs.SetCanceled();
+            return tcs.Task;
+        }
+
+        internal ClientHandle Handle { get { return handle; } }
+
+        /// <summary>The client's counters and state (oauth_client_stats), parsed: see
+        /// <see cref="OAuthStats"/>. Does no I/O.</summary>
+        public OAuthStats Stats()
+        {
+            CheckNotDisposed();
+            IntPtr json, err;
+            Native.Check(Native.oauth_client_stats(handle, out json, out err), err);
+            string text;
+            try { text = Native.FromUtf8(json); }
+            finally { Native.oauth_string_free(json); }
+            return OAuthStats.Parse(text);
+        }
+
+        /// <summary>Secret rotation: the next token fetch uses <paramref name="clientId"/> and
+        /// <paramref name="clientSecret"/>. The cached token stays valid until then (call
+        /// <see cref="InvalidateToken"/> with it to switch at once); a remembered failure of the
+        /// old credentials no longer holds fetches back.</summary>
+        public void SetCredentials(string clientId, string clientSecret)
+        {
+            if (clientId == null) throw new ArgumentNullException("clientId");
+            if (clientSecret == null) throw new ArgumentNullException("clientSecret");
+            CheckNotDisposed();
+            IntPtr err;
+            Native.Check(Native.oauth_client_set_credentials(handle, Native.Utf8Z(clientId), Native.Utf8Z(clientSecret), out err), err);
+        }
+
+        /// <summary>NICE CXone: rotates the client id and secret and the access key (id and
+        /// secret) of the access-key grant, as <see cref="SetCredentials"/> does.
+        /// <see cref="ResultCode.InvalidArgument"/> for an empty argument or a client whose grant
+        /// uses no access key (Genesys, generic).</summary>
+        public void SetAccessKey(string clientId, string clientSecret, string accessKeyId, string accessKeySecret)
+        {
+            if (clientId == null) throw new ArgumentNullException("clientId");
+            if (clientSecret == null) throw new ArgumentNullException("clientSecret");
+            if (accessKeyId == null) throw new ArgumentNullException("accessKeyId");
+            if (accessKeySecret == null) throw new ArgumentNullException("accessKeySecret");
+            CheckNotDisposed();
+            IntPtr err;
+            Native.Check(Native.oauth_client_set_access_key(handle, Native.Utf8Z(clientId), Native.Utf8Z(clientSecret),
+                Native.Utf8Z(accessKeyId), Native.Utf8Z(accessKeySecret), out err), err);
         }
 
         /// <summary>Aborts every call in flight on this client.</summary>
@@ -722,16 +855,6 @@ namespace CxOAuth
             // Drops the owning reference: ReleaseHandle (oauth_free) runs now if no call is in
             // flight, else when the last of them returns (SafeHandle reference count).
             handle.Dispose();
-        }
-
-        static T Cancellable<T>(CancellationToken ct, Func<CancelHandle, T> call)
-        {
-            if (!ct.CanBeCanceled) return call(CancelHandle.None);
-            using (var tok = CancelHandle.Create())
-            using (ct.Register(() => Native.oauth_cancel_token_cancel(tok)))
-            {
-                return call(tok);
-            }
         }
 
         static void MapCancel(OAuthException e, CancellationToken ct)
@@ -772,16 +895,7 @@ namespace CxOAuth
             var lines = new List<IntPtr>();
             try
             {
-                if (headers != null)
-                    foreach (var kv in headers)
-                    {
-                        var b = Native.Utf8Z(kv.Key + ": " + kv.Value);
-                        var p = Marshal.AllocHGlobal(b.Length);
-                        Marshal.Copy(b, 0, p, b.Length);
-                        lines.Add(p);
-                    }
-                var arr = new IntPtr[lines.Count + 1];
-                lines.CopyTo(arr);
+                var arr = Native.HeaderLines(headers, lines);
                 IntPtr resp, err;
                 var data = body != null && body.Length > 0 ? body : null;
                 uint rc = Native.oauth_request_cancellable(handle, tok, Native.Utf8Z(method), Native.Utf8Z(path),
@@ -806,7 +920,7 @@ namespace CxOAuth
             }
             finally
             {
-                foreach (var p in lines) Marshal.FreeHGlobal(p);
+                Native.FreeLines(lines);
             }
         }
     }

@@ -343,6 +343,13 @@ static partial class Tests
             new KeyValuePair<string, Action>("Handler401InvalidatesAndRetriesOnce", Extra.Handler401InvalidatesAndRetriesOnce),
             new KeyValuePair<string, Action>("HandlerFactoryStyle", Extra.HandlerFactoryStyle),
             new KeyValuePair<string, Action>("HandlerNeedsApiBase", Extra.HandlerNeedsApiBase),
+            new KeyValuePair<string, Action>("ManyCallsInFlightWithoutPoolThreads", AsyncTests.ManyCallsInFlightWithoutPoolThreads),
+            new KeyValuePair<string, Action>("CancellationTokenCancelsTheNativeCall", AsyncTests.CancellationTokenCancelsTheNativeCall),
+            new KeyValuePair<string, Action>("DisposeCompletesPendingCalls", AsyncTests.DisposeCompletesPendingCalls),
+            new KeyValuePair<string, Action>("AsyncErrors", AsyncTests.AsyncErrors),
+            new KeyValuePair<string, Action>("LogLines", AsyncTests.LogLines),
+            new KeyValuePair<string, Action>("Stats", AsyncTests.Stats),
+            new KeyValuePair<string, Action>("CredentialRotation", AsyncTests.CredentialRotation),
         };
         int passed = 0, failed = 0;
         foreach (var t in tests)

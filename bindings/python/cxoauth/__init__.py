@@ -8,7 +8,9 @@ NICE CXone, any OAuth2 server) through the native cxoauth library, with ctypes o
 
 The native library is loaded at first use, not at import (see ``cxoauth._lib``).
 HTTP-library integrations (optional extras): ``cxoauth.requests_auth.BearerAuth`` and
-``cxoauth.httpx_auth.BearerAuth``.
+``cxoauth.httpx_auth.BearerAuth``. asyncio: ``cxoauth.aio.AsyncClient``. The library's log
+lines go to the ``logging`` logger ``"cxoauth"`` from the first ``Client`` on (see
+``cxoauth._logging``).
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from typing import (
 
 from ._config import ClientConfig, ConfigValue, build_config_json
 from ._lib import lib
+from ._logging import set_native_log_level
+from ._logging import ensure_installed as _ensure_logging
 from .errors import (
     BY_CODE, AuthError, CancelledError, ClosedError, ConfigError, CxOAuthError, InternalError,
     InvalidArgumentError, LibraryNotFoundError, NetworkError, OAuthTimeoutError, ProtocolError,
@@ -34,7 +38,7 @@ __all__ = [
     "config_schema", "library_path", "CxOAuthError", "InvalidArgumentError", "ConfigError",
     "NetworkError", "OAuthTimeoutError", "TLSError", "AuthError", "RateLimitedError",
     "ServerError", "ProtocolError", "CancelledError", "InternalError", "ClosedError",
-    "LibraryNotFoundError", "BY_CODE",
+    "LibraryNotFoundError", "BY_CODE", "set_native_log_level",
 ]
 
 __version__ = "0.2.0"
@@ -67,10 +71,10 @@ def _dec(b: Optional[bytes]) -> Optional[str]:
     return None if b is None else b.decode("utf-8", "replace")
 
 
-def _raise(code: int, err: ctypes.c_void_p) -> None:
-    """Builds the exception for a failed call, frees the native error, raises."""
+def _exception(code: int, err: Union[None, int, ctypes.c_void_p]) -> CxOAuthError:
+    """Builds the exception for a failed call and frees the native error (NULL: a bare one)."""
     try:
-        exc = BY_CODE.get(code, CxOAuthError)(
+        return BY_CODE.get(code, CxOAuthError)(
             code,
             _dec(lib.oauth_error_message(err)) or f"error {code}",
             int(lib.oauth_error_http_status(err)),
@@ -79,7 +83,11 @@ def _raise(code: int, err: ctypes.c_void_p) -> None:
         )
     finally:
         lib.oauth_error_free(err)
-    raise exc
+
+
+def _raise(code: int, err: ctypes.c_void_p) -> None:
+    """Builds the exception for a failed call, frees the native error, raises."""
+    raise _exception(code, err)
 
 
 class _Handle:
@@ -254,6 +262,23 @@ class Token(NamedTuple):
         return f"Token(token=<{len(self.token)} chars>, expires_unix_ms={self.expires_unix_ms})"
 
 
+def _take_response(out: Union[int, ctypes.c_void_p]) -> Response:
+    """Copies a native response into a Response and frees it."""
+    try:
+        n = ctypes.c_size_t()
+        p = lib.oauth_response_body(out, ctypes.byref(n))
+        content = ctypes.string_at(p, n.value) if n.value else b""
+        found: List[Tuple[str, str]] = []
+        name, value = ctypes.c_char_p(), ctypes.c_char_p()
+        for i in range(int(lib.oauth_response_header_count(out))):
+            if lib.oauth_response_header_at(out, i, ctypes.byref(name), ctypes.byref(value)) == 0:
+                found.append(((name.value or b"").decode(),
+                              (value.value or b"").decode("utf-8", "replace")))
+        return Response(int(lib.oauth_response_status(out)), Headers(found), content)
+    finally:
+        lib.oauth_response_free(out)
+
+
 def _header_lines(headers: HeadersArg) -> List[bytes]:
     if headers is None:
         return []
@@ -350,6 +375,7 @@ class Client:
                 self.api_base = value if isinstance(value, str) else None
             except (ValueError, AttributeError):
                 pass  # the library reports malformed JSON below
+        _ensure_logging()  # loads the library; from here on its lines reach logging
         out = ctypes.c_void_p()
         err = ctypes.c_void_p()
         rc = int(lib.oauth_client_new(
@@ -454,19 +480,62 @@ class Client:
             ))
             if rc:
                 _raise(rc, err)
-            try:
-                n = ctypes.c_size_t()
-                p = lib.oauth_response_body(out, ctypes.byref(n))
-                content = ctypes.string_at(p, n.value) if n.value else b""
-                found: List[Tuple[str, str]] = []
-                name, value = ctypes.c_char_p(), ctypes.c_char_p()
-                for i in range(int(lib.oauth_response_header_count(out))):
-                    if lib.oauth_response_header_at(out, i, ctypes.byref(name), ctypes.byref(value)) == 0:
-                        found.append(((name.value or b"").decode(),
-                                      (value.value or b"").decode("utf-8", "replace")))
-                return Response(int(lib.oauth_response_status(out)), Headers(found), content)
-            finally:
-                lib.oauth_response_free(out)
+            return _take_response(out)
 
         return self._call(cancel, call)
 
+
+    def stats(self) -> Dict[str, Any]:
+        """The client's counters and state (``oauth_client_stats``) as a dict: ``token_fetches``,
+        ``token_fetch_failures``, ``token_cache_hits``, ``requests`` (ints); ``retries`` (a dict
+        by cause: ``"429"``, ``"5xx"``, ``"network"``, ``"401"``); ``rate_limited_until_unix_ms``
+        and ``token_expires_unix_ms`` (int or None); ``last_error`` (None or a dict with
+        ``code``, ``message``, ``time_unix_ms``). Keys added by a newer library appear as
+        they are."""
+
+        def call(ptr: int, _tok: Optional[int]) -> Dict[str, Any]:
+            out = ctypes.c_void_p()
+            err = ctypes.c_void_p()
+            rc = int(lib.oauth_client_stats(ptr, ctypes.byref(out), ctypes.byref(err)))
+            if rc:
+                _raise(rc, err)
+            assert out.value is not None
+            try:
+                return cast(Dict[str, Any], _json.loads(ctypes.string_at(out.value)))
+            finally:
+                lib.oauth_string_free(out.value)
+
+        return self._call(None, call)
+
+    def set_credentials(self, client_id: str, client_secret: str) -> None:
+        """Secret rotation: the next token fetch uses ``client_id`` / ``client_secret``. The
+        cached token stays valid until then (call :meth:`invalidate_token` with it to switch
+        at once); a remembered failure of the old credentials no longer holds fetches back."""
+
+        def call(ptr: int, _tok: Optional[int]) -> None:
+            err = ctypes.c_void_p()
+            rc = int(lib.oauth_client_set_credentials(
+                ptr, client_id.encode(), client_secret.encode(), ctypes.byref(err)))
+            if rc:
+                _raise(rc, err)
+
+        self._call(None, call)
+
+    def set_access_key(self, client_id: str, client_secret: str, access_key_id: str,
+                       access_key_secret: str) -> None:
+        """NICE CXone: rotates the client id and secret and the access key (id and secret) of
+        the access-key grant, as :meth:`set_credentials` does. ``InvalidArgumentError`` for an
+        empty argument or a client whose grant uses no access key (Genesys, generic)."""
+
+        def call(ptr: int, _tok: Optional[int]) -> None:
+            err = ctypes.c_void_p()
+            rc = int(lib.oauth_client_set_access_key(
+                ptr, client_id.encode(), client_secret.encode(), access_key_id.encode(),
+                access_key_secret.encode(), ctypes.byref(err)))
+            if rc:
+                _raise(rc, err)
+
+        self._call(None, call)
+
+
+from . import aio  # noqa: E402  (cxoauth.aio.AsyncClient; needs the names above)

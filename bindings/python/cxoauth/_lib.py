@@ -95,6 +95,20 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "oauth_cancel_token_new": (u32, [POINTER(c_void_p), POINTER(c_void_p)]),
     "oauth_cancel_token_cancel": (None, [c_void_p]),
     "oauth_cancel_token_free": (None, [c_void_p]),
+    # Completion-callback calls, logging, stats, rotation. The callback parameters are plain
+    # c_void_p here: the binding passes CFUNCTYPE instances (see cxoauth.aio, cxoauth._logging).
+    "oauth_request_async": (
+        u32,
+        [c_void_p, c_char_p, c_char_p, POINTER(c_char_p), c_void_p, size_t, c_void_p, c_void_p,
+         c_void_p],
+    ),
+    "oauth_get_token_async": (u32, [c_void_p, c_void_p, c_void_p, c_void_p]),
+    "oauth_set_log_callback": (u32, [u32, c_void_p, c_void_p]),
+    "oauth_client_stats": (u32, [c_void_p, POINTER(c_void_p), POINTER(c_void_p)]),
+    "oauth_client_set_credentials": (u32, [c_void_p, c_char_p, c_char_p, POINTER(c_void_p)]),
+    "oauth_client_set_access_key": (
+        u32, [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],
+    ),
 }
 
 
