@@ -211,6 +211,14 @@ fn admin_post(port: u16, path: &str, body: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// The simulator, issuing tokens that start with [`TOKEN_PREFIX`] (the scan's needle).
+fn start_sim_with_token_prefix() -> Sim {
+    let sim = start_sim();
+    let body = format!("{{\"token_prefix\":\"{TOKEN_PREFIX}\"}}");
+    assert_eq!(admin_post(sim.port, "/__admin/config", &body), 204);
+    sim
+}
+
 // One test at a time: the allocator's state is process-wide.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -236,15 +244,7 @@ fn run_scanned(needles: &[&[u8]], work: impl FnOnce()) -> Vec<usize> {
 #[test]
 fn genesys_client_credentials_leaves_no_unwiped_copy() {
     let _g = serial();
-    let sim = start_sim();
-    assert_eq!(
-        admin_post(
-            sim.port,
-            "/__admin/config",
-            &format!("{{\"token_prefix\":\"{TOKEN_PREFIX}\"}}")
-        ),
-        204
-    );
+    let sim = start_sim_with_token_prefix();
     let base = format!("http://127.0.0.1:{}", sim.port);
     let encoded_secret = cxoauth::providers::form_encode(SECRET);
     let basic = {
@@ -304,15 +304,7 @@ fn genesys_client_credentials_leaves_no_unwiped_copy() {
 #[test]
 fn cxone_access_key_and_refresh_token_leave_no_unwiped_copy() {
     let _g = serial();
-    let sim = start_sim();
-    assert_eq!(
-        admin_post(
-            sim.port,
-            "/__admin/config",
-            &format!("{{\"token_prefix\":\"{TOKEN_PREFIX}\"}}")
-        ),
-        204
-    );
+    let sim = start_sim_with_token_prefix();
     let cfg = Zeroizing::new(format!(
         r#"{{"platform":"cxone","issuer":"http://127.0.0.1:{}","client_id":"{CLIENT_ID}","client_secret":"{SECRET}","access_key_id":"zero-key","access_key_secret":"{KEY_SECRET}"}}"#,
         sim.port

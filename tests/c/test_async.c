@@ -103,6 +103,18 @@ static int wait_calls(struct done_log *l, int n, double seconds) {
 }
 
 
+/* A client for the simulator whose secret is wrong (every token request: invalid_client). */
+static oauth_client *wrong_secret_client(void) {
+    char conf[1024];
+    snprintf(conf, sizeof conf,
+             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
+             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"Wr0ngSecretValue\"}",
+             g_sim_port, g_sim_port, CLIENT_ID);
+    oauth_client *c = NULL;
+    CHECK_EQ_INT(oauth_client_new(conf, &c, NULL), OAUTH_OK);
+    return c;
+}
+
 /* ------------------------------------------------------------ completion-callback calls */
 
 /* 64 requests that each take 1 s on the server, in flight at once: all done in about 1 s,
@@ -201,13 +213,7 @@ static void test_async_token_cached_and_fetched(void) {
     log_destroy(&l);
     oauth_free(c);
     /* a failure comes through done with its error */
-    oauth_client *bad = NULL;
-    char conf[1024];
-    snprintf(conf, sizeof conf,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
-             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"Wr0ngSecretValue\"}",
-             g_sim_port, g_sim_port, CLIENT_ID);
-    CHECK_EQ_INT(oauth_client_new(conf, &bad, NULL), OAUTH_OK);
+    oauth_client *bad = wrong_secret_client();
     log_init(&l);
     CHECK_EQ_INT(oauth_get_token_async(bad, NULL, on_token_done, &l), OAUTH_OK);
     CHECK_EQ_INT(wait_calls(&l, 1, 10), 1);
@@ -377,13 +383,7 @@ static void test_log_callback(void) {
     sim_fault("{\"target\":\"api\",\"count\":1,\"action\":{\"kind\":\"status\",\"status\":503}}");
     CHECK_EQ_INT(get_status(c, "/api/v2/echo"), 200);
     oauth_free(c);
-    oauth_client *bad = NULL;
-    char conf[1024];
-    snprintf(conf, sizeof conf,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
-             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"Wr0ngSecretValue\"}",
-             g_sim_port, g_sim_port, CLIENT_ID);
-    CHECK_EQ_INT(oauth_client_new(conf, &bad, NULL), OAUTH_OK);
+    oauth_client *bad = wrong_secret_client();
     CHECK_EQ_INT(token_rc(bad), OAUTH_ERR_AUTH);
     oauth_free(bad);
     pthread_mutex_lock(&g_log_lock);
@@ -463,13 +463,7 @@ static void test_client_stats(void) {
     CHECK(json_num(js, "rate_limited_until_unix_ms") > 1700000000000LL);
     oauth_string_free(js);
     sim_reset();
-    oauth_client *n = NULL;
-    char conf[1024];
-    snprintf(conf, sizeof conf,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
-             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"Wr0ngSecretValue\"}",
-             g_sim_port, g_sim_port, CLIENT_ID);
-    CHECK_EQ_INT(oauth_client_new(conf, &n, NULL), OAUTH_OK);
+    oauth_client *n = wrong_secret_client();
     CHECK_EQ_INT(token_rc(n), OAUTH_ERR_AUTH);
     CHECK_EQ_INT(oauth_client_stats(n, &js, NULL), OAUTH_OK);
     CHECK_EQ_INT(json_num(js, "token_fetch_failures"), 1);
