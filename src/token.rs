@@ -562,8 +562,8 @@ impl Inner {
             .with_status(429)
             .with_retry_after(Some(wait)));
         }
-        match cache.acquire(deadline).await {
-            Acquired::Entry(e) if usable(&e) => Ok(grant_of(e)),
+        match cache.acquire(deadline, &usable).await {
+            Acquired::Entry(e) => Ok(grant_of(e)),
             Acquired::Lock(lock) => {
                 let r = match cache.load().await.filter(&usable) {
                     Some(e) => Ok(grant_of(e)),
@@ -583,9 +583,7 @@ impl Inner {
                 cache.release(lock).await;
                 r
             }
-            Acquired::Entry(_) | Acquired::Unavailable => {
-                live.provider.fetch(&live.transport, deadline).await
-            }
+            Acquired::Unavailable => live.provider.fetch(&live.transport, deadline).await,
         }
     }
 

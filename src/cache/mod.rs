@@ -226,14 +226,15 @@ impl SharedCache {
     }
 
     /// Waits for the cross-process lock of the entry, or for another process to store a
-    /// token, until `deadline`.
-    pub async fn acquire(&self, deadline: Instant) -> Acquired {
+    /// token that `accept` takes (not the one being replaced), until `deadline`.
+    pub async fn acquire(&self, deadline: Instant, accept: impl Fn(&Entry) -> bool) -> Acquired {
         if !self.usable() {
             return Acquired::Unavailable;
         }
+        let fresh = |t: &str| self.open_fresh(t).filter(|e| accept(e));
         let r = match &self.backend {
-            Backend::File(f) => f.acquire(deadline, |t| self.open_fresh(t)).await,
-            Backend::Redis(r) => r.acquire(deadline, |t| self.open_fresh(t)).await,
+            Backend::File(f) => f.acquire(deadline, fresh).await,
+            Backend::Redis(r) => r.acquire(deadline, fresh).await,
         };
         match r {
             Ok(a) => a,

@@ -411,6 +411,60 @@ static void test_file_cache_revoke_one_refetch_for_the_host(void) {
     rm_tree(g_tmp);
 }
 
+/* 8 processes holding the same short-lived token (4 s, refresh after about 2 s): their refresh
+ * timers all fire within a fifth of a second, and the host makes one refresh request, not 8. */
+static void test_file_cache_one_refresh_for_the_host(void) {
+    enum { N = 8 };
+    make_tmp();
+    sim_post("/__admin/config", "{\"token_lifetime_s\":4}");
+    char url[320], config[2048];
+    snprintf(url, sizeof url, "file://%s", g_tmp);
+    snprintf(config, sizeof config, "%s", cache_cfg(url, "\"refresh_margin_s\":3"));
+    int ready[2], done[2];
+    CHECK(pipe(ready) == 0 && pipe(done) == 0);
+    fflush(NULL);
+    pid_t pids[N];
+    for (int i = 0; i < N; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            alarm(30);
+            oauth_client *c = NULL;
+            if (oauth_client_new(config, &c, NULL) != OAUTH_OK) _exit(3);
+            if (token_rc(c) != OAUTH_OK) _exit(4);
+            if (write(ready[1], "r", 1) != 1) _exit(5);
+            char b;
+            if (read(done[0], &b, 1) != 1) _exit(6); /* stay alive: the timer refreshes */
+            int rc = token_rc(c) == OAUTH_OK ? 0 : 7;
+            oauth_free(c);
+            _exit(rc);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        char b;
+        CHECK(read(ready[0], &b, 1) == 1);
+    }
+    CHECK_EQ_INT(sim_counter("token_requests"), 1);
+    double t0 = now_s();
+    while (sim_counter("token_requests") < 2 && now_s() - t0 < 10) usleep(10000);
+    /* every process's timer has fired within 0.2 s of the first; watch a second longer */
+    while (now_s() - t0 < 3.0) usleep(10000);
+    CHECK_EQ_INT(sim_counter("token_requests"), 2);
+    for (int i = 0; i < N; i++)
+        if (write(done[1], "d", 1) != 1) break;
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        int st = 0;
+        waitpid(pids[i], &st, 0);
+        ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    CHECK_EQ_INT(ok, N);
+    close(ready[0]);
+    close(ready[1]);
+    close(done[0]);
+    close(done[1]);
+    rm_tree(g_tmp);
+}
+
 /* ------------------------------------------------------------ redis cache */
 
 static void test_redis_cache_12_processes_4_threads(void) {
@@ -587,6 +641,7 @@ int main(int argc, char **argv) {
         {"file_cache_unwritable_directory", test_file_cache_unwritable_directory},
         {"file_cache_revoke_one_refetch_for_the_host",
          test_file_cache_revoke_one_refetch_for_the_host},
+        {"file_cache_one_refresh_for_the_host", test_file_cache_one_refresh_for_the_host},
         {"redis_cache_12_processes_4_threads", test_redis_cache_12_processes_4_threads},
         {"redis_password_and_faults", test_redis_password_and_faults},
         {"lock_holder_dies", test_lock_holder_dies},
