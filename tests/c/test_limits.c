@@ -94,8 +94,9 @@ static void test_rejected_credentials_back_off(void) {
     CHECK_EQ_INT(auth, calls);
     CHECK_EQ_INT(other, 0);
     CHECK(code_ok);
-    /* windows of up to 1, 2, 4 s: at most 6 requests in 4 s (expected about 3) */
-    CHECK(tr >= 2 && tr <= 6);
+    /* windows drawn from [0,1], [0,2], [0,4], [0,8] ... s: about 3 requests in 4 s; 8 would
+     * need seven draws summing to under 4 s (odds well below one in ten thousand) */
+    CHECK(tr >= 2 && tr <= 7);
     oauth_free(c);
 }
 
