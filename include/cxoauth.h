@@ -280,9 +280,11 @@ oauth_result oauth_cancel(struct oauth_client *client);
  * Gets a valid access token (without the "Bearer " prefix) into `*out_token`; free it with
  * `oauth_string_free`.
  *
- * A cached token is returned without any I/O or lock. Inside the refresh margin the cached
- * token is returned while one background refresh runs. Without a valid token, concurrent
- * callers share one token request. Errors: `OAUTH_ERR_AUTH` (credentials rejected, see
+ * A cached token is returned without any I/O or lock, until shortly before it expires: a
+ * timer refreshes it in the background at expiry minus the refresh margin, and the still-valid
+ * token keeps being returned while that refresh runs or fails. Without a valid token,
+ * concurrent callers share one token request (and, with `token_cache`, other processes too).
+ * After `oauth_close` it fails with `OAUTH_ERR_CLOSED`. Errors: `OAUTH_ERR_AUTH` (credentials rejected, see
  * `oauth_error_oauth_code`), `OAUTH_ERR_RATE_LIMITED`, `OAUTH_ERR_SERVER`,
  * `OAUTH_ERR_PROTOCOL`, `OAUTH_ERR_NETWORK`, `OAUTH_ERR_TLS`, `OAUTH_ERR_TIMEOUT`,
  * `OAUTH_ERR_CANCELLED`, `OAUTH_ERR_INVALID_ARGUMENT`.
