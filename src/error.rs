@@ -139,28 +139,33 @@ impl std::error::Error for Error {}
 /// Longest server-provided text kept in an error message, in characters.
 pub const MAX_SERVER_TEXT: usize = 300;
 
-/// Server-provided text made fit for an error message: every occurrence of each secret (as
-/// given and form-encoded, as a server may echo a request body) is replaced by `<redacted>`
-/// *before* the text is cut to [`MAX_SERVER_TEXT`] characters, so no prefix of a secret that
-/// crosses the cut survives; control characters are dropped.
+/// Server-provided text made fit for an error message. Control characters are dropped
+/// *first* (so dropping them cannot join two halves of a secret into a whole one), then every
+/// occurrence of each secret (as given, without its control characters, and form-encoded, as a
+/// server may echo a request body) is replaced by `<redacted>`, and only then is the text cut to
+/// [`MAX_SERVER_TEXT`] characters, so no prefix of a secret that crosses the cut survives.
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
     use zeroize::Zeroizing;
     let longest = secrets.iter().map(|s| 3 * s.len()).max().unwrap_or(0);
     // Look at enough text that any secret starting before the cut is seen whole. Every
     // intermediate copy may hold a secret the server echoed: all are wiped.
-    let mut t: Zeroizing<String> =
-        Zeroizing::new(text.chars().take(MAX_SERVER_TEXT + longest).collect());
+    let mut t: Zeroizing<String> = Zeroizing::new(
+        text.chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_SERVER_TEXT + longest)
+            .collect(),
+    );
     for s in secrets.iter().filter(|s| !s.is_empty()) {
-        t = Zeroizing::new(t.replace(s, "<redacted>"));
+        let plain: Zeroizing<String> =
+            Zeroizing::new(s.chars().filter(|c| !c.is_control()).collect());
         let encoded = Zeroizing::new(crate::providers::form_encode(s));
-        if encoded.as_str() != *s {
-            t = Zeroizing::new(t.replace(encoded.as_str(), "<redacted>"));
+        for form in [*s, plain.as_str(), encoded.as_str()] {
+            if !form.is_empty() && t.contains(form) {
+                t = Zeroizing::new(t.replace(form, "<redacted>"));
+            }
         }
     }
-    t.chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_SERVER_TEXT)
-        .collect()
+    t.chars().take(MAX_SERVER_TEXT).collect()
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -185,5 +190,11 @@ mod tests {
         let out = scrub("echo key%20s%2Fecret", &["key s/ecret"]);
         assert_eq!(out, "echo <redacted>");
         assert_eq!(scrub("line\nbreak", &[]), "linebreak");
+        // dropping control characters must not join two halves into the secret (found by the
+        // token_reply fuzz target)
+        let out = scrub("x fuzz\u{7f}\u{7f}-secret y", &["fuzz-secret"]);
+        assert_eq!(out, "x <redacted> y");
+        let out = scrub("a sec\tret b", &["sec\tret"]);
+        assert_eq!(out, "a <redacted> b");
     }
 }
