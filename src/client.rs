@@ -48,6 +48,9 @@ pub struct ApiRequest {
     pub target: String,
     pub headers: HeaderMap,
     pub body: Option<Bytes>,
+    /// `target` resolved against the API base, when the base was known at [`Client::prepare`]
+    /// (parsed once per request, not once per attempt).
+    pub url: Option<Url>,
 }
 
 pub fn is_idempotent(m: &Method) -> bool {
@@ -245,17 +248,21 @@ impl Client {
         body: Option<Bytes>,
     ) -> Result<ApiRequest> {
         let method = parse_method(method)?;
-        check_target(path_or_url)?;
         // Refuse a foreign host before any I/O when the API base is already known.
-        if let Some(base) = self.tokens.live()?.provider.known_api_base() {
-            resolve_target(base, path_or_url)?;
-        }
+        let url = match self.tokens.live()?.provider.known_api_base() {
+            Some(base) => Some(resolve_target(base, path_or_url)?),
+            None => {
+                check_target(path_or_url)?;
+                None
+            }
+        };
         let headers = parse_headers(headers)?;
         Ok(ApiRequest {
             method,
             target: path_or_url.to_string(),
             headers,
             body,
+            url,
         })
     }
 
@@ -371,7 +378,10 @@ impl Client {
             .provider
             .api_base(&live.transport, &token.value, deadline)
             .await?;
-        let url = resolve_target(base, &req.target)?;
+        let url = match &req.url {
+            Some(url) if resolved_against(url, base, &req.target) => url.clone(),
+            _ => resolve_target(base, &req.target)?,
+        };
         let mut headers = req.headers.clone();
         headers.insert(AUTHORIZATION, token.bearer.clone());
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -382,7 +392,7 @@ impl Client {
             .transport
             .send(
                 req.method.clone(),
-                &url,
+                url,
                 headers,
                 req.body.clone(),
                 self.cfg.timeout.min(remaining),
@@ -532,6 +542,18 @@ pub fn resolve_target(api_base: &Url, path_or_url: &str) -> Result<Url> {
         url
     };
     Ok(url)
+}
+
+/// Whether `url`, resolved from `target` earlier, is what [`resolve_target`] makes of it
+/// against `api_base` now.
+fn resolved_against(url: &Url, api_base: &Url, target: &str) -> bool {
+    if target.starts_with('/') {
+        url.as_str()
+            .strip_prefix(api_base.as_str().trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+    } else {
+        url.origin() == api_base.origin()
+    }
 }
 
 /// Parses `Name: value` lines. Names must be tokens, values must not hold CR, LF or NUL, and

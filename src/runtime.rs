@@ -3,8 +3,9 @@
 //! that (on a two-core host a second worker only adds cross-thread wake-ups: measured
 //! 6200 -> 7600 requests/s single-threaded, 9200 -> 10800 with two host threads).
 //!
-//! A blocking C call from an ordinary host thread polls its future on that thread
-//! (`Handle::block_on`) while the workers drive sockets and timers; from a thread that is itself
+//! A blocking C call from an ordinary host thread runs on that thread's own reactor
+//! ([`crate::local`]) while the workers drive token fetches, refresh timers and callback calls;
+//! from a thread that is itself
 //! inside some other tokio runtime the future is spawned onto this runtime and waited for on a
 //! plain channel, so such calls work too. A call from one of this runtime's own threads would
 //! wait on itself; it is refused with an internal error instead.
@@ -103,10 +104,12 @@ pub fn handle() -> Result<Handle> {
 
 /// Runs `fut` and blocks the calling thread until it finishes.
 ///
-/// From an ordinary host thread the future is polled right here (`Handle::block_on`) while the
-/// runtime's workers drive sockets and timers: one thread hand-off per I/O event instead of
-/// two. From a thread that is inside some other tokio runtime (where `block_on` would panic)
-/// the future is spawned onto our runtime and waited for on a plain channel.
+/// From an ordinary host thread the future, and the connection its request uses, are polled
+/// right here on this thread's own reactor ([`crate::local`]): no thread hand-off per request.
+/// From a thread that is inside some other tokio runtime (where blocking would stall that
+/// runtime's own tasks), and from inside such a call on this thread (a host callback that makes
+/// a blocking call), the future is spawned onto the process-wide runtime and waited for on a
+/// plain channel.
 pub fn run_blocking<T, F>(fut: F) -> Result<T>
 where
     T: Send + 'static,
@@ -118,10 +121,11 @@ where
             "blocking cxoauth call made from a cxoauth runtime thread",
         ));
     }
-    let handle = handle()?;
     if Handle::try_current().is_err() {
-        return handle.block_on(fut);
+        // Boxed: moved into the reactor as a pointer, not as a large future.
+        return crate::local::block_on(Box::pin(fut))?;
     }
+    let handle = handle()?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     handle.spawn(async move {
         let _ = tx.send(fut.await);

@@ -64,7 +64,11 @@ pub struct SendError {
 }
 
 pub struct Transport {
+    /// The process-wide pool: its connections are driven by the runtime's workers.
     http: reqwest::Client,
+    /// How to make a calling thread's own pool for this client ([`crate::local`]); also the
+    /// key of those pools.
+    recipe: Arc<Recipe>,
 }
 
 /// The rustls configuration: ring provider (no cmake/nasm, faster build, smaller library than
@@ -119,89 +123,241 @@ fn build_tls(
     Ok(cfg)
 }
 
-impl Transport {
-    pub fn new(cfg: &Config) -> Result<Transport> {
+/// Everything a pool's HTTP client is built from. Not `Debug`: the proxy URL may carry a
+/// password.
+struct Recipe {
+    tls: rustls::ClientConfig,
+    user_agent: String,
+    connect_timeout: Duration,
+    proxy: Option<String>,
+    /// This client's connections on calling threads; `None` with a proxy.
+    dialer: Option<crate::conn::Dialer>,
+}
+
+impl Recipe {
+    fn build(&self) -> Result<reqwest::Client> {
         let mut b = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config(cfg.ca_file.as_deref())?)
+            .tls_backend_preconfigured(self.tls.clone())
             // Never follow redirects: the token and the Authorization header must not travel
             // to a host the configuration did not name.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .user_agent(self.user_agent.clone())
+            .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            .dns_resolver(Resolver)
             .tcp_nodelay(true);
-        if let Some(p) = &cfg.proxy {
+        if let Some(p) = &self.proxy {
             let proxy = reqwest::Proxy::all(p.as_str())
                 .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
             b = b.proxy(proxy);
         }
-        let http = b.build().map_err(|e| {
+        b.build().map_err(|e| {
             Error::new(
                 ErrorKind::Tls,
                 format!("cannot set up the HTTP client: {}", root_cause(&e)),
             )
-        })?;
-        Ok(Transport { http })
+        })
+    }
+}
+
+/// Looks `host` up (`getaddrinfo` blocks) on the process-wide runtime's few blocking threads,
+/// whichever reactor asks: a calling thread's own reactor never starts a thread.
+pub(crate) async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+    let handle = crate::runtime::handle().map_err(std::io::Error::other)?;
+    let host = host.to_string();
+    handle
+        .spawn_blocking(move || {
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                .map(|a| a.collect::<Vec<_>>())
+        })
+        .await
+        .map_err(|_| std::io::Error::other("name lookup task failed"))?
+}
+
+/// [`lookup`] for reqwest.
+struct Resolver;
+
+impl reqwest::dns::Resolve for Resolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs = lookup(&host, 0).await?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether the environment names a proxy (reqwest's "system proxy": these variables), so
+/// requests must go through reqwest, which honours it.
+fn proxy_in_environment() -> bool {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+}
+
+/// Aborts a spawned attempt whose caller gave up (cancelled, deadline).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Transport {
+    pub fn new(cfg: &Config) -> Result<Transport> {
+        let tls = tls_config(cfg.ca_file.as_deref())?;
+        let connect_timeout = cfg.timeout.min(Duration::from_secs(10));
+        let proxy = cfg.proxy.as_ref().map(|p| p.as_str().to_string());
+        let dialer = if proxy.is_none() && !proxy_in_environment() {
+            crate::conn::Dialer::new(&tls, &cfg.user_agent, connect_timeout)
+        } else {
+            None
+        };
+        let recipe = Recipe {
+            tls,
+            user_agent: cfg.user_agent.clone(),
+            connect_timeout,
+            proxy,
+            dialer,
+        };
+        Ok(Transport {
+            http: recipe.build()?,
+            recipe: Arc::new(recipe),
+        })
     }
 
-    /// Sends one request and reads the whole reply (at most `max_body` bytes) within `timeout`.
+    /// Sends one request and reads the whole reply (at most `max_body` bytes) within `timeout`:
+    /// on this thread's own connections inside a blocking call (see [`crate::local`]), else on
+    /// the process-wide pool.
     pub async fn send(
         &self,
         method: Method,
-        url: &Url,
+        url: Url,
         headers: HeaderMap,
         body: Option<bytes::Bytes>,
         timeout: Duration,
         max_body: usize,
     ) -> std::result::Result<HttpResponse, SendError> {
-        let host = url.host_str().unwrap_or("?").to_string();
-        let attempt = async {
-            let mut req = self.http.request(method, url.as_str()).headers(headers);
-            if let Some(b) = body {
-                req = req.body(b);
+        let recipe = &self.recipe;
+        match crate::local::route(recipe, recipe.dialer.is_some()) {
+            crate::local::Route::Local => {
+                let dialer = recipe
+                    .dialer
+                    .as_ref()
+                    .expect("routed locally only with a dialer");
+                let host = url.host_str().unwrap_or("?").to_string();
+                // Boxed, as the other arms: the futures are large and the caller's future moves.
+                let fut = Box::pin(dialer.send(recipe, method, &url, headers, body, max_body));
+                with_timeout(&host, timeout, fut).await
             }
-            let mut resp = req.send().await.map_err(|e| classify(&e, &host))?;
-            let status = resp.status().as_u16();
-            let headers = std::mem::take(resp.headers_mut());
-            if let Some(len) = resp.content_length() {
-                if len > max_body as u64 {
-                    return Err(too_large(status, &headers, max_body));
-                }
+            crate::local::Route::Here => {
+                Box::pin(attempt(
+                    &self.http, method, url, headers, body, timeout, max_body,
+                ))
+                .await
             }
-            // Sized from Content-Length when given; growth wipes the old buffer (the body may
-            // be a token reply).
-            let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
-            while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, &host))? {
-                if body.len() + chunk.len() > max_body {
-                    zeroize::Zeroize::zeroize(&mut body);
-                    return Err(too_large(status, &headers, max_body));
-                }
-                crate::secret::append_wiping(&mut body, &chunk);
+            crate::local::Route::Runtime => {
+                let handle = crate::runtime::handle().map_err(|error| SendError {
+                    error,
+                    retryable: false,
+                    sent: false,
+                })?;
+                let http = self.http.clone();
+                let mut task = AbortOnDrop(handle.spawn(async move {
+                    attempt(&http, method, url, headers, body, timeout, max_body).await
+                }));
+                let joined = (&mut task.0).await;
+                joined.unwrap_or_else(|_| {
+                    Err(SendError {
+                        error: Error::new(
+                            ErrorKind::Internal,
+                            "internal error: the request task failed",
+                        ),
+                        retryable: false,
+                        sent: true,
+                    })
+                })
             }
-            Ok(HttpResponse {
-                status,
-                headers,
-                body,
-            })
-        };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(r) => r,
-            Err(_) => Err(SendError {
-                error: Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "no complete reply from {host} within {} ms",
-                        timeout.as_millis()
-                    ),
-                ),
-                retryable: true,
-                sent: true,
-            }),
         }
     }
 }
 
-fn too_large(status: u16, headers: &HeaderMap, max: usize) -> SendError {
+/// One request on `http`, the whole reply read (at most `max_body` bytes) within `timeout`.
+async fn attempt(
+    http: &reqwest::Client,
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<bytes::Bytes>,
+    timeout: Duration,
+    max_body: usize,
+) -> std::result::Result<HttpResponse, SendError> {
+    let host = url.host_str().unwrap_or("?").to_string();
+    let host = host.as_str();
+    let attempt = async {
+        let mut req = http.request(method, url).headers(headers);
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let mut resp = req.send().await.map_err(|e| classify(&e, host))?;
+        let status = resp.status().as_u16();
+        let headers = std::mem::take(resp.headers_mut());
+        if let Some(len) = resp.content_length() {
+            if len > max_body as u64 {
+                return Err(too_large(status, &headers, max_body));
+            }
+        }
+        // Sized from Content-Length when given; growth wipes the old buffer (the body may
+        // be a token reply).
+        // One byte more: the C ABI appends a NUL.
+        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize + 1);
+        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, host))? {
+            if body.len() + chunk.len() > max_body {
+                zeroize::Zeroize::zeroize(&mut body);
+                return Err(too_large(status, &headers, max_body));
+            }
+            crate::secret::append_wiping(&mut body, &chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    };
+    with_timeout(host, timeout, attempt).await
+}
+
+/// `attempt`, or a timeout error naming `host` when it takes longer than `timeout`.
+async fn with_timeout(
+    host: &str,
+    timeout: Duration,
+    attempt: impl std::future::Future<Output = std::result::Result<HttpResponse, SendError>>,
+) -> std::result::Result<HttpResponse, SendError> {
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(SendError {
+            error: Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no complete reply from {host} within {} ms",
+                    timeout.as_millis()
+                ),
+            ),
+            retryable: true,
+            sent: true,
+        }),
+    }
+}
+
+pub(crate) fn too_large(status: u16, headers: &HeaderMap, max: usize) -> SendError {
     SendError {
         error: Error::new(
             ErrorKind::Protocol,

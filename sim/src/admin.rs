@@ -13,6 +13,8 @@ struct ConfigBody {
     token_lifetime_s: Option<u64>,
     /// Prefix of every token issued from now on (until reset).
     token_prefix: Option<String>,
+    /// Close connections idle longer than this (0: never), until reset.
+    keep_alive_idle_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,9 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             Ok(c) => {
                 if let Some(l) = c.token_lifetime_s {
                     shared.set_lifetime(l);
+                }
+                if let Some(ms) = c.keep_alive_idle_ms {
+                    shared.set_keep_alive_idle_ms(ms);
                 }
                 if let Some(p) = &c.token_prefix {
                     if !p

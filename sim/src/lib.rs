@@ -57,6 +57,10 @@ pub struct SimOptions {
     pub tenant_id: String,
     /// `expires_in` of CXone tokens. Default 3600.
     pub cxone_token_lifetime_s: u64,
+    /// Close a client connection that waits longer than this for its next request, as
+    /// servers and load balancers do (nginx: 75 s, AWS load balancers: 60 s). 0 (the default):
+    /// never. Also set at run time with `POST /__admin/config {"keep_alive_idle_ms": N}`.
+    pub keep_alive_idle_ms: u64,
 }
 
 impl Default for SimOptions {
@@ -68,6 +72,7 @@ impl Default for SimOptions {
             access_keys: vec![("demo-key".to_string(), "demo-key-secret".to_string())],
             tenant_id: "11111111-2222-3333-4444-555555555555".to_string(),
             cxone_token_lifetime_s: 3600,
+            keep_alive_idle_ms: 0,
         }
     }
 }
@@ -90,6 +95,7 @@ impl fmt::Debug for SimOptions {
             )
             .field("tenant_id", &self.tenant_id)
             .field("cxone_token_lifetime_s", &self.cxone_token_lifetime_s)
+            .field("keep_alive_idle_ms", &self.keep_alive_idle_ms)
             .finish()
     }
 }
@@ -115,6 +121,13 @@ pub struct Counters {
     /// Every request under `/.well-known/`.
     #[serde(default)]
     pub discovery_requests: u64,
+    /// Client connections the simulator closed because they sat idle longer than the
+    /// keep-alive timeout (`keep_alive_idle_ms`), as real servers and load balancers do.
+    #[serde(default)]
+    pub idle_closes: u64,
+    /// Client connections open now (a gauge, not reset by `/__admin/reset`).
+    #[serde(default)]
+    pub open_connections: u64,
 }
 
 /// A fault to inject. It applies to the next `count` requests matching `target` (and the

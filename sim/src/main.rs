@@ -10,6 +10,7 @@ use cxoauth_sim::{SimOptions, Simulator};
 const USAGE: &str = "\
 Usage: cxoauth-sim [--port N] [--port-file PATH] [--client ID:SECRET]... [--token-lifetime SECS]
                    [--access-key ID:SECRET]... [--tenant-id ID] [--cxone-token-lifetime SECS]
+                   [--keep-alive-idle-ms MS]
 
 Loopback-only simulator of the Genesys Cloud CX login service and REST API (and of NICE CXone's
 OpenID discovery, access-key grant and tenant discovery), with fault
@@ -25,6 +26,8 @@ Options:
                          is always registered)
   --tenant-id ID         CXone tenant id (default 11111111-2222-3333-4444-555555555555)
   --cxone-token-lifetime SECS  expires_in of CXone tokens (default 3600)
+  --keep-alive-idle-ms MS close connections idle longer than MS, as servers and load
+                         balancers do (default 0: never)
   -h, --help             print this help
 
 Endpoints: POST /oauth/token, GET /api/v2/tokens/me, GET /api/v2/organizations/me,
@@ -89,6 +92,11 @@ fn parse_args() -> Result<Option<Args>, String> {
                 opts.cxone_token_lifetime_s = v
                     .parse()
                     .map_err(|_| format!("invalid token lifetime: {v}"))?;
+            }
+            "--keep-alive-idle-ms" => {
+                let v = value()?;
+                opts.keep_alive_idle_ms =
+                    v.parse().map_err(|_| format!("invalid idle time: {v}"))?;
             }
             other => return Err(format!("unknown argument: {other}")),
         }

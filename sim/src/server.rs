@@ -51,8 +51,32 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
     // Counted on its first non-admin request, so the admin API's own connections do not
     // disturb tests of the client's connection reuse.
     let mut counted = false;
+    // Open client connections (a gauge): counted with `counted`, uncounted when this ends.
+    struct Open<'a>(&'a Shared, bool);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                self.0.connection_open(false);
+            }
+        }
+    }
+    let mut open = Open(&shared, false);
     loop {
-        let req = match conn.read_request().await {
+        let read = match shared.keep_alive_idle() {
+            None => conn.read_request().await,
+            Some(idle) => match tokio::time::timeout(idle, conn.read_request()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    // Idle too long: closed, as a server or load balancer does.
+                    if counted {
+                        shared.count_idle_close();
+                    }
+                    conn.close().await;
+                    return;
+                }
+            },
+        };
+        let req = match read {
             Ok(Some(req)) => req,
             Ok(None) | Err(ReadError::Io) => return,
             Err(e) => {
@@ -67,6 +91,8 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
         if !counted && !req.path.starts_with("/__admin/") {
             counted = true;
             shared.count_connection();
+            shared.connection_open(true);
+            open.1 = true;
         }
         match routes::handle(&shared, &req).await {
             Outcome::Respond(resp, delivery) => {

@@ -11,6 +11,10 @@ const TOKEN_PRUNE_THRESHOLD: usize = 10_000;
 
 pub struct Shared {
     start_lifetime: u64,
+    start_keep_alive_idle_ms: u64,
+    /// 0: connections may stay idle for ever.
+    keep_alive_idle_ms: std::sync::atomic::AtomicU64,
+    open_connections: std::sync::atomic::AtomicU64,
     start_cxone_lifetime: u64,
     tenant_id: String,
     base_url: OnceLock<String>,
@@ -61,6 +65,9 @@ impl Shared {
     pub fn new(opts: &SimOptions) -> Shared {
         Shared {
             start_lifetime: opts.token_lifetime_s,
+            start_keep_alive_idle_ms: opts.keep_alive_idle_ms,
+            keep_alive_idle_ms: opts.keep_alive_idle_ms.into(),
+            open_connections: 0.into(),
             start_cxone_lifetime: opts.cxone_token_lifetime_s,
             tenant_id: opts.tenant_id.clone(),
             base_url: OnceLock::new(),
@@ -88,7 +95,41 @@ impl Shared {
     }
 
     pub fn counters(&self) -> Counters {
-        self.lock().counters
+        let mut c = self.lock().counters;
+        c.open_connections = self
+            .open_connections
+            .load(std::sync::atomic::Ordering::SeqCst);
+        c
+    }
+
+    /// How long a connection may wait for its next request (`None`: for ever).
+    pub fn keep_alive_idle(&self) -> Option<std::time::Duration> {
+        match self
+            .keep_alive_idle_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            ms => Some(std::time::Duration::from_millis(ms)),
+        }
+    }
+
+    pub fn set_keep_alive_idle_ms(&self, ms: u64) {
+        self.keep_alive_idle_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn count_idle_close(&self) {
+        self.lock().counters.idle_closes += 1;
+    }
+
+    /// A client connection opened (`true`) or closed (`false`).
+    pub fn connection_open(&self, open: bool) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if open {
+            self.open_connections.fetch_add(1, SeqCst);
+        } else {
+            self.open_connections.fetch_sub(1, SeqCst);
+        }
     }
 
     pub fn count_connection(&self) {
@@ -161,6 +202,8 @@ impl Shared {
         inner.lifetime = self.start_lifetime;
         inner.cxone_lifetime = self.start_cxone_lifetime;
         inner.token_prefix.clear();
+        drop(inner);
+        self.set_keep_alive_idle_ms(self.start_keep_alive_idle_ms);
     }
 
     pub fn set_token_prefix(&self, prefix: &str) {

@@ -1,9 +1,9 @@
 //! `oauth_response`: an immutable HTTP response.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 use std::ptr;
 
-use super::{c_string, guard_value, oauth_result, OAUTH_ERR_INVALID_ARGUMENT, OAUTH_OK};
+use super::{guard_value, oauth_result, OAUTH_ERR_INVALID_ARGUMENT, OAUTH_OK};
 use crate::transport::HttpResponse;
 
 /// A complete HTTP response from `oauth_request`. Immutable: safe to read from any thread.
@@ -13,30 +13,53 @@ pub struct oauth_response {
     /// The body followed by one NUL byte (not counted in its length), so text bodies can be
     /// used as C strings.
     body: Vec<u8>,
-    /// Lower-cased names (NUL-terminated for `oauth_response_header_at`), one entry per
-    /// header line: a repeated header (`Set-Cookie`) is several entries.
-    headers: Vec<(CString, CString)>,
+    /// One entry per header line (a repeated header such as `Set-Cookie` is several): the
+    /// offsets in `text` of its lower-cased name and of its value, each NUL-terminated.
+    headers: Vec<(u32, u32)>,
+    /// Every header name and value, each followed by a NUL (values as UTF-8, invalid bytes
+    /// replaced): one allocation for all headers.
+    text: Vec<u8>,
 }
 
 impl oauth_response {
     pub(crate) fn boxed(r: HttpResponse) -> *mut oauth_response {
-        let headers = r
+        let size: usize = r
             .headers
             .iter()
-            .map(|(name, v)| {
-                (
-                    c_string(name.as_str()),
-                    c_string(&String::from_utf8_lossy(v.as_bytes())),
-                )
-            })
-            .collect();
+            .map(|(n, v)| n.as_str().len() + v.len() + 2)
+            .sum();
+        let mut text = Vec::with_capacity(size);
+        let mut headers = Vec::with_capacity(r.headers.len());
+        for (name, value) in r.headers.iter() {
+            let at = text.len() as u32;
+            text.extend_from_slice(name.as_str().as_bytes());
+            text.push(0);
+            let value_at = text.len() as u32;
+            // header values never hold NUL (hyper refuses them); obs-text is not UTF-8
+            match std::str::from_utf8(value.as_bytes()) {
+                Ok(v) => text.extend_from_slice(v.as_bytes()),
+                Err(_) => text.extend_from_slice(
+                    String::from_utf8_lossy(value.as_bytes())
+                        .replace('\0', "?")
+                        .as_bytes(),
+                ),
+            }
+            text.push(0);
+            headers.push((at, value_at));
+        }
         let mut body = r.body;
         body.push(0);
         Box::into_raw(Box::new(oauth_response {
             status: r.status,
             body,
             headers,
+            text,
         }))
+    }
+
+    /// The NUL-terminated string at `offset` of `text`.
+    fn text_at(&self, offset: u32) -> &CStr {
+        CStr::from_bytes_until_nul(&self.text[offset as usize..]).unwrap_or_default()
     }
 }
 
@@ -92,8 +115,12 @@ pub extern "C" fn oauth_response_header(
         };
         r.headers
             .iter()
-            .find(|(n, _)| n.to_bytes().eq_ignore_ascii_case(name.as_bytes()))
-            .map_or(ptr::null(), |(_, v)| v.as_ptr())
+            .find(|(n, _)| {
+                r.text_at(*n)
+                    .to_bytes()
+                    .eq_ignore_ascii_case(name.as_bytes())
+            })
+            .map_or(ptr::null(), |(_, v)| r.text_at(*v).as_ptr())
     })
 }
 
@@ -128,8 +155,8 @@ pub extern "C" fn oauth_response_header_at(
             Some((name, value)) if !out_name.is_null() && !out_value.is_null() => {
                 // SAFETY: non-NULL out-params by contract.
                 unsafe {
-                    *out_name = name.as_ptr();
-                    *out_value = value.as_ptr();
+                    *out_name = r.text_at(*name).as_ptr();
+                    *out_value = r.text_at(*value).as_ptr();
                 }
                 OAUTH_OK
             }

@@ -76,7 +76,7 @@ pub async fn get_json(
         let sent = transport
             .send(
                 Method::GET,
-                url,
+                url.clone(),
                 headers,
                 None,
                 cfg.timeout.min(remaining),

@@ -77,7 +77,7 @@ pub async fn exchange(
         let sent = transport
             .send(
                 Method::POST,
-                token_url,
+                token_url.clone(),
                 headers,
                 Some(body),
                 cfg.timeout.min(remaining),

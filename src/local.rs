@@ -1,0 +1,180 @@
+//! The calling thread's own reactor: blocking calls made on a host thread run there, with that
+//! thread's own connections, as libcurl runs a transfer on the thread that asked for it.
+//!
+//! A blocking call from an ordinary host thread is driven by a current-thread tokio runtime
+//! that belongs to that thread (created on its first blocking call, dropped when the thread
+//! exits). The runtime has no threads of its own: it runs only inside the blocking call, on the
+//! caller's thread, so the request, its connection (TLS, HTTP framing, the socket) and the
+//! reply never cross threads. Measured against the process-wide runtime doing the I/O on its
+//! workers while the caller waits (two thread hand-offs per request), see bench/RESULTS.md.
+//!
+//! Connections driven by this thread's reactor can only make progress while this thread is in
+//! a blocking call, so each thread has its own pool per client ([`route`]); connections in the
+//! process-wide pool are driven by the runtime's workers and serve every other caller (callback
+//! calls, token fetches, refresh timers, callers inside another tokio runtime). A thread gets a
+//! pool of its own from its [`LOCAL_AFTER`]th request on a client: a host that starts a thread
+//! per request keeps reusing the process-wide pool's warm connections instead of opening one
+//! per thread.
+//!
+//! What the runtime does is unchanged: the same futures (retry policy, token single-flight,
+//! cancellation, deadlines) run here, only polled on this thread. Name lookups are sent to the
+//! process-wide runtime's blocking threads (see [`crate::transport`]), so this runtime never
+//! starts a thread. After `fork()` the child's copy of a parent's thread state (its reactor
+//! shares the parent's epoll instance, its connections the parent's sockets) is recognised by
+//! its fork epoch and leaked, never used or closed.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::{Arc, Weak};
+
+use tokio::runtime::{Builder, Runtime};
+
+use crate::conn::ThreadPool;
+use crate::error::{Error, ErrorKind, Result};
+
+/// A thread gets its own connection pool for a client from this many requests on that client
+/// on; before that its requests use the process-wide pool.
+pub const LOCAL_AFTER: u32 = 2;
+
+/// One client's state on this thread.
+pub(crate) struct Pool {
+    owner: Weak<dyn Any + Send + Sync>,
+    /// Requests this thread made on the client.
+    requests: u32,
+    /// This thread's idle connections for the client.
+    pub conns: ThreadPool,
+}
+
+struct Local {
+    epoch: u64,
+    rt: Rc<Runtime>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    static POOLS: RefCell<Vec<Pool>> = const { RefCell::new(Vec::new()) };
+    /// Set while this thread is inside [`block_on`].
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Which connections send a request.
+pub(crate) enum Route {
+    /// This thread's own, driven by this thread's reactor (we are inside [`block_on`]): see
+    /// [`crate::conn`].
+    Local,
+    /// The process-wide pool, from here: we are on the process-wide runtime.
+    Here,
+    /// The process-wide pool, whose connections must be driven by the process-wide runtime:
+    /// the request is spawned there.
+    Runtime,
+}
+
+/// Whether the current thread is inside [`block_on`] (its reactor drives what it polls).
+#[inline]
+pub(crate) fn inside() -> bool {
+    INSIDE.with(Cell::get)
+}
+
+/// Drives `fut` to completion on this thread's own reactor.
+pub(crate) fn block_on<F: Future>(fut: F) -> Result<F::Output> {
+    let rt = runtime()?;
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            INSIDE.with(|f| f.set(false));
+        }
+    }
+    INSIDE.with(|f| f.set(true));
+    let _reset = Reset;
+    Ok(rt.block_on(fut))
+}
+
+fn runtime() -> Result<Rc<Runtime>> {
+    let epoch = crate::process::epoch();
+    LOCAL.with(|cell| {
+        let mut local = cell.borrow_mut();
+        if let Some(l) = local.as_ref() {
+            if l.epoch == epoch {
+                return Ok(Rc::clone(&l.rt));
+            }
+        }
+        if let Some(parent) = local.take() {
+            // A forked child's copy of the parent's thread state: the reactor shares the
+            // parent's epoll instance and the pools the parent's sockets. Never touched again.
+            std::mem::forget(parent);
+            POOLS.with(|p| std::mem::forget(std::mem::take(&mut *p.borrow_mut())));
+        }
+        let rt = Builder::new_current_thread()
+            .enable_all()
+            // Nothing here uses blocking threads (name lookups go to the process-wide
+            // runtime); one is the least tokio accepts.
+            .max_blocking_threads(1)
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("cannot start this thread's reactor: {e}"),
+                )
+            })?;
+        let rt = Rc::new(rt);
+        *local = Some(Local {
+            epoch,
+            rt: Rc::clone(&rt),
+        });
+        Ok(rt)
+    })
+}
+
+/// Where to send a request of `owner`'s: this thread's own connections when inside
+/// [`block_on`], `local` (the client can use them: no proxy) and this thread made
+/// [`LOCAL_AFTER`] requests on `owner`; else the process-wide pool.
+pub(crate) fn route<K: Send + Sync + 'static>(owner: &Arc<K>, local: bool) -> Route {
+    if !inside() {
+        return Route::Here;
+    }
+    if !local {
+        return Route::Runtime;
+    }
+    let requests = with_pool(owner, |p| {
+        p.requests = p.requests.saturating_add(1);
+        p.requests
+    });
+    match requests {
+        Some(n) if n >= LOCAL_AFTER => Route::Local,
+        _ => Route::Runtime,
+    }
+}
+
+/// Runs `f` on this thread's pool for `owner` (made if needed); `None` when this thread's
+/// storage is gone (the thread is exiting).
+pub(crate) fn with_pool<K: Send + Sync + 'static, R>(
+    owner: &Arc<K>,
+    f: impl FnOnce(&mut Pool) -> R,
+) -> Option<R> {
+    POOLS
+        .try_with(|cell| {
+            let mut pools = cell.borrow_mut();
+            let key = Arc::as_ptr(owner) as *const ();
+            let found = pools
+                .iter()
+                .position(|p| p.owner.as_ptr() as *const () == key && p.owner.strong_count() > 0);
+            let i = match found {
+                Some(i) => i,
+                None => {
+                    // Pools of freed clients go (their connections close) when a new one comes.
+                    pools.retain(|p| p.owner.strong_count() > 0);
+                    let owner: Arc<dyn Any + Send + Sync> = owner.clone();
+                    pools.push(Pool {
+                        owner: Arc::downgrade(&owner),
+                        requests: 0,
+                        conns: ThreadPool::default(),
+                    });
+                    pools.len() - 1
+                }
+            };
+            f(&mut pools[i])
+        })
+        .ok()
+}
