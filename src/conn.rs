@@ -33,9 +33,9 @@ use crate::error::{Error, ErrorKind};
 use crate::transport::{root_cause, too_large, HttpResponse, SendError};
 
 /// Most idle connections a thread keeps for one client.
-pub const MAX_IDLE: usize = 4;
+pub(crate) const MAX_IDLE: usize = 4;
 /// An idle connection older than this is closed instead of used.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[derive(PartialEq, Eq, Clone, Debug)]
 struct Origin {

@@ -36,7 +36,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// A thread gets its own connection pool for a client from this many requests on that client
 /// on; before that its requests use the process-wide pool.
-pub const LOCAL_AFTER: u32 = 2;
+pub(crate) const LOCAL_AFTER: u32 = 2;
 
 /// One client's state on this thread.
 pub(crate) struct Pool {

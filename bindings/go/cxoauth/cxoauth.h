@@ -41,20 +41,9 @@
 
 
 /**
- * Most idle connections a thread keeps for one client.
- */
-#define MAX_IDLE 4
-
-/**
  * Longest server-provided text kept in an error message, in characters.
  */
 #define MAX_SERVER_TEXT 300
-
-/**
- * A thread gets its own connection pool for a client from this many requests on that client
- * on; before that its requests use the process-wide pool.
- */
-#define LOCAL_AFTER 2
 
 /**
  * The most threads for blocking work (DNS lookups) the runtime ever has at once.
