@@ -150,3 +150,57 @@ fn faults_on_this_threads_connection_follow_the_one_retry_policy() {
     // and the connection works on afterwards
     assert_eq!(post(&c).unwrap().status, 200);
 }
+
+fn tls_sim() -> (Simulator, std::path::PathBuf) {
+    let sim = Simulator::start(SimOptions {
+        clients: vec![(CLIENT_ID.to_string(), SECRET.to_string())],
+        tls: true,
+        ..SimOptions::default()
+    })
+    .unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "cxoauth-test-ca-{}-{}.pem",
+        std::process::id(),
+        sim.addr().port()
+    ));
+    std::fs::write(&path, sim.ca_pem().unwrap()).unwrap();
+    (sim, path)
+}
+
+#[test]
+fn https_on_this_threads_connections_with_the_configured_trust() {
+    let (sim, ca) = tls_sim();
+    assert!(sim.base_url().starts_with("https://127.0.0.1:"));
+    let c = client(&sim, &format!(r#""ca_file":"{}""#, ca.display()));
+    c.token_blocking(None).unwrap();
+    for _ in 0..10 {
+        let r = get(&c, "/api/v2/echo").unwrap();
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(post(&c).unwrap().status, 200);
+    let k = sim.counters();
+    assert_eq!(k.api_requests, 11);
+    assert!(k.connections <= 3, "TLS connections reused: {k:?}");
+    let _ = std::fs::remove_file(ca);
+}
+
+#[test]
+fn https_to_an_untrusted_certificate_is_a_tls_error_on_every_path() {
+    // token from a plain loopback server, API on an HTTPS server whose certificate is not
+    // trusted: the first request (process-wide pool) and later ones (this thread's own
+    // connections) all fail the handshake, and nothing reaches the API
+    let plain = sim();
+    let (api, ca) = tls_sim();
+    let c = client(
+        &plain,
+        &format!(r#""api_base":"{}","max_retries":3"#, api.base_url()),
+    );
+    c.token_blocking(None).unwrap();
+    for i in 0..3 {
+        let e = get(&c, "/api/v2/echo").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Tls, "request {i}: {e:?}");
+        assert!(e.message.contains("127.0.0.1"), "{}", e.message);
+    }
+    assert_eq!(api.counters().api_requests, 0);
+    let _ = std::fs::remove_file(ca);
+}

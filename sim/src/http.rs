@@ -4,8 +4,11 @@
 use std::io;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A connection's byte stream: plain TCP or TLS over it.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// Largest accepted request body (413 beyond).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -94,14 +97,14 @@ impl ReadError {
 
 /// One accepted connection with its read buffer.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     buf: Vec<u8>,
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream) -> Conn {
+    pub fn new(stream: impl Stream + 'static) -> Conn {
         Conn {
-            stream,
+            stream: Box::new(stream),
             buf: Vec::with_capacity(8192),
         }
     }

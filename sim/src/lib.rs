@@ -61,6 +61,9 @@ pub struct SimOptions {
     /// servers and load balancers do (nginx: 75 s, AWS load balancers: 60 s). 0 (the default):
     /// never. Also set at run time with `POST /__admin/config {"keep_alive_idle_ms": N}`.
     pub keep_alive_idle_ms: u64,
+    /// Serve HTTPS instead of HTTP, with a self-signed certificate for `127.0.0.1` and
+    /// `localhost` made at start-up ([`Simulator::ca_pem`] is what a client must trust).
+    pub tls: bool,
 }
 
 impl Default for SimOptions {
@@ -73,6 +76,7 @@ impl Default for SimOptions {
             tenant_id: "11111111-2222-3333-4444-555555555555".to_string(),
             cxone_token_lifetime_s: 3600,
             keep_alive_idle_ms: 0,
+            tls: false,
         }
     }
 }
@@ -96,6 +100,7 @@ impl fmt::Debug for SimOptions {
             .field("tenant_id", &self.tenant_id)
             .field("cxone_token_lifetime_s", &self.cxone_token_lifetime_s)
             .field("keep_alive_idle_ms", &self.keep_alive_idle_ms)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -246,9 +251,34 @@ pub enum Action {
     Redirect { location: String },
 }
 
+/// A TLS acceptor with a new self-signed certificate for 127.0.0.1 and localhost (ring), and
+/// that certificate as PEM.
+fn tls_acceptor() -> io::Result<(tokio_rustls::TlsAcceptor, String)> {
+    let key =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .map_err(io::Error::other)?;
+    let pem = key.cert.pem();
+    let cert = key.cert.der().clone();
+    let private = rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der())
+        .map_err(io::Error::other)?;
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(io::Error::other)?
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], private)
+    .map_err(io::Error::other)?;
+    let mut cfg = cfg;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((tokio_rustls::TlsAcceptor::from(Arc::new(cfg)), pem))
+}
+
 /// A running simulator. Dropping it stops the listener and its runtime.
 pub struct Simulator {
     addr: SocketAddr,
+    /// The self-signed certificate (PEM) in HTTPS mode.
+    ca_pem: Option<String>,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -259,6 +289,13 @@ impl Simulator {
     /// runtime. Returns once the listener is bound.
     pub fn start(opts: SimOptions) -> io::Result<Simulator> {
         let shared = Arc::new(Shared::new(&opts));
+        let (acceptor, ca_pem) = if opts.tls {
+            let (a, pem) = tls_acceptor()?;
+            (Some(a), Some(pem))
+        } else {
+            (None, None)
+        };
+        let scheme = if opts.tls { "https" } else { "http" };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<SocketAddr>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let port = opts.port;
@@ -287,10 +324,10 @@ impl Simulator {
                         }
                     };
                     if let Ok(addr) = listener.local_addr() {
-                        server_shared.set_base_url(format!("http://{addr}"));
+                        server_shared.set_base_url(format!("{scheme}://{addr}"));
                     }
                     let _ = ready_tx.send(listener.local_addr());
-                    server::accept_loop(listener, server_shared, stop_rx).await;
+                    server::accept_loop(listener, server_shared, acceptor, stop_rx).await;
                 });
                 // Cancels connection tasks still running (idle keep-alive, delays, trickles).
                 rt.shutdown_timeout(Duration::from_millis(200));
@@ -301,6 +338,7 @@ impl Simulator {
         match ready {
             Ok(addr) => Ok(Simulator {
                 addr,
+                ca_pem,
                 shared,
                 stop: Some(stop_tx),
                 thread: Some(thread),
@@ -317,9 +355,19 @@ impl Simulator {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` in HTTPS mode)
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// In HTTPS mode: the simulator's self-signed certificate, PEM (a client's `ca_file`).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// `http://127.0.0.1:PORT/oauth/token`

@@ -10,7 +10,7 @@ use cxoauth_sim::{SimOptions, Simulator};
 const USAGE: &str = "\
 Usage: cxoauth-sim [--port N] [--port-file PATH] [--client ID:SECRET]... [--token-lifetime SECS]
                    [--access-key ID:SECRET]... [--tenant-id ID] [--cxone-token-lifetime SECS]
-                   [--keep-alive-idle-ms MS]
+                   [--keep-alive-idle-ms MS] [--tls-cert-file PATH]
 
 Loopback-only simulator of the Genesys Cloud CX login service and REST API (and of NICE CXone's
 OpenID discovery, access-key grant and tenant discovery), with fault
@@ -28,6 +28,8 @@ Options:
   --cxone-token-lifetime SECS  expires_in of CXone tokens (default 3600)
   --keep-alive-idle-ms MS close connections idle longer than MS, as servers and load
                          balancers do (default 0: never)
+  --tls-cert-file PATH   serve HTTPS with a new self-signed certificate for 127.0.0.1 and
+                         localhost, written (PEM) to PATH before the port file
   -h, --help             print this help
 
 Endpoints: POST /oauth/token, GET /api/v2/tokens/me, GET /api/v2/organizations/me,
@@ -42,11 +44,13 @@ POST /__admin/access_keys {\"access_key_id\":..,\"access_key_secret\":..}.
 struct Args {
     opts: SimOptions,
     port_file: Option<PathBuf>,
+    tls_cert_file: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
     let mut opts = SimOptions::default();
     let mut port_file = None;
+    let mut tls_cert_file = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         // Accept both "--opt value" and "--opt=value".
@@ -93,6 +97,10 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .parse()
                     .map_err(|_| format!("invalid token lifetime: {v}"))?;
             }
+            "--tls-cert-file" => {
+                opts.tls = true;
+                tls_cert_file = Some(PathBuf::from(value()?));
+            }
             "--keep-alive-idle-ms" => {
                 let v = value()?;
                 opts.keep_alive_idle_ms =
@@ -101,7 +109,11 @@ fn parse_args() -> Result<Option<Args>, String> {
             other => return Err(format!("unknown argument: {other}")),
         }
     }
-    Ok(Some(Args { opts, port_file }))
+    Ok(Some(Args {
+        opts,
+        port_file,
+        tls_cert_file,
+    }))
 }
 
 fn write_port_file(path: &PathBuf, port: u16) -> std::io::Result<()> {
@@ -184,6 +196,12 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "cxoauth-sim listening on {}", sim.base_url());
     let _ = stdout.flush();
+    if let (Some(path), Some(pem)) = (&args.tls_cert_file, sim.ca_pem()) {
+        if let Err(e) = std::fs::write(path, pem) {
+            eprintln!("cxoauth-sim: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
     if let Some(path) = &args.port_file {
         if let Err(e) = write_port_file(path, sim.addr().port()) {
             eprintln!("cxoauth-sim: cannot write {}: {e}", path.display());

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 
 use crate::http::{Conn, ReadError};
@@ -25,6 +25,7 @@ pub fn bind(port: u16) -> io::Result<TcpListener> {
 pub async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: oneshot::Receiver<()>,
 ) {
     loop {
@@ -33,7 +34,21 @@ pub async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(shared.clone(), stream));
+                    let shared = shared.clone();
+                    match tls.clone() {
+                        None => {
+                            tokio::spawn(serve_connection(shared, Conn::new(stream)));
+                        }
+                        Some(acceptor) => {
+                            tokio::spawn(async move {
+                                // A failed handshake (a plain-HTTP client, an untrusted
+                                // certificate) just ends the connection.
+                                if let Ok(s) = acceptor.accept(stream).await {
+                                    serve_connection(shared, Conn::new(s)).await;
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     // Typically EMFILE under load: back off briefly instead of spinning.
@@ -46,8 +61,7 @@ pub async fn accept_loop(
 }
 
 /// Serves requests on one connection until it closes (keep-alive loop).
-async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
-    let mut conn = Conn::new(stream);
+async fn serve_connection(shared: Arc<Shared>, mut conn: Conn) {
     // Counted on its first non-admin request, so the admin API's own connections do not
     // disturb tests of the client's connection reuse.
     let mut counted = false;
