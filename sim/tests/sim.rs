@@ -322,9 +322,12 @@ fn keep_alive_is_one_connection() {
             tokens_issued: 1,
             api_requests: 5,
             connections: 2,
+            // the kept-alive connection is still open (the token's closed, or about to)
+            open_connections: sim.counters().open_connections,
             ..Counters::default()
         }
     );
+    assert!((1..=2).contains(&sim.counters().open_connections));
     // Connection: close is honoured.
     let r = c.request("GET", "/__admin/health", &[("Connection", "close")], b"");
     assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
@@ -451,7 +454,15 @@ fn drop_faults_and_admin_api() {
         admin.request("POST", "/__admin/reset", &[], b"").status,
         204
     );
-    assert_eq!(sim.counters(), Counters::default());
+    // reset zeroes the counters; the open-connections gauge is state, not a counter
+    let after = sim.counters();
+    assert_eq!(
+        after,
+        Counters {
+            open_connections: after.open_connections,
+            ..Counters::default()
+        }
+    );
 }
 
 #[test]
@@ -638,4 +649,49 @@ fn cxone_discovery_grants_and_tenant() {
     assert_eq!(k.discovery_requests, 3);
     assert_eq!(k.token_requests, 5);
     assert_eq!(k.api_requests, 2);
+}
+
+#[test]
+fn idle_connections_are_closed_after_the_keep_alive_time() {
+    let sim = Simulator::start(SimOptions {
+        keep_alive_idle_ms: 100,
+        ..SimOptions::default()
+    })
+    .unwrap();
+    let token = get_token(&sim);
+    let bearer = format!("Bearer {token}");
+    let mut c = Client::connect(&sim);
+    assert_eq!(
+        c.get_bearer("/api/v2/organizations/me", &bearer).status,
+        200
+    );
+    assert!(sim.counters().open_connections >= 1);
+    // the server closes it: the client reads the end of the stream (bounded by the socket's
+    // read timeout), and the gauge and counter say so
+    assert!(c.read_response(false).is_none());
+    let k = sim.counters();
+    assert!(k.idle_closes >= 1, "{k:?}");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while sim.counters().open_connections != 0 {
+        assert!(std::time::Instant::now() < until, "{:?}", sim.counters());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn https_mode_serves_with_its_own_certificate() {
+    let sim = Simulator::start(SimOptions {
+        tls: true,
+        ..SimOptions::default()
+    })
+    .unwrap();
+    assert!(sim.base_url().starts_with("https://127.0.0.1:"));
+    let pem = sim.ca_pem().unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // a plain-HTTP client gets no HTTP answer from the TLS port (a TLS alert at most)
+    let mut c = Client::connect(&sim);
+    c.send_raw(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut got = Vec::new();
+    let _ = std::io::Read::read_to_end(c.reader.get_mut(), &mut got);
+    assert!(!got.starts_with(b"HTTP/"), "{got:?}");
 }
