@@ -3,7 +3,10 @@
  *   bench_abi calls N                N cached calls, no timing (for callgrind)
  *   bench_abi baseline N             N baseline operations, no timing (for callgrind)
  *   bench_abi stampede THREADS       cold cache: token requests and time until all have one
- *   bench_abi get THREADS SECONDS    oauth_request GET /api/v2/echo: req/s, p50 p99 us
+ *   bench_abi get THREADS SECONDS    oauth_request GET /api/v2/echo: req/s, p50 p99 us,
+ *                                    CPU us per request, connections (simulator only)
+ *   bench_abi getn N                 N GETs on one thread (instruction counts)
+ *   (BENCH_API_BASE / BENCH_PATH: another server and path for get and getn)
  *   bench_abi footprint              threads and RSS per client
  *   bench_abi async N INFLIGHT       N requests, 50 ms server latency, INFLIGHT at once through
  *                                    oauth_request_async: wall time, peak threads, RSS
@@ -19,6 +22,9 @@
 #include "cxoauth.h"
 
 static char g_cfg[1024];
+/* GET target of the throughput run: BENCH_PATH (default /api/v2/echo) on BENCH_API_BASE
+ * (default the simulator) */
+static const char *g_path = "/api/v2/echo";
 
 static oauth_client *client(void) {
     oauth_client *c = NULL;
@@ -156,7 +162,7 @@ static void *get_thread(void *p) {
     while (now_ns() < end) {
         double t0 = now_ns();
         oauth_response *r = NULL;
-        if (oauth_request(a->c, "GET", "/api/v2/echo", NULL, NULL, 0, &r, NULL) != OAUTH_OK ||
+        if (oauth_request(a->c, "GET", g_path, NULL, NULL, 0, &r, NULL) != OAUTH_OK ||
             oauth_response_status(r) != 200)
             abort();
         oauth_response_free(r);
@@ -172,6 +178,8 @@ static void run_get(int threads, double seconds) {
     pthread_t th[16];
     struct get_arg args[16];
     size_t cap = 2000000;
+    long conns0 = getenv("BENCH_API_BASE") ? 0 : sim_counter("connections");
+    double cpu0 = cpu_us();
     for (int i = 0; i < threads; i++) {
         args[i] = (struct get_arg){c, seconds, 0, malloc(cap * sizeof(double)), cap};
         pthread_create(&th[i], NULL, get_thread, &args[i]);
@@ -187,9 +195,12 @@ static void run_get(int threads, double seconds) {
         nlat += k;
         free(args[i].lat);
     }
+    double cpu = cpu_us() - cpu0;
+    long conns = getenv("BENCH_API_BASE") ? -1 : sim_counter("connections") - conns0;
     double p50 = percentile(lat, nlat, 0.5), p99 = percentile(lat, nlat, 0.99);
-    printf("what=get client=cxoauth threads=%d rps=%.0f p50_us=%.1f p99_us=%.1f\n", threads,
-           (double)total / seconds, p50, p99);
+    printf("what=get client=cxoauth threads=%d rps=%.0f p50_us=%.1f p99_us=%.1f cpu_us=%.1f "
+           "connections=%ld\n",
+           threads, (double)total / seconds, p50, p99, cpu / (double)total, conns);
     free(lat);
     oauth_free(c);
 }
@@ -408,10 +419,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     g_sim_port = atoi(port);
+    char sim_base[64];
+    snprintf(sim_base, sizeof sim_base, "http://127.0.0.1:%d", g_sim_port);
+    const char *api_base = getenv("BENCH_API_BASE") ? getenv("BENCH_API_BASE") : sim_base;
+    if (getenv("BENCH_PATH")) g_path = getenv("BENCH_PATH");
     snprintf(g_cfg, sizeof g_cfg,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":\"http://"
-             "127.0.0.1:%d\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}",
-             g_sim_port, g_sim_port);
+             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":\"%s\","
+             "\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}",
+             g_sim_port, api_base);
     const char *mode = argv[1];
     int arg = argc > 2 ? atoi(argv[2]) : 1;
     if (strcmp(mode, "token") == 0) {
@@ -436,6 +451,16 @@ int main(int argc, char **argv) {
         oauth_free(c);
     } else if (strcmp(mode, "stampede") == 0) {
         run_stampede(arg);
+    } else if (strcmp(mode, "getn") == 0) {
+        /* N GETs on one thread (for instruction counts) */
+        oauth_client *c = client();
+        token_op(c);
+        for (int i = 0; i < arg; i++) {
+            oauth_response *r = NULL;
+            if (oauth_request(c, "GET", g_path, NULL, NULL, 0, &r, NULL) != OAUTH_OK) abort();
+            oauth_response_free(r);
+        }
+        oauth_free(c);
     } else if (strcmp(mode, "get") == 0) {
         run_get(arg, argc > 3 ? atof(argv[3]) : 3.0);
     } else if (strcmp(mode, "footprint") == 0) {

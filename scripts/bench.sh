@@ -9,6 +9,8 @@ secs="${BENCH_SECONDS:-3}"
 command -v curl-config >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends libcurl4-openssl-dev; }
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind; }
 command -v gnuplot >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends gnuplot-nox; }
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light; }
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 python3 -c 'import requests' 2>/dev/null || python3 -m pip install -q requests
 
 cargo build --release -q -p cxoauth -p cxoauth-sim
@@ -18,6 +20,22 @@ make -s -C bench
 start_sim target/release/cxoauth-sim
 B=bench/build
 val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+
+# nginx on a free loopback port (the neutral server of the GET benchmark); ready when it answers
+NGX_DIR="$(mktemp -d)"
+NGX_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+body="$(python3 -c 'print("{\"data\":\"" + "x" * 1011 + "\"}", end="")')"   # 1024 bytes
+sed -e "s|@DIR@|$NGX_DIR|g" -e "s|@PORT@|$NGX_PORT|g" -e "s|@BODY@|$body|" bench/nginx.conf.in > "$NGX_DIR/nginx.conf"
+"$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" 2>"$NGX_DIR/stderr" &
+NGX_PID=$!
+trap 'kill "$NGX_PID" 2>/dev/null; kill "$SIM_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$NGX_DIR" "$SIM_DIR"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$NGX_PORT/api/v2/echo" >/dev/null && break
+  kill -0 "$NGX_PID" 2>/dev/null || { cat "$NGX_DIR/stderr" "$NGX_DIR/error.log" >&2; exit 1; }
+  sleep 0.05
+done
+# connections nginx accepted since the last call (distinct connection serials in its log)
+ngx_conns() { kill -USR1 "$NGX_PID"; sleep 0.2; local n; n="$(sort -u "$NGX_DIR/access.log" | wc -l)"; : > "$NGX_DIR/access.log"; echo "$n"; }
 
 out="$(mktemp)"
 getdat="$(mktemp)"   # the GET table for the chart (filled inside the block below)
@@ -53,21 +71,36 @@ getdat="$(mktemp)"   # the GET table for the chart (filled inside the block belo
     echo "| $n | $(echo "$r" | val token_requests) | $(echo "$r" | val all_done_ms) |"
   done
   echo
-  echo "### 3. GET /api/v2/echo on loopback keep-alive (${secs}s per run, same simulator)"
+  echo "### 3. GET on loopback keep-alive (${secs}s per run; cxoauth and libcurl alternate, same server)"
   echo
-  echo "| client | threads | requests/s | p50 (us) | p99 (us) |"
-  echo "|---|---|---|---|---|"
+  echo "Servers: the simulator's \`/api/v2/echo\` (a JSON echo of the request, ~400 bytes), and nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') (one worker, a 1 KiB body), which costs the shared two cores less than the simulator. CPU is user + system time of the client process per request. libcurl: one easy handle per thread, reused."
+  echo
+  echo "| server | client | threads | requests/s | vs libcurl | p50 (us) | p99 (us) | CPU per request (us) | CPU vs libcurl | connections |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   tok="$(curl -s -u demo-client:demo-secret -d grant_type=client_credentials "http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-  for t in 1 2 4; do
-    row="$t"
-    for r in "$($B/bench_abi get $t "$secs")" "$($B/bench_curl "http://127.0.0.1:$CXOAUTH_SIM_PORT/api/v2/echo" "$tok" $t "$secs")"; do
-      echo "| $(echo "$r" | val client) | $t | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
-      row="$row $(echo "$r" | val rps)"
+  for server in nginx simulator; do
+    if [ "$server" = nginx ]; then base="http://127.0.0.1:$NGX_PORT"; else base="http://127.0.0.1:$CXOAUTH_SIM_PORT"; fi
+    for t in 1 2 4; do
+      ngx_conns >/dev/null
+      if [ "$server" = nginx ]; then rx="$(BENCH_API_BASE="$base" $B/bench_abi get $t "$secs")"; cx="$(ngx_conns)"; else rx="$($B/bench_abi get $t "$secs")"; cx="$(echo "$rx" | val connections)"; fi
+      rc="$($B/bench_curl "$base/api/v2/echo" "$tok" $t "$secs")"
+      ratio="$(python3 -c "print(f'{$(echo "$rx" | val rps)/$(echo "$rc" | val rps):.2f}x')")"
+      cratio="$(python3 -c "print(f'{$(echo "$rx" | val cpu_us)/$(echo "$rc" | val cpu_us):.2f}x')")"
+      echo "| $server | cxoauth | $t | $(echo "$rx" | val rps) | $ratio | $(echo "$rx" | val p50_us) | $(echo "$rx" | val p99_us) | $(echo "$rx" | val cpu_us) | $cratio | $cx |"
+      echo "| $server | libcurl | $t | $(echo "$rc" | val rps) | | $(echo "$rc" | val p50_us) | $(echo "$rc" | val p99_us) | $(echo "$rc" | val cpu_us) | | $(echo "$rc" | val connections) |"
+      echo "$server-$t $(echo "$rx" | val rps) $(echo "$rc" | val rps)" >> "$getdat"
     done
-    echo "$row" >> "$getdat"
   done
+  # callgrind: client instructions per GET (two run lengths, start-up cancels out)
+  irget() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*Collected : *//p' | tr -d ','; }
+  echo
+  echo "callgrind, instructions per GET against nginx (client process, 1 thread): $(
+    a1="$(BENCH_API_BASE="http://127.0.0.1:$NGX_PORT" irget $B/bench_abi getn 500)"; a2="$(BENCH_API_BASE="http://127.0.0.1:$NGX_PORT" irget $B/bench_abi getn 2500)"
+    c1="$(irget $B/bench_curl "http://127.0.0.1:$NGX_PORT/api/v2/echo" "$tok" 1 0 500)"; c2="$(irget $B/bench_curl "http://127.0.0.1:$NGX_PORT/api/v2/echo" "$tok" 1 0 2500)"
+    echo "cxoauth $(( (a2 - a1) / 2000 )), libcurl $(( (c2 - c1) / 2000 ))")."
+  echo
   r="$(python3 bench/bench_requests.py "http://127.0.0.1:$CXOAUTH_SIM_PORT" "$secs")"
-  echo "| python requests.Session | 1 | $(echo "$r" | val rps) | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) |"
+  echo "| simulator | python requests.Session | 1 | $(echo "$r" | val rps) | | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) | | | |"
   echo
   echo "### 4. Completion-callback calls vs blocking threads (1000 GETs, 50 ms server latency)"
   echo
@@ -110,7 +143,7 @@ cp "$out" bench/RESULTS.md
 gnuplot <<GNUPLOT
 set terminal pngcairo size 720,400 noenhanced
 set output "bench/results.png"
-set title "GET on loopback keep-alive: requests/s (same run, same simulator)"
+set title "GET on loopback keep-alive: requests/s (same run; server-threads)"
 set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.8 border -1

@@ -5,6 +5,28 @@
 
 use std::time::{Duration, Instant};
 
+/// Unix time in milliseconds from the kernel's coarse wall clock: as of its last tick (at
+/// most a few milliseconds behind), read without the timer hardware (here ~6 ns against ~25 ns
+/// for a precise clock in a VM). Like the boot clock, it keeps running across suspend and VM
+/// pause; unlike it, an administrator or NTP may step it.
+#[inline]
+pub fn wall_coarse_ms() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid out-pointer; CLOCK_REALTIME_COARSE exists since Linux 2.6.32 (vDSO).
+        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+            return ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000;
+        }
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Nanoseconds on the boot clock (an arbitrary origin; only differences mean anything).
 #[inline]
 pub fn boot_now_ns() -> u64 {

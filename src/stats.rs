@@ -23,8 +23,11 @@ pub struct Sharded([Shard; SHARDS]);
 #[inline]
 fn shard_index() -> usize {
     let marker = 0u8;
-    let addr = std::ptr::addr_of!(marker) as usize;
-    (addr >> 16) % SHARDS
+    let addr = std::ptr::addr_of!(marker) as u64;
+    // Thread stacks lie a whole stack size apart (8 MiB + a guard page with glibc): plain
+    // address bits would put every thread on one shard. A multiplicative hash of the 64 KiB
+    // region spreads them.
+    ((addr >> 16).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60) as usize % SHARDS
 }
 
 impl Sharded {

@@ -63,7 +63,14 @@ pub struct CachedToken {
     /// The same instants on the boot clock, which the checks use.
     refresh_boot_ns: u64,
     usable_until_boot_ns: u64,
+    /// `usable_until` on the coarse wall clock, [`QUICK_SLACK`] earlier (see
+    /// [`CachedToken::is_usable_quick`]).
+    quick_until_wall_ms: u64,
 }
+
+/// How much earlier than the boot-clock answer the quick check gives up: more than the coarse
+/// clock's lag (a tick, at most 10 ms).
+const QUICK_SLACK: Duration = Duration::from_millis(50);
 
 impl CachedToken {
     /// Before its refresh time.
@@ -75,6 +82,16 @@ impl CachedToken {
     #[inline]
     pub fn is_usable(&self) -> bool {
         boot_now_ns() < self.usable_until_boot_ns
+    }
+
+    /// [`CachedToken::is_usable`] on the cheap coarse wall clock, which also runs across
+    /// suspend; `false` may be wrong (a wall clock stepped forward: ask
+    /// [`CachedToken::is_usable`]), `true` is right unless the wall clock was stepped back
+    /// meanwhile, while the refresh timer (on the monotonic clock) normally replaces the token
+    /// well before it expires.
+    #[inline]
+    pub fn is_usable_quick(&self) -> bool {
+        crate::clock::wall_coarse_ms() < self.quick_until_wall_ms
     }
 }
 
@@ -247,13 +264,13 @@ impl TokenManager {
     }
 
     /// Runs `f` on the cached token if it is usable, without a reference count, a lock or a
-    /// shared write: one atomic load (arc-swap's guard) and a clock read. The hot path of
-    /// `oauth_get_token`.
+    /// shared write: one atomic load (arc-swap's guard) and a coarse clock read (see
+    /// [`CachedToken::is_usable_quick`]). The hot path of `oauth_get_token`.
     #[inline]
     pub fn with_usable<R>(&self, f: impl FnOnce(&CachedToken) -> R) -> Option<R> {
         let guard = self.inner.slot.load();
         let t = guard.as_ref()?;
-        t.is_usable().then(|| f(t))
+        (t.is_usable_quick() || t.is_usable()).then(|| f(t))
     }
 
     /// The cached token if it is fresh (before its refresh time). Lock-free.
@@ -613,6 +630,9 @@ impl Inner {
         let elapsed = requested_at.elapsed();
         let left = lifetime.saturating_sub(elapsed);
         let guard = EXPIRY_GUARD.min(lifetime / 10);
+        let usable_for = left.saturating_sub(guard);
+        let quick_until_wall_ms = crate::clock::wall_coarse_ms()
+            + usable_for.saturating_sub(QUICK_SLACK).as_millis() as u64;
         let token = Arc::new(CachedToken {
             value: grant.access_token,
             bearer,
@@ -621,7 +641,8 @@ impl Inner {
             expires_at,
             expires_unix_ms: unix_ms_after(lifetime),
             refresh_boot_ns: boot_after(left.saturating_sub(margin)),
-            usable_until_boot_ns: boot_after(left.saturating_sub(guard)),
+            usable_until_boot_ns: boot_after(usable_for),
+            quick_until_wall_ms,
         });
         self.slot.store(Some(Arc::clone(&token)));
         Ok(token)
