@@ -91,6 +91,8 @@ getdat="$(mktemp)"   # the GET table for the chart (filled inside the block belo
       echo "$server-$t $(echo "$rx" | val rps) $(echo "$rc" | val rps)" >> "$getdat"
     done
   done
+  r="$(python3 bench/bench_requests.py "http://127.0.0.1:$CXOAUTH_SIM_PORT" "$secs")"
+  echo "| simulator | python requests.Session | 1 | $(echo "$r" | val rps) | | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) | | | |"
   # callgrind: client instructions per GET (two run lengths, start-up cancels out)
   irget() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*Collected : *//p' | tr -d ','; }
   echo
@@ -98,9 +100,6 @@ getdat="$(mktemp)"   # the GET table for the chart (filled inside the block belo
     a1="$(BENCH_API_BASE="http://127.0.0.1:$NGX_PORT" irget $B/bench_abi getn 500)"; a2="$(BENCH_API_BASE="http://127.0.0.1:$NGX_PORT" irget $B/bench_abi getn 2500)"
     c1="$(irget $B/bench_curl "http://127.0.0.1:$NGX_PORT/api/v2/echo" "$tok" 1 0 500)"; c2="$(irget $B/bench_curl "http://127.0.0.1:$NGX_PORT/api/v2/echo" "$tok" 1 0 2500)"
     echo "cxoauth $(( (a2 - a1) / 2000 )), libcurl $(( (c2 - c1) / 2000 ))")."
-  echo
-  r="$(python3 bench/bench_requests.py "http://127.0.0.1:$CXOAUTH_SIM_PORT" "$secs")"
-  echo "| simulator | python requests.Session | 1 | $(echo "$r" | val rps) | | $(echo "$r" | val p50_us) | $(echo "$r" | val p99_us) | | | |"
   echo
   echo "### 4. Completion-callback calls vs blocking threads (1000 GETs, 50 ms server latency)"
   echo

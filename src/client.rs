@@ -420,7 +420,9 @@ impl Client {
         }
         let me = Arc::clone(self);
         let cancel = cancel.cloned();
-        runtime::run_blocking(async move { me.token(cancel.as_ref()).await })
+        // Waiting for a token needs no connection of this thread's: the fetch runs on the
+        // runtime (single-flight), so no reactor is made for this thread.
+        runtime::wait_blocking(async move { me.token(cancel.as_ref()).await })
             .inspect_err(|e| self.stats.record_error(e))
     }
 

@@ -102,6 +102,51 @@ pub fn handle() -> Result<Handle> {
     Ok(current()?.rt.handle().clone())
 }
 
+/// Runs `fut`, which sends nothing itself (it waits for work done on the runtime: a token
+/// fetch), blocking the calling thread until it finishes: polled right here while the
+/// runtime's threads do the work, without making a reactor for this thread (256 threads
+/// waiting for one token fetch make no 256 reactors).
+pub fn wait_blocking<T, F>(fut: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T>> + Send + 'static,
+{
+    if ON_RUNTIME_THREAD.with(|f| f.get()) {
+        return Err(on_runtime_thread());
+    }
+    if Handle::try_current().is_err() {
+        return handle()?.block_on(fut);
+    }
+    spawn_and_wait(fut)
+}
+
+fn on_runtime_thread() -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        "blocking cxoauth call made from a cxoauth runtime thread",
+    )
+}
+
+/// From inside another runtime: spawned onto ours, waited for on a plain channel.
+fn spawn_and_wait<T, F>(fut: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T>> + Send + 'static,
+{
+    let handle = handle()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    // A panic inside the task drops `tx`: report it instead of hanging.
+    rx.recv().unwrap_or_else(|_| {
+        Err(Error::new(
+            ErrorKind::Internal,
+            "internal error: the request task panicked",
+        ))
+    })
+}
+
 /// Runs `fut` and blocks the calling thread until it finishes.
 ///
 /// From an ordinary host thread the future, and the connection its request uses, are polled
@@ -116,25 +161,11 @@ where
     F: Future<Output = Result<T>> + Send + 'static,
 {
     if ON_RUNTIME_THREAD.with(|f| f.get()) {
-        return Err(Error::new(
-            ErrorKind::Internal,
-            "blocking cxoauth call made from a cxoauth runtime thread",
-        ));
+        return Err(on_runtime_thread());
     }
     if Handle::try_current().is_err() {
         // Boxed: moved into the reactor as a pointer, not as a large future.
         return crate::local::block_on(Box::pin(fut))?;
     }
-    let handle = handle()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    handle.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    // A panic inside the task drops `tx`: report it instead of hanging.
-    rx.recv().unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Internal,
-            "internal error: the request task panicked",
-        ))
-    })
+    spawn_and_wait(fut)
 }

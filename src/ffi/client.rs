@@ -258,6 +258,12 @@ pub extern "C" fn oauth_invalidate_token(
 /// policy (401 → one token refresh and retry; 429 → Retry-After/backoff up to `max_retries`;
 /// 502/503/504 and connection failures → retried for idempotent methods only). An error is
 /// returned only when no response or no token could be obtained.
+///
+/// Runs on the calling thread, as libcurl's `curl_easy_perform` does: from its second request
+/// on a client, a thread sends on connections of its own (kept alive, at most 4 idle per client
+/// for 90 s, closed when the thread exits), driven by that thread while it is inside the call;
+/// its first request and every request through a proxy use the client's shared pool, driven by
+/// the library's runtime threads.
 #[no_mangle]
 pub extern "C" fn oauth_request(
     client: *mut oauth_client,
