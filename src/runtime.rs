@@ -111,40 +111,7 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T>> + Send + 'static,
 {
-    if ON_RUNTIME_THREAD.with(|f| f.get()) {
-        return Err(on_runtime_thread());
-    }
-    if Handle::try_current().is_err() {
-        return handle()?.block_on(fut);
-    }
-    spawn_and_wait(fut)
-}
-
-fn on_runtime_thread() -> Error {
-    Error::new(
-        ErrorKind::Internal,
-        "blocking cxoauth call made from a cxoauth runtime thread",
-    )
-}
-
-/// From inside another runtime: spawned onto ours, waited for on a plain channel.
-fn spawn_and_wait<T, F>(fut: F) -> Result<T>
-where
-    T: Send + 'static,
-    F: Future<Output = Result<T>> + Send + 'static,
-{
-    let handle = handle()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    handle.spawn(async move {
-        let _ = tx.send(fut.await);
-    });
-    // A panic inside the task drops `tx`: report it instead of hanging.
-    rx.recv().unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Internal,
-            "internal error: the request task panicked",
-        ))
-    })
+    block(fut, false)
 }
 
 /// Runs `fut` and blocks the calling thread until it finishes.
@@ -160,12 +127,39 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T>> + Send + 'static,
 {
+    block(fut, true)
+}
+
+/// `on_this_thread`: on this thread's own reactor, else polled here while the runtime works.
+fn block<T, F>(fut: F, on_this_thread: bool) -> Result<T>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T>> + Send + 'static,
+{
     if ON_RUNTIME_THREAD.with(|f| f.get()) {
-        return Err(on_runtime_thread());
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "blocking cxoauth call made from a cxoauth runtime thread",
+        ));
     }
     if Handle::try_current().is_err() {
-        // Boxed: moved into the reactor as a pointer, not as a large future.
-        return crate::local::block_on(Box::pin(fut))?;
+        if on_this_thread {
+            // Boxed: moved into the reactor as a pointer, not as a large future.
+            return crate::local::block_on(Box::pin(fut))?;
+        }
+        return handle()?.block_on(fut);
     }
-    spawn_and_wait(fut)
+    // From inside another runtime: spawned onto ours, waited for on a plain channel.
+    let handle = handle()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    // A panic inside the task drops `tx`: report it instead of hanging.
+    rx.recv().unwrap_or_else(|_| {
+        Err(Error::new(
+            ErrorKind::Internal,
+            "internal error: the request task panicked",
+        ))
+    })
 }
