@@ -180,10 +180,7 @@ impl Dialer {
                 if reused {
                     continue; // closed while idle: a new connection
                 }
-                return Err(broke_off(
-                    host,
-                    "connection closed before the request was sent",
-                ));
+                return Err(not_sent(host));
             }
             match sender.try_send_request(req).await {
                 Ok(resp) => {
@@ -196,7 +193,8 @@ impl Dialer {
                 Err(mut e) => match e.take_message() {
                     // Nothing of it was written: safe on a new connection, whatever the method.
                     Some(again) if reused => req = again,
-                    _ => return Err(classify(e.error(), host)),
+                    Some(_) => return Err(not_sent(host)),
+                    None => return Err(classify(e.error(), host)),
                 },
             }
         }
@@ -349,14 +347,16 @@ async fn read_reply(
     })
 }
 
-fn broke_off(host: &str, why: &str) -> SendError {
+/// A new connection that closed before any of the request was written: safe to send again,
+/// whatever the method.
+fn not_sent(host: &str) -> SendError {
     SendError {
         error: Error::new(
             ErrorKind::Network,
-            format!("reply broke off from {host}: {why}"),
+            format!("connection to {host} closed before the request was sent"),
         ),
         retryable: true,
-        sent: true,
+        sent: false,
     }
 }
 

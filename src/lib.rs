@@ -18,6 +18,7 @@ pub mod dispatch;
 pub mod error;
 pub mod ffi;
 pub mod gate;
+pub(crate) mod hot;
 pub(crate) mod local;
 pub mod logging;
 pub mod process;

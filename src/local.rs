@@ -156,15 +156,16 @@ pub(crate) fn with_pool<K: Send + Sync + 'static, R>(
     POOLS
         .try_with(|cell| {
             let mut pools = cell.borrow_mut();
+            // Pools of freed clients go (their connections close) at this thread's next
+            // request, whichever client it is for.
+            pools.retain(|p| p.owner.strong_count() > 0);
             let key = Arc::as_ptr(owner) as *const ();
             let found = pools
                 .iter()
-                .position(|p| p.owner.as_ptr() as *const () == key && p.owner.strong_count() > 0);
+                .position(|p| p.owner.as_ptr() as *const () == key);
             let i = match found {
                 Some(i) => i,
                 None => {
-                    // Pools of freed clients go (their connections close) when a new one comes.
-                    pools.retain(|p| p.owner.strong_count() > 0);
                     let owner: Arc<dyn Any + Send + Sync> = owner.clone();
                     pools.push(Pool {
                         owner: Arc::downgrade(&owner),

@@ -26,6 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use crate::hot::{HotMeta, HotToken};
+
 use arc_swap::{ArcSwap, ArcSwapOption};
 use reqwest::header::HeaderValue;
 use tokio::sync::watch;
@@ -63,8 +65,12 @@ pub struct CachedToken {
     /// The same instants on the boot clock, which the checks use.
     refresh_boot_ns: u64,
     usable_until_boot_ns: u64,
-    /// `usable_until` on the coarse wall clock, [`QUICK_SLACK`] earlier (see
-    /// [`CachedToken::is_usable_quick`]).
+    /// `usable_until` on the coarse wall clock, [`QUICK_SLACK`] earlier: what the hot path
+    /// checks (see [`TokenManager::copy_usable`]). That clock is cheap (a quarter of the boot
+    /// clock's cost in a VM) and also runs across suspend; a "no" from it sends the caller down
+    /// the slow path, which asks the boot clock. A "yes" is right unless the wall clock was
+    /// stepped back meanwhile, while the refresh timer (monotonic) normally replaces the token
+    /// well before it expires.
     quick_until_wall_ms: u64,
 }
 
@@ -82,16 +88,6 @@ impl CachedToken {
     #[inline]
     pub fn is_usable(&self) -> bool {
         boot_now_ns() < self.usable_until_boot_ns
-    }
-
-    /// [`CachedToken::is_usable`] on the cheap coarse wall clock, which also runs across
-    /// suspend; `false` may be wrong (a wall clock stepped forward: ask
-    /// [`CachedToken::is_usable`]), `true` is right unless the wall clock was stepped back
-    /// meanwhile, while the refresh timer (on the monotonic clock) normally replaces the token
-    /// well before it expires.
-    #[inline]
-    pub fn is_usable_quick(&self) -> bool {
-        crate::clock::wall_coarse_ms() < self.quick_until_wall_ms
     }
 }
 
@@ -166,6 +162,9 @@ type FetchResult = Option<Result<Arc<CachedToken>>>;
 struct Inner {
     cfg: Arc<Config>,
     slot: ArcSwapOption<CachedToken>,
+    /// `slot` as `oauth_get_token` reads it (see [`crate::hot`]); changed with `slot`, under
+    /// its writer lock.
+    hot: HotToken,
     generation: AtomicU64,
     stats: Arc<Stats>,
     /// Sticky: once `true` (the client is closed) no fetch starts, and a fetch that was spawned
@@ -229,6 +228,7 @@ impl TokenManager {
             inner: Arc::new(Inner {
                 cfg,
                 slot: ArcSwapOption::const_empty(),
+                hot: HotToken::default(),
                 generation: AtomicU64::new(0),
                 stats,
                 shutdown: watch::channel(false).0,
@@ -263,14 +263,23 @@ impl TokenManager {
         Ok(fresh)
     }
 
-    /// Runs `f` on the cached token if it is usable, without a reference count, a lock or a
-    /// shared write: one atomic load (arc-swap's guard) and a coarse clock read (see
-    /// [`CachedToken::is_usable_quick`]). The hot path of `oauth_get_token`.
+    /// Copies the cached token out if it is usable, without a reference count, a lock, a
+    /// shared write or a fence: a coarse clock read and a sequence-locked copy (see
+    /// [`crate::hot`]). `alloc(len)` gives a buffer of `len + 1` bytes (NULL: out of memory),
+    /// `release(buf, len)` takes back one a concurrent change spoiled. Returns the
+    /// NUL-terminated copy and the token's expiry (Unix ms); `None`: take the slow path. The
+    /// hot path of `oauth_get_token`.
     #[inline]
-    pub fn with_usable<R>(&self, f: impl FnOnce(&CachedToken) -> R) -> Option<R> {
-        let guard = self.inner.slot.load();
-        let t = guard.as_ref()?;
-        (t.is_usable_quick() || t.is_usable()).then(|| f(t))
+    pub fn copy_usable(
+        &self,
+        alloc: impl Fn(usize) -> *mut u8,
+        release: impl Fn(*mut u8, usize),
+    ) -> Option<(*mut u8, u64)> {
+        let now = crate::clock::wall_coarse_ms();
+        self.inner
+            .hot
+            .copy_out(|m| now < m.until_wall_ms, alloc, release)
+            .map(|(p, m)| (p, m.expires_unix_ms))
     }
 
     /// The cached token if it is fresh (before its refresh time). Lock-free.
@@ -332,9 +341,12 @@ impl TokenManager {
         let slot = &self.inner.slot;
         let current = slot.load();
         if current.as_ref().is_some_and(|t| t.generation == generation) {
+            let mut hot = self.inner.hot.writer();
             // Compare-and-swap so a token stored meanwhile is not thrown away.
             let prev = slot.compare_and_swap(&*current, None);
             if let Some(t) = prev.as_ref().filter(|t| t.generation == generation) {
+                hot.publish(None);
+                drop(hot);
                 if self.inner.shared.load().is_some() {
                     *self
                         .inner
@@ -644,7 +656,15 @@ impl Inner {
             usable_until_boot_ns: boot_after(usable_for),
             quick_until_wall_ms,
         });
+        let mut hot = self.hot.writer();
         self.slot.store(Some(Arc::clone(&token)));
+        hot.publish(Some((
+            token.value.as_bytes(),
+            HotMeta {
+                until_wall_ms: token.quick_until_wall_ms,
+                expires_unix_ms: token.expires_unix_ms,
+            },
+        )));
         Ok(token)
     }
 

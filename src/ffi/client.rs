@@ -193,10 +193,13 @@ fn get_token(
         // Hot path: a usable cached token is copied out without a shared write, a lock or the
         // runtime.
         let copied = if not_cancelled && !c.client.is_closed() {
-            c.client.tokens().with_usable(|t| {
-                c.client.stats().token_cache_hits.add();
-                (malloc_copy(&t.value), t.expires_unix_ms)
-            })
+            c.client
+                .tokens()
+                .copy_usable(malloc_bytes, wipe_and_free)
+                .map(|(p, expires)| {
+                    c.client.stats().token_cache_hits.add();
+                    (p.cast::<c_char>(), expires)
+                })
         } else {
             None
         };
@@ -414,6 +417,22 @@ impl std::ops::Deref for CancelGuard {
 
 /// A `malloc`ed NUL-terminated copy of `s` (NULL when out of memory), freed by
 /// `oauth_string_free`. `s` has no NUL: tokens are checked to be visible ASCII.
+/// `malloc(len + 1)`: the hot path's copy of the token, freed by the host with
+/// `oauth_string_free`.
+fn malloc_bytes(len: usize) -> *mut u8 {
+    // SAFETY: plain malloc; NULL is handled by the caller.
+    unsafe { libc::malloc(len + 1).cast() }
+}
+
+/// Takes back a [`malloc_bytes`] buffer a concurrent token change spoiled: wiped, freed.
+fn wipe_and_free(p: *mut u8, len: usize) {
+    // SAFETY: a buffer of len + 1 bytes from malloc_bytes, not handed out.
+    unsafe {
+        super::error::explicit_zero(p, len);
+        libc::free(p.cast());
+    }
+}
+
 pub(crate) fn malloc_copy(s: &str) -> *mut c_char {
     // SAFETY: malloc of len + 1 bytes, then exactly that many bytes written.
     unsafe {

@@ -118,7 +118,7 @@ pub extern "C" fn oauth_string_free(s: *mut c_char) {
 ///
 /// # Safety
 /// `p` is valid for `len` bytes of writes.
-unsafe fn explicit_zero(p: *mut u8, len: usize) {
+pub(crate) unsafe fn explicit_zero(p: *mut u8, len: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     libc::explicit_bzero(p.cast(), len);
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
