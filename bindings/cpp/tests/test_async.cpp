@@ -14,21 +14,12 @@
 #include <vector>
 
 #include "cxoauth.hpp"
-#include "sim.hpp"
+#include "sim_gtest.hpp"
 
 namespace {
 
-Sim g_sim;
-
-class SimEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override { g_sim.start(); }
-    void TearDown() override { g_sim.stop(); }
-};
-
-class Async : public ::testing::Test {
+class Async : public SimTest {
 protected:
-    void SetUp() override { g_sim.reset(); }
     void TearDown() override { (void)cxoauth::set_log_sink(nullptr); }
 };
 
@@ -384,8 +375,4 @@ TEST_F(Async, SetCredentialsRotatesTheSecret) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new SimEnvironment);
-    return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return run_all_tests_with_sim(argc, argv); }

@@ -10,22 +10,11 @@
 #include <vector>
 
 #include "cxoauth.hpp"
-#include "sim.hpp"
+#include "sim_gtest.hpp"
 
 namespace {
 
-Sim g_sim;
-
-class SimEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override { g_sim.start(); }
-    void TearDown() override { g_sim.stop(); }
-};
-
-class CxOAuth : public ::testing::Test {
-protected:
-    void SetUp() override { g_sim.reset(); }
-};
+class CxOAuth : public SimTest {};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -370,8 +359,4 @@ TEST_F(CxOAuth, CloseAndDestroyConcurrentWithCalls) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new SimEnvironment);
-    return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return run_all_tests_with_sim(argc, argv); }

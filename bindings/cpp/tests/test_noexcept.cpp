@@ -8,7 +8,7 @@
 #include <string>
 
 #include "cxoauth.hpp"
-#include "sim.hpp"
+#include "sim_gtest.hpp"
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #error "this suite must be compiled with -fno-exceptions"
@@ -17,18 +17,7 @@ static_assert(CXOAUTH_HPP_EXCEPTIONS == 0, "cxoauth.hpp must see the no-exceptio
 
 namespace {
 
-Sim g_sim;
-
-class SimEnvironment : public ::testing::Environment {
-public:
-    void SetUp() override { g_sim.start(); }
-    void TearDown() override { g_sim.stop(); }
-};
-
-class NoExceptions : public ::testing::Test {
-protected:
-    void SetUp() override { g_sim.reset(); }
-};
+class NoExceptions : public SimTest {};
 
 TEST_F(NoExceptions, CreateTokenRequestInvalidateClose) {
     auto bad = cxoauth::Client::create(R"({"regoin":"x"})");
@@ -119,8 +108,4 @@ TEST_F(NoExceptions, CallbacksStatsLogSinkAndRotation) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new SimEnvironment);
-    return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return run_all_tests_with_sim(argc, argv); }
