@@ -204,3 +204,21 @@ fn https_to_an_untrusted_certificate_is_a_tls_error_on_every_path() {
     assert_eq!(api.counters().api_requests, 0);
     let _ = std::fs::remove_file(ca);
 }
+
+#[test]
+fn host_names_are_looked_up_on_the_runtime_on_every_path() {
+    // "localhost" is a name, not an address: the process-wide pool (first request, token) and
+    // this thread's own connections (later requests) both resolve it through the runtime's
+    // lookup threads, and reach the server
+    let sim = sim();
+    let base = format!("http://localhost:{}", sim.addr().port());
+    let c = client(
+        &sim,
+        &format!(r#""token_url":"{base}/oauth/token","api_base":"{base}""#),
+    );
+    for _ in 0..4 {
+        assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+    }
+    let k = sim.counters();
+    assert_eq!((k.token_requests, k.api_requests), (1, 4));
+}
