@@ -5,22 +5,29 @@
 
 use std::time::{Duration, Instant};
 
+/// Nanoseconds on Linux clock `id` (`None` if the kernel lacks it).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
+fn linux_clock_ns(id: libc::clockid_t) -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-pointer.
+    (unsafe { libc::clock_gettime(id, &mut ts) } == 0)
+        .then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
 /// Unix time in milliseconds from the kernel's coarse wall clock: as of its last tick (at
 /// most a few milliseconds behind), read without the timer hardware (here ~6 ns against ~25 ns
 /// for a precise clock in a VM). Like the boot clock, it keeps running across suspend and VM
 /// pause; unlike it, an administrator or NTP may step it.
 #[inline]
 pub fn wall_coarse_ms() -> u64 {
+    // CLOCK_REALTIME_COARSE: since Linux 2.6.32, in the vDSO.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: a valid out-pointer; CLOCK_REALTIME_COARSE exists since Linux 2.6.32 (vDSO).
-        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
-            return ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000;
-        }
+    if let Some(ns) = linux_clock_ns(libc::CLOCK_REALTIME_COARSE) {
+        return ns / 1_000_000;
     }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -30,16 +37,10 @@ pub fn wall_coarse_ms() -> u64 {
 /// Nanoseconds on the boot clock (an arbitrary origin; only differences mean anything).
 #[inline]
 pub fn boot_now_ns() -> u64 {
+    // CLOCK_BOOTTIME: since Linux 2.6.39, in the vDSO since 5.3.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: a valid out-pointer; CLOCK_BOOTTIME exists since Linux 2.6.39 (vDSO since 5.3).
-        if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0 {
-            return ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-        }
+    if let Some(ns) = linux_clock_ns(libc::CLOCK_BOOTTIME) {
+        return ns;
     }
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
