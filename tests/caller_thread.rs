@@ -222,3 +222,36 @@ fn host_names_are_looked_up_on_the_runtime_on_every_path() {
     let k = sim.counters();
     assert_eq!((k.token_requests, k.api_requests), (1, 4));
 }
+
+#[test]
+fn timeouts_and_deadlines_hold_on_this_threads_connections() {
+    let sim = sim();
+    let c = client(&sim, r#""timeout_ms":200,"deadline_ms":800"#);
+    for _ in 0..3 {
+        assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+    }
+    // every attempt hangs: each times out after 200 ms, the whole call ends by its deadline
+    sim.inject(fault(Target::Api, 10, Action::Delay { ms: 5_000 }));
+    let started = Instant::now();
+    let e = get(&c, "/api/v2/echo").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e:?}");
+    assert!(started.elapsed() < Duration::from_millis(1_500));
+    // a body trickled slower than the timeout allows: the same
+    sim.inject(fault(
+        Target::Api,
+        10,
+        Action::Trickle {
+            bytes_per_interval: 1,
+            interval_ms: 100,
+        },
+    ));
+    let started = Instant::now();
+    assert_eq!(
+        get(&c, "/api/v2/echo").unwrap_err().kind,
+        ErrorKind::Timeout
+    );
+    assert!(started.elapsed() < Duration::from_millis(1_500));
+    // the thread's next request works (on a new connection: the timed-out ones were closed)
+    sim.reset();
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+}
