@@ -99,51 +99,34 @@ namespace CxOAuth
         static void OnRequestDone(IntPtr userdata, uint rc, IntPtr response, IntPtr error)
         {
             EnterFromNative();
-            try
-            {
-                AsyncCall<OAuthResponse> call = null;
-                OAuthResponse result = null;
-                Exception failure = null;
-                try
-                {
-                    call = Take<OAuthResponse>(userdata);
-                    if (rc == 0 && response != IntPtr.Zero)
-                    {
-                        result = new OAuthResponse(response);
-                        if (error != IntPtr.Zero) Native.oauth_error_free(error);
-                    }
-                    else
-                    {
-                        failure = Native.ErrorOf(rc == 0 ? (uint)ResultCode.Internal : rc, error);
-                    }
-                }
-                catch (Exception e)
-                {
-                    failure = e;
-                }
-                finally
-                {
-                    if (response != IntPtr.Zero) Native.oauth_response_free(response);
-                }
-                if (call != null) call.Finish(result, failure);
-            }
-            catch (Exception) { }
+            Complete<OAuthResponse>(userdata, rc, response, error,
+                                    p => new OAuthResponse(p), Native.oauth_response_free);
         }
 
         static void OnTokenDone(IntPtr userdata, uint rc, IntPtr token, ulong expiresUnixMs, IntPtr error)
         {
             EnterFromNative();
+            Complete<OAuthToken>(userdata, rc, token, error,
+                                 p => new OAuthToken(Native.FromUtf8(p), (long)expiresUnixMs),
+                                 Native.oauth_string_free);
+        }
+
+        // Completes one call: `convert` reads the library's result into ours; the result is
+        // freed here with `free` whatever happens. Nothing may escape into native code.
+        static void Complete<T>(IntPtr userdata, uint rc, IntPtr ptr, IntPtr error,
+                                Func<IntPtr, T> convert, Action<IntPtr> free) where T : class
+        {
             try
             {
-                AsyncCall<OAuthToken> call = null;
-                OAuthToken result = null;
+                AsyncCall<T> call = null;
+                T result = null;
                 Exception failure = null;
                 try
                 {
-                    call = Take<OAuthToken>(userdata);
-                    if (rc == 0 && token != IntPtr.Zero)
+                    call = Take<T>(userdata);
+                    if (rc == 0 && ptr != IntPtr.Zero)
                     {
-                        result = new OAuthToken(Native.FromUtf8(token), (long)expiresUnixMs);
+                        result = convert(ptr);
                         if (error != IntPtr.Zero) Native.oauth_error_free(error);
                     }
                     else
@@ -157,7 +140,7 @@ namespace CxOAuth
                 }
                 finally
                 {
-                    if (token != IntPtr.Zero) Native.oauth_string_free(token);
+                    if (ptr != IntPtr.Zero) free(ptr);
                 }
                 if (call != null) call.Finish(result, failure);
             }

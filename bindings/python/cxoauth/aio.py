@@ -94,50 +94,44 @@ def _deliver(key: int, result: Any, exc: Optional[BaseException]) -> None:
         pass  # the loop is closed: nobody is waiting any more
 
 
-def _on_request_done(userdata: Optional[int], rc: int, response: Optional[int],
-                     error: Optional[int]) -> None:
-    # On the library's completion thread. Must never raise into C.
+def _complete(userdata: Optional[int], rc: int, ptr: Optional[int], error: Optional[int],
+              take: Callable[[int], Any], free: Callable[[int], None]) -> None:
+    """Completes one call's future: `take` turns the library's result into ours (and frees
+    it), `free` releases a result that came with a failure. On the library's completion
+    thread: must never raise into C."""
     try:
-        result: Optional[Response] = None
+        result: Any = None
         exc: Optional[BaseException] = None
         try:
-            if rc == 0 and response:
-                result = _take_response(response)
+            if rc == 0 and ptr:
+                result = take(ptr)
                 if error:
                     lib.oauth_error_free(error)
             else:
-                if response:
-                    lib.oauth_response_free(response)
+                if ptr:
+                    free(ptr)
                 exc = _exception(int(rc), error)
         except BaseException as e:  # noqa: BLE001
             exc = e
         _deliver(int(userdata or 0), result, exc)
     except BaseException:  # noqa: BLE001
         pass
+
+
+def _on_request_done(userdata: Optional[int], rc: int, response: Optional[int],
+                     error: Optional[int]) -> None:
+    _complete(userdata, rc, response, error, _take_response, lib.oauth_response_free)
 
 
 def _on_token_done(userdata: Optional[int], rc: int, token: Optional[int], expires: int,
                    error: Optional[int]) -> None:
-    try:
-        result: Optional[Token] = None
-        exc: Optional[BaseException] = None
+    def take(p: int) -> Token:
         try:
-            if rc == 0 and token:
-                try:
-                    result = Token(ctypes.string_at(token).decode(), int(expires))
-                finally:
-                    lib.oauth_string_free(token)
-                if error:
-                    lib.oauth_error_free(error)
-            else:
-                if token:
-                    lib.oauth_string_free(token)
-                exc = _exception(int(rc), error)
-        except BaseException as e:  # noqa: BLE001
-            exc = e
-        _deliver(int(userdata or 0), result, exc)
-    except BaseException:  # noqa: BLE001
-        pass
+            return Token(ctypes.string_at(p).decode(), int(expires))
+        finally:
+            lib.oauth_string_free(p)
+
+    _complete(userdata, rc, token, error, take, lib.oauth_string_free)
 
 
 #: Module-level: the function pointers stay valid for as long as the library may call them.
