@@ -150,11 +150,10 @@ impl Dialer {
     }
 
     /// Sends one request on one of this thread's connections to the URL's origin (made if
-    /// none is idle) and reads the whole reply, at most `max_body` bytes. `owner` names the
-    /// client whose connections these are. Must run inside [`crate::local::block_on`].
-    pub async fn send<K: Send + Sync + 'static>(
-        &self,
-        owner: &Arc<K>,
+    /// none is idle) and reads the whole reply, at most `max_body` bytes. The dialer is the key
+    /// of its client's per-thread pools. Must run inside [`crate::local::block_on`].
+    pub async fn send(
+        self: &Arc<Self>,
         method: Method,
         url: &Url,
         headers: HeaderMap,
@@ -168,7 +167,7 @@ impl Dialer {
             sent: false,
         })?;
         let mut req = self.request(method, url, headers, body)?;
-        let mut idle = crate::local::with_pool(owner, |p| p.conns.take(&origin)).flatten();
+        let mut idle = crate::local::with_pool(self, |p| p.conns.take(&origin)).flatten();
         loop {
             let reused = idle.is_some();
             let mut conn = match idle.take() {
@@ -186,7 +185,7 @@ impl Dialer {
                 Ok(resp) => {
                     let reply = read_reply(resp, host, max_body).await?;
                     if !conn.sender.is_closed() {
-                        crate::local::with_pool(owner, |p| p.conns.put(origin, conn));
+                        crate::local::with_pool(self, |p| p.conns.put(origin, conn));
                     }
                     return Ok(reply);
                 }
@@ -234,20 +233,14 @@ impl Dialer {
     /// A new connection to `origin`: TCP (with `connect_timeout`), TLS for https, the HTTP/1
     /// handshake; its task runs on this thread's reactor.
     async fn connect(&self, origin: &Origin, host: &str) -> Result<Conn, SendError> {
-        let not_connected = |kind, msg: String| SendError {
-            error: Error::new(kind, msg),
-            retryable: kind != ErrorKind::Tls,
-            sent: false,
-        };
-        let tcp = tokio::time::timeout(self.connect_timeout, tcp_connect(origin))
-            .await
-            .map_err(|_| not_connected(ErrorKind::Timeout, format!("timeout talking to {host}")))?
-            .map_err(|e| {
-                not_connected(
-                    ErrorKind::Network,
-                    format!("cannot connect to {host}: {}", root_cause(&e)),
-                )
-            })?;
+        let tcp = self
+            .in_time(
+                tcp_connect(origin),
+                host,
+                ErrorKind::Network,
+                "cannot connect to",
+            )
+            .await?;
         let _ = tcp.set_nodelay(true);
         let fd = tcp.as_raw_fd();
         if !origin.tls {
@@ -257,17 +250,38 @@ impl Dialer {
         let name = rustls::pki_types::ServerName::try_from(origin.host.trim_matches(['[', ']']))
             .map_err(|_| not_connected(ErrorKind::Tls, format!("{host} is not a TLS server name")))?
             .to_owned();
-        let tls = tokio::time::timeout(self.connect_timeout, self.tls.connect(name, tcp))
-            .await
-            .map_err(|_| not_connected(ErrorKind::Timeout, format!("timeout talking to {host}")))?
-            .map_err(|e| {
-                not_connected(
-                    ErrorKind::Tls,
-                    format!("TLS failure with {host}: {}", root_cause(&e)),
-                )
-            })?;
+        let tls = self
+            .in_time(
+                self.tls.connect(name, tcp),
+                host,
+                ErrorKind::Tls,
+                "TLS failure with",
+            )
+            .await?;
         let sender = handshake(tls, host).await?;
         Ok(Conn { sender, fd })
+    }
+
+    /// A step of making a connection (nothing of the request is sent yet), within
+    /// `connect_timeout`: its failure is `kind`, "`what` `host`: cause".
+    async fn in_time<T>(
+        &self,
+        step: impl std::future::Future<Output = std::io::Result<T>>,
+        host: &str,
+        kind: ErrorKind,
+        what: &str,
+    ) -> Result<T, SendError> {
+        match tokio::time::timeout(self.connect_timeout, step).await {
+            Err(_) => Err(not_connected(
+                ErrorKind::Timeout,
+                format!("timeout talking to {host}"),
+            )),
+            Ok(Err(e)) => Err(not_connected(
+                kind,
+                format!("{what} {host}: {}", root_cause(&e)),
+            )),
+            Ok(Ok(v)) => Ok(v),
+        }
     }
 }
 
@@ -345,6 +359,15 @@ async fn read_reply(
         headers: parts.headers,
         body,
     })
+}
+
+/// A connection that could not be made: nothing was sent; retryable unless TLS failed.
+fn not_connected(kind: ErrorKind, message: String) -> SendError {
+    SendError {
+        error: Error::new(kind, message),
+        retryable: kind != ErrorKind::Tls,
+        sent: false,
+    }
 }
 
 /// A new connection that closed before any of the request was written: safe to send again,

@@ -60,10 +60,10 @@ thread_local! {
 }
 
 /// Which connections send a request.
-pub(crate) enum Route {
-    /// This thread's own, driven by this thread's reactor (we are inside [`block_on`]): see
-    /// [`crate::conn`].
-    Local,
+pub(crate) enum Route<'a, K> {
+    /// This thread's own for `owner`, driven by this thread's reactor (we are inside
+    /// [`block_on`]): see [`crate::conn`].
+    Local(&'a Arc<K>),
     /// The process-wide pool, from here: we are on the process-wide runtime.
     Here,
     /// The process-wide pool, whose connections must be driven by the process-wide runtime:
@@ -128,21 +128,21 @@ fn runtime() -> Result<Rc<Runtime>> {
 }
 
 /// Where to send a request of `owner`'s: this thread's own connections when inside
-/// [`block_on`], `local` (the client can use them: no proxy) and this thread made
-/// [`LOCAL_AFTER`] requests on `owner`; else the process-wide pool.
-pub(crate) fn route<K: Send + Sync + 'static>(owner: &Arc<K>, local: bool) -> Route {
+/// [`block_on`], there is an `owner` (the client can use them: no proxy) and this thread made
+/// [`LOCAL_AFTER`] requests on it; else the process-wide pool.
+pub(crate) fn route<K: Send + Sync + 'static>(owner: Option<&Arc<K>>) -> Route<'_, K> {
     if !inside() {
         return Route::Here;
     }
-    if !local {
+    let Some(owner) = owner else {
         return Route::Runtime;
-    }
+    };
     let requests = with_pool(owner, |p| {
         p.requests = p.requests.saturating_add(1);
         p.requests
     });
     match requests {
-        Some(n) if n >= LOCAL_AFTER => Route::Local,
+        Some(n) if n >= LOCAL_AFTER => Route::Local(owner),
         _ => Route::Runtime,
     }
 }

@@ -66,9 +66,9 @@ pub struct SendError {
 pub struct Transport {
     /// The process-wide pool: its connections are driven by the runtime's workers.
     http: reqwest::Client,
-    /// How to make a calling thread's own pool for this client ([`crate::local`]); also the
-    /// key of those pools.
-    recipe: Arc<Recipe>,
+    /// This client's connections on calling threads ([`crate::local`], [`crate::conn`]); also
+    /// the key of their per-thread pools. `None` with a proxy: every request uses `http`.
+    dialer: Option<Arc<crate::conn::Dialer>>,
 }
 
 /// The rustls configuration: ring provider (no cmake/nasm, faster build, smaller library than
@@ -123,41 +123,34 @@ fn build_tls(
     Ok(cfg)
 }
 
-/// Everything a pool's HTTP client is built from. Not `Debug`: the proxy URL may carry a
-/// password.
-struct Recipe {
+/// The process-wide pool's client. `proxy` may carry a password: never printed.
+fn shared_client(
     tls: rustls::ClientConfig,
-    user_agent: String,
+    user_agent: &str,
     connect_timeout: Duration,
-    proxy: Option<String>,
-    /// This client's connections on calling threads; `None` with a proxy.
-    dialer: Option<crate::conn::Dialer>,
-}
-
-impl Recipe {
-    fn build(&self) -> Result<reqwest::Client> {
-        let mut b = reqwest::Client::builder()
-            .tls_backend_preconfigured(self.tls.clone())
-            // Never follow redirects: the token and the Authorization header must not travel
-            // to a host the configuration did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.user_agent.clone())
-            .connect_timeout(self.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .dns_resolver(Resolver)
-            .tcp_nodelay(true);
-        if let Some(p) = &self.proxy {
-            let proxy = reqwest::Proxy::all(p.as_str())
-                .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
-            b = b.proxy(proxy);
-        }
-        b.build().map_err(|e| {
-            Error::new(
-                ErrorKind::Tls,
-                format!("cannot set up the HTTP client: {}", root_cause(&e)),
-            )
-        })
+    proxy: Option<&Url>,
+) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        // Never follow redirects: the token and the Authorization header must not travel to a
+        // host the configuration did not name.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent)
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .dns_resolver(Resolver)
+        .tcp_nodelay(true);
+    if let Some(p) = proxy {
+        let proxy = reqwest::Proxy::all(p.as_str())
+            .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
+        b = b.proxy(proxy);
     }
+    b.build().map_err(|e| {
+        Error::new(
+            ErrorKind::Tls,
+            format!("cannot set up the HTTP client: {}", root_cause(&e)),
+        )
+    })
 }
 
 /// Looks `host` up (`getaddrinfo` blocks) on the process-wide runtime's few blocking threads,
@@ -215,22 +208,14 @@ impl Transport {
     pub fn new(cfg: &Config) -> Result<Transport> {
         let tls = tls_config(cfg.ca_file.as_deref())?;
         let connect_timeout = cfg.timeout.min(Duration::from_secs(10));
-        let proxy = cfg.proxy.as_ref().map(|p| p.as_str().to_string());
-        let dialer = if proxy.is_none() && !proxy_in_environment() {
-            crate::conn::Dialer::new(&tls, &cfg.user_agent, connect_timeout)
+        let dialer = if cfg.proxy.is_none() && !proxy_in_environment() {
+            crate::conn::Dialer::new(&tls, &cfg.user_agent, connect_timeout).map(Arc::new)
         } else {
             None
         };
-        let recipe = Recipe {
-            tls,
-            user_agent: cfg.user_agent.clone(),
-            connect_timeout,
-            proxy,
-            dialer,
-        };
         Ok(Transport {
-            http: recipe.build()?,
-            recipe: Arc::new(recipe),
+            http: shared_client(tls, &cfg.user_agent, connect_timeout, cfg.proxy.as_ref())?,
+            dialer,
         })
     }
 
@@ -246,16 +231,11 @@ impl Transport {
         timeout: Duration,
         max_body: usize,
     ) -> std::result::Result<HttpResponse, SendError> {
-        let recipe = &self.recipe;
-        match crate::local::route(recipe, recipe.dialer.is_some()) {
-            crate::local::Route::Local => {
-                let dialer = recipe
-                    .dialer
-                    .as_ref()
-                    .expect("routed locally only with a dialer");
+        match crate::local::route(self.dialer.as_ref()) {
+            crate::local::Route::Local(dialer) => {
                 let host = url.host_str().unwrap_or("?").to_string();
                 // Boxed, as the other arms: the futures are large and the caller's future moves.
-                let fut = Box::pin(dialer.send(recipe, method, &url, headers, body, max_body));
+                let fut = Box::pin(dialer.send(method, &url, headers, body, max_body));
                 with_timeout(&host, timeout, fut).await
             }
             crate::local::Route::Here => {
