@@ -518,13 +518,7 @@ static void test_post_retried_only_when_nothing_was_sent(void) {
 /* ------------------------------------------------------------ credential rotation */
 
 static void test_set_credentials(void) {
-    char conf[1024];
-    snprintf(conf, sizeof conf,
-             "{\"token_url\":\"http://127.0.0.1:%d/oauth/token\",\"api_base\":"
-             "\"http://127.0.0.1:%d\",\"client_id\":\"%s\",\"client_secret\":\"Wr0ngSecretValue\"}",
-             g_sim_port, g_sim_port, CLIENT_ID);
-    oauth_client *c = NULL;
-    CHECK_EQ_INT(oauth_client_new(conf, &c, NULL), OAUTH_OK);
+    oauth_client *c = wrong_secret_client();
     CHECK_EQ_INT(token_rc(c), OAUTH_ERR_AUTH);
     CHECK_EQ_INT(token_rc(c), OAUTH_ERR_AUTH); /* remembered */
     CHECK_EQ_INT(sim_counter("token_requests"), 1);
@@ -562,6 +556,7 @@ static void test_set_credentials(void) {
     oauth_free(c);
 
     /* CXone: the access key is rotated too */
+    char conf[1024];
     snprintf(conf, sizeof conf,
              "{\"platform\":\"cxone\",\"issuer\":\"http://127.0.0.1:%d\",\"client_id\":\"%s\","
              "\"client_secret\":\"%s\",\"access_key_id\":\"demo-key\",\"access_key_secret\":"
