@@ -299,9 +299,10 @@ impl Client {
             );
         };
         drive_observed(&mut policy, on_wait, |_| async {
-            if let Err(last) = self.gate.pass(cfg, deadline).await {
-                return Attempt::done(Ok(last));
-            }
+            let probe = match self.gate.pass(cfg, deadline).await {
+                Ok(p) => p,
+                Err(last) => return Attempt::done(Ok(last)),
+            };
             let sent = loop {
                 let token = match self.tokens.get(deadline).await {
                     Ok(t) => t,
@@ -336,7 +337,7 @@ impl Client {
                     let verdict = match resp.status {
                         429 => {
                             if let Some(d) = retry_after {
-                                self.gate.close_for(d, &resp);
+                                self.gate.close_for(d, cfg.max_retry_after, &resp);
                             }
                             retry_after.map_or(Verdict::Backoff, Verdict::After)
                         }
@@ -345,6 +346,9 @@ impl Client {
                         }
                         _ => Verdict::Final,
                     };
+                    if let Some(p) = probe {
+                        p.answered(resp.status);
+                    }
                     Attempt {
                         value: Ok(resp),
                         verdict,

@@ -61,5 +61,32 @@ pub fn unix_ms_after(d: Duration) -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    (now + d).as_millis().min(u64::MAX as u128) as u64
+    now.saturating_add(d).as_millis().min(u64::MAX as u128) as u64
+}
+
+/// `at + d`, saturating far in the future instead of overflowing (a server's or a user's
+/// duration may be anything).
+pub fn instant_after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 86_400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Durations from a server (Retry-After: 99999999999999999999 saturates to u64::MAX
+    /// seconds) or a user never overflow.
+    #[test]
+    fn huge_durations_saturate() {
+        let huge = Duration::from_secs(u64::MAX);
+        assert_eq!(unix_ms_after(huge), u64::MAX);
+        assert_eq!(boot_after(huge), u64::MAX);
+        let now = Instant::now();
+        assert!(instant_after(now, huge) > now + Duration::from_secs(86_400 * 365));
+        assert_eq!(
+            instant_after(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+    }
 }

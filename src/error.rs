@@ -163,9 +163,41 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
             if !form.is_empty() && t.contains(form) {
                 t = Zeroizing::new(t.replace(form, "<redacted>"));
             }
+            // as a server may echo the Basic credential: base64(urlencode(id):urlencode(secret))
+            for core in base64_cores(form) {
+                if t.contains(core.as_str()) {
+                    t = Zeroizing::new(t.replace(core.as_str(), "<redacted>"));
+                }
+            }
         }
     }
     t.chars().take(MAX_SERVER_TEXT).collect()
+}
+
+/// The characters of `secret`'s Base64 encoding that do not depend on what surrounds it, at each
+/// of the three alignments it can have inside a longer encoded text (standard and URL-safe
+/// alphabets); none for secrets too short to give at least 6 such characters.
+fn base64_cores(secret: &str) -> Vec<zeroize::Zeroizing<String>> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for shift in 0..3usize {
+        let mut bytes = zeroize::Zeroizing::new(vec![0u8; shift]);
+        bytes.extend_from_slice(secret.as_bytes());
+        // characters wholly inside the secret's bits: [ceil(8*shift/6), floor(8*(shift+len)/6))
+        let from = (8 * shift).div_ceil(6);
+        let to = 8 * (shift + secret.len()) / 6;
+        if to < from + 6 {
+            continue;
+        }
+        for engine in [
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            let enc = zeroize::Zeroizing::new(engine.encode(&*bytes));
+            out.push(zeroize::Zeroizing::new(enc[from..to].to_string()));
+        }
+    }
+    out
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -173,6 +205,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::scrub;
+
+    /// The Basic credential as a server might echo it: no part of the secret's encoding that
+    /// identifies it survives, whatever the client id's length (and so the alignment).
+    #[test]
+    fn scrub_covers_the_base64_basic_credential() {
+        use base64::Engine as _;
+        let secret = "s3cr:/+=%&et value";
+        for id in ["a", "ab", "abc", "test-client"] {
+            let basic = format!(
+                "{}:{}",
+                crate::providers::form_encode(id),
+                crate::providers::form_encode(secret)
+            );
+            let b64 = base64::engine::general_purpose::STANDARD.encode(basic);
+            let out = scrub(&format!("bad header: Basic {b64}"), &[secret]);
+            assert!(out.contains("<redacted>"), "{id}: {out}");
+            let core = &b64[b64.len() / 2 - 3..b64.len() / 2 + 3];
+            assert!(!out.contains(core), "{id}: {out}");
+        }
+    }
 
     #[test]
     fn scrub_replaces_every_secret_before_cutting() {

@@ -3,8 +3,13 @@
 //! open (plus full jitter, so they do not all fire at once) instead of sending straight into
 //! the rate limit — or, when it opens only after the call's deadline (or later than
 //! `max_retry_after`), ends at once with that 429 as its final response.
+//!
+//! No server closes it for longer than `max_retry_after_s` (default 180 s): a longer
+//! `Retry-After` (a WAF or CDN asking for a day) closes it for that cap, and when the capped
+//! window ends one call goes out as a probe while the others wait for its answer: a 429 closes
+//! the gate again, anything else opens it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,6 +23,54 @@ pub struct Gate {
     until_ns: AtomicU64,
     /// The 429 that closed it, returned to calls that cannot wait.
     last: Mutex<Option<HttpResponse>>,
+    /// [`PROBE_NONE`], [`PROBE_NEEDED`] (a capped window: the next call is a probe) or
+    /// [`PROBE_OUT`].
+    probe: AtomicU8,
+    probe_answered: tokio::sync::Notify,
+}
+
+const PROBE_NONE: u8 = 0;
+const PROBE_NEEDED: u8 = 1;
+const PROBE_OUT: u8 = 2;
+
+/// The call that probes a gate whose capped window ended: [`Probe::answered`] with the
+/// reply's status; dropped without an answer (no reply), the next call probes.
+pub struct Probe<'a> {
+    gate: &'a Gate,
+    answered: bool,
+}
+
+impl Probe<'_> {
+    /// The probe's reply: a 429 (which closed the gate again) or anything else (open).
+    pub fn answered(mut self, status: u16) {
+        self.answered = true;
+        if status != 429 {
+            self.gate.probe.store(PROBE_NONE, Ordering::Release);
+        } else {
+            // close_for set PROBE_NEEDED again if the new window was capped too
+            let _ = self.gate.probe.compare_exchange(
+                PROBE_OUT,
+                PROBE_NONE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        self.gate.probe_answered.notify_waiters();
+    }
+}
+
+impl Drop for Probe<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            let _ = self.gate.probe.compare_exchange(
+                PROBE_OUT,
+                PROBE_NEEDED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            self.gate.probe_answered.notify_waiters();
+        }
+    }
 }
 
 fn base() -> Instant {
@@ -30,9 +83,13 @@ fn to_ns(t: Instant) -> u64 {
 }
 
 impl Gate {
-    /// Closes the gate for `d` from now (never shortens a longer closure).
-    pub fn close_for(&self, d: Duration, resp: &HttpResponse) {
-        let Some(until) = Instant::now().checked_add(d) else {
+    /// Closes the gate for `d` from now, at most `cap` (never shortens a longer closure); a
+    /// capped window ends with a probe.
+    pub fn close_for(&self, d: Duration, cap: Duration, resp: &HttpResponse) {
+        if d > cap {
+            self.probe.store(PROBE_NEEDED, Ordering::Release);
+        }
+        let Some(until) = Instant::now().checked_add(d.min(cap)) else {
             return;
         };
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(resp.clone());
@@ -53,26 +110,66 @@ impl Gate {
         Some(SystemTime::now() + until.saturating_duration_since(Instant::now()))
     }
 
-    /// Waits until the gate is open. `Err(429)` when it opens too late for this call.
-    pub async fn pass(&self, cfg: &Config, deadline: Instant) -> Result<(), HttpResponse> {
+    /// Waits until the gate is open. `Err(429)` when it opens too late for this call. After a
+    /// capped window, `Some(probe)` for the one call that probes; the others wait for its
+    /// answer.
+    pub async fn pass(
+        &self,
+        cfg: &Config,
+        deadline: Instant,
+    ) -> Result<Option<Probe<'_>>, HttpResponse> {
+        loop {
+            self.wait_open(cfg, deadline).await?;
+            let answered = self.probe_answered.notified();
+            match self.probe.compare_exchange(
+                PROBE_NEEDED,
+                PROBE_OUT,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    crate::log_line!(
+                        crate::logging::Level::Info,
+                        "API rate limit window (capped at max_retry_after_s) ended: one probe request"
+                    );
+                    return Ok(Some(Probe {
+                        gate: self,
+                        answered: false,
+                    }));
+                }
+                Err(PROBE_OUT) => {
+                    if tokio::time::timeout_at(deadline.into(), answered)
+                        .await
+                        .is_err()
+                    {
+                        return Err(self.last());
+                    }
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    fn last(&self) -> HttpResponse {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .unwrap_or_else(|| HttpResponse {
+                status: 429,
+                headers: Default::default(),
+                body: Vec::new(),
+            })
+    }
+
+    async fn wait_open(&self, cfg: &Config, deadline: Instant) -> Result<(), HttpResponse> {
         let Some(until) = self.closed_until() else {
             return Ok(());
         };
         let now = Instant::now();
-        let last = || {
-            self.last
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-                .unwrap_or_else(|| HttpResponse {
-                    status: 429,
-                    headers: Default::default(),
-                    body: Vec::new(),
-                })
-        };
-        let wait = until - now;
+        let wait = until.saturating_duration_since(now);
         if until >= deadline || wait > cfg.max_retry_after {
-            return Err(last());
+            return Err(self.last());
         }
         let jitter = backoff(0, cfg.backoff_base, cfg.backoff_max)
             .min(deadline.saturating_duration_since(until) / 2);

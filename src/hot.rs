@@ -12,10 +12,15 @@
 //!
 //! Buffers are never freed while the mirror lives: a reader may still be copying from the old
 //! buffer when a longer token needs a bigger one. The old one is wiped and kept (capacity only
-//! grows, doubling, so a handful at most); all are wiped and freed with the mirror.
+//! grows, doubling, so a handful at most); all are wiped and freed with the mirror. Clearing
+//! the mirror wipes the bytes too.
+//!
+//! The writers' lock is a word holding the fork epoch of its holder: a child forked while a
+//! parent thread was writing (that thread does not exist in the child) takes the lock over,
+//! and ends the half-done write as "no token" instead of waiting forever.
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// A token's bytes in atomic words.
 struct Words(Box<[AtomicU64]>);
@@ -53,11 +58,17 @@ pub struct HotToken {
     until_wall_ms: AtomicU64,
     expires_unix_ms: AtomicU64,
     words: AtomicPtr<Words>,
-    /// Writers' lock, and every buffer ever used (the current one last). Boxed: `words`
-    /// points at them, so they must not move when the list grows.
+    /// Writers' lock: 0 free, else the holder's fork epoch + 1.
+    lock: AtomicU64,
+    /// Every buffer ever used (the current one last), changed only under `lock`. Boxed:
+    /// `words` points at them, so they must not move when the list grows.
     #[allow(clippy::vec_box)]
-    buffers: Mutex<Vec<Box<Words>>>,
+    buffers: UnsafeCell<Vec<Box<Words>>>,
 }
+
+// SAFETY: `buffers` is only touched under `lock` (or with `&mut self`); everything else is
+// atomic.
+unsafe impl Sync for HotToken {}
 
 impl Default for HotToken {
     fn default() -> Self {
@@ -68,7 +79,8 @@ impl Default for HotToken {
             until_wall_ms: AtomicU64::new(0),
             expires_unix_ms: AtomicU64::new(0),
             words: AtomicPtr::new(&*first as *const Words as *mut Words),
-            buffers: Mutex::new(vec![first]),
+            lock: AtomicU64::new(0),
+            buffers: UnsafeCell::new(vec![first]),
         }
     }
 }
@@ -76,16 +88,45 @@ impl Default for HotToken {
 /// A writer's hold on the mirror (its lock): the token slot is changed and mirrored under it.
 pub struct HotWriter<'a> {
     hot: &'a HotToken,
-    #[allow(clippy::vec_box)]
-    buffers: std::sync::MutexGuard<'a, Vec<Box<Words>>>,
+}
+
+impl Drop for HotWriter<'_> {
+    fn drop(&mut self) {
+        self.hot.lock.store(0, Ordering::Release);
+    }
 }
 
 impl HotToken {
     /// Locks out other writers; the caller changes the token slot, then [`HotWriter::publish`].
     pub fn writer(&self) -> HotWriter<'_> {
-        HotWriter {
-            hot: self,
-            buffers: self.buffers.lock().unwrap_or_else(|p| p.into_inner()),
+        let me = crate::process::epoch() + 1;
+        let mut spins = 0u32;
+        loop {
+            match self
+                .lock
+                .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return HotWriter { hot: self },
+                Err(holder) if holder != me => {
+                    // held by a thread of the process this one was forked from: take it over
+                    if self
+                        .lock
+                        .compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        let mut w = HotWriter { hot: self };
+                        w.repair();
+                        return w;
+                    }
+                }
+                Err(_) => {}
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 
@@ -150,23 +191,44 @@ impl HotToken {
 }
 
 impl HotWriter<'_> {
-    /// Mirrors the slot's new content: a token's bytes and meta, or none.
+    #[allow(clippy::vec_box)]
+    fn buffers(&mut self) -> &mut Vec<Box<Words>> {
+        // SAFETY: this writer holds the lock.
+        unsafe { &mut *self.hot.buffers.get() }
+    }
+
+    /// After taking over a forked-away writer's lock: a write it left half done (odd
+    /// sequence) ends as "no token".
+    fn repair(&mut self) {
+        let s = self.hot.seq.load(Ordering::Relaxed);
+        if s & 1 == 1 {
+            self.hot.len.store(0, Ordering::Relaxed);
+            self.hot.seq.store(s.wrapping_add(1), Ordering::Release);
+            self.publish(None);
+        }
+    }
+
+    /// Mirrors the slot's new content: a token's bytes and meta, or none (the bytes wiped).
     pub fn publish(&mut self, token: Option<(&[u8], HotMeta)>) {
         let hot = self.hot;
         let s = hot.seq.load(Ordering::Relaxed);
         hot.seq.store(s.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
         match token {
-            None => hot.len.store(0, Ordering::Relaxed),
+            None => {
+                hot.len.store(0, Ordering::Relaxed);
+                self.buffers().last().expect("one buffer at least").wipe();
+            }
             Some((bytes, meta)) => {
-                let mut current = self.buffers.last().expect("one buffer at least");
+                let buffers = self.buffers();
+                let mut current = buffers.last().expect("one buffer at least");
                 if bytes.len() > current.capacity() {
                     current.wipe();
                     let bigger = Words::with_bytes(bytes.len());
                     hot.words
                         .store(&*bigger as *const Words as *mut Words, Ordering::Release);
-                    self.buffers.push(bigger);
-                    current = self.buffers.last().expect("just pushed");
+                    buffers.push(bigger);
+                    current = buffers.last().expect("just pushed");
                 }
                 for (i, w) in current.0.iter().enumerate() {
                     let mut word = [0u8; 8];
@@ -188,12 +250,7 @@ impl HotWriter<'_> {
 
 impl Drop for HotToken {
     fn drop(&mut self) {
-        for b in self
-            .buffers
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+        for b in self.buffers.get_mut().iter() {
             b.wipe();
         }
     }
@@ -246,6 +303,51 @@ mod tests {
         assert_eq!(take(p, 5), b"short\0");
         hot.writer().publish(None);
         assert!(hot.copy_out(|_| true, alloc, never).is_none());
+    }
+
+    /// Clearing the mirror wipes the token's bytes, not only its length.
+    #[test]
+    fn clearing_wipes_the_bytes() {
+        let hot = HotToken::default();
+        hot.writer()
+            .publish(Some((b"secret-token-bytes", meta(100))));
+        hot.writer().publish(None);
+        // SAFETY: `words` points at a live buffer; read with the lock free.
+        let words = unsafe { &*hot.words.load(Ordering::Acquire) };
+        assert!(words.0.iter().all(|w| w.load(Ordering::Relaxed) == 0));
+    }
+
+    /// A fork while another thread holds the writers' lock mid-update: the child takes the
+    /// lock over, sees no token (not a torn one) and can publish a new one.
+    #[test]
+    fn a_forked_child_can_write_after_a_fork_during_an_update() {
+        let hot = HotToken::default();
+        hot.writer().publish(Some((b"first", meta(100))));
+        // a writer "of another thread" stopped mid-update: lock held, sequence odd
+        let w = hot.writer();
+        let s = hot.seq.load(Ordering::Relaxed);
+        hot.seq.store(s + 1, Ordering::Relaxed);
+        // SAFETY: the child only uses the mirror (atomics, one allocation) and _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            unsafe { libc::alarm(10) };
+            let never = |_: *mut u8, _: usize| {};
+            let none = hot.copy_out(|_| true, alloc, never).is_none();
+            hot.writer().publish(Some((b"child", meta(100))));
+            let ok = match hot.copy_out(|_| true, alloc, never) {
+                Some((p, _)) => take(p, 5) == b"child\0",
+                None => false,
+            };
+            unsafe { libc::_exit(if none && ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "the child hung or crashed");
+        assert_eq!(libc::WEXITSTATUS(status), 0);
+        hot.seq.store(s + 2, Ordering::Relaxed);
+        drop(w);
     }
 
     #[test]

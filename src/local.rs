@@ -74,7 +74,13 @@ pub(crate) enum Route<'a, K> {
 /// Whether the current thread is inside [`block_on`] (its reactor drives what it polls).
 #[inline]
 pub(crate) fn inside() -> bool {
-    INSIDE.with(Cell::get)
+    INSIDE.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Whether this thread's reactor can be used: not once its thread-locals are destroyed (a
+/// call from a pthread-key destructor at thread exit, which runs after them).
+pub(crate) fn available() -> bool {
+    LOCAL.try_with(|_| ()).is_ok() && POOLS.try_with(|_| ()).is_ok()
 }
 
 /// Drives `fut` to completion on this thread's own reactor.
@@ -83,48 +89,51 @@ pub(crate) fn block_on<F: Future>(fut: F) -> Result<F::Output> {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
-            INSIDE.with(|f| f.set(false));
+            let _ = INSIDE.try_with(|f| f.set(false));
         }
     }
-    INSIDE.with(|f| f.set(true));
+    let _ = INSIDE.try_with(|f| f.set(true));
     let _reset = Reset;
     Ok(rt.block_on(fut))
 }
 
 fn runtime() -> Result<Rc<Runtime>> {
     let epoch = crate::process::epoch();
-    LOCAL.with(|cell| {
-        let mut local = cell.borrow_mut();
-        if let Some(l) = local.as_ref() {
-            if l.epoch == epoch {
-                return Ok(Rc::clone(&l.rt));
+    let gone = |_| Error::new(ErrorKind::Internal, "this thread's storage is gone");
+    LOCAL
+        .try_with(|cell| {
+            let mut local = cell.borrow_mut();
+            if let Some(l) = local.as_ref() {
+                if l.epoch == epoch {
+                    return Ok(Rc::clone(&l.rt));
+                }
             }
-        }
-        if let Some(parent) = local.take() {
-            // A forked child's copy of the parent's thread state: the reactor shares the
-            // parent's epoll instance and the pools the parent's sockets. Never touched again.
-            std::mem::forget(parent);
-            POOLS.with(|p| std::mem::forget(std::mem::take(&mut *p.borrow_mut())));
-        }
-        let rt = Builder::new_current_thread()
-            .enable_all()
-            // Nothing here uses blocking threads (name lookups go to the process-wide
-            // runtime); one is the least tokio accepts.
-            .max_blocking_threads(1)
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("cannot start this thread's reactor: {e}"),
-                )
-            })?;
-        let rt = Rc::new(rt);
-        *local = Some(Local {
-            epoch,
-            rt: Rc::clone(&rt),
-        });
-        Ok(rt)
-    })
+            if let Some(parent) = local.take() {
+                // A forked child's copy of the parent's thread state: the reactor shares the
+                // parent's epoll instance and the pools the parent's sockets. Never touched again.
+                std::mem::forget(parent);
+                POOLS.with(|p| std::mem::forget(std::mem::take(&mut *p.borrow_mut())));
+            }
+            let rt = Builder::new_current_thread()
+                .enable_all()
+                // Nothing here uses blocking threads (name lookups go to the process-wide
+                // runtime); one is the least tokio accepts.
+                .max_blocking_threads(1)
+                .build()
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        format!("cannot start this thread's reactor: {e}"),
+                    )
+                })?;
+            let rt = Rc::new(rt);
+            *local = Some(Local {
+                epoch,
+                rt: Rc::clone(&rt),
+            });
+            Ok(rt)
+        })
+        .map_err(gone)?
 }
 
 /// Where to send a request of `owner`'s: this thread's own connections when inside

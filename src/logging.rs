@@ -85,3 +85,24 @@ macro_rules! log_line {
         }
     };
 }
+
+/// A line built under a lock and emitted after it is released (a log callback may call back
+/// into the library, e.g. `oauth_client_stats`, which takes the same locks).
+#[must_use]
+pub struct Deferred(Option<(Level, String)>);
+
+impl Deferred {
+    pub fn new(level: Level, line: String) -> Deferred {
+        Deferred(enabled(level).then_some((level, line)))
+    }
+
+    pub fn none() -> Deferred {
+        Deferred(None)
+    }
+
+    pub fn emit(self) {
+        if let Some((level, line)) = self.0 {
+            emit(level, format_args!("{line}"));
+        }
+    }
+}

@@ -136,30 +136,42 @@ where
     T: Send + 'static,
     F: Future<Output = Result<T>> + Send + 'static,
 {
-    if ON_RUNTIME_THREAD.with(|f| f.get()) {
+    if ON_RUNTIME_THREAD.try_with(|f| f.get()).unwrap_or(false) {
         return Err(Error::new(
             ErrorKind::Internal,
             "blocking cxoauth call made from a cxoauth runtime thread",
         ));
     }
-    if Handle::try_current().is_err() {
+    if Handle::try_current().is_err() && crate::local::available() {
         if on_this_thread {
             // Boxed: moved into the reactor as a pointer, not as a large future.
             return crate::local::block_on(Box::pin(fut))?;
         }
         return handle()?.block_on(fut);
     }
-    // From inside another runtime: spawned onto ours, waited for on a plain channel.
+    // From inside another runtime, or from a thread whose thread-locals are gone (a call made
+    // by a pthread-key destructor at thread exit): spawned onto ours, waited for on a lock and
+    // condition variable (no thread-local of any kind).
     let handle = handle()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let done = Arc::new((Mutex::new(None), std::sync::Condvar::new()));
+    let tx = Arc::clone(&done);
     handle.spawn(async move {
-        let _ = tx.send(fut.await);
+        let r = crate::panic::CatchUnwind::new(fut)
+            .await
+            .unwrap_or_else(|()| {
+                Err(Error::new(
+                    ErrorKind::Internal,
+                    "internal error: the request task panicked",
+                ))
+            });
+        *tx.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        tx.1.notify_one();
     });
-    // A panic inside the task drops `tx`: report it instead of hanging.
-    rx.recv().unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Internal,
-            "internal error: the request task panicked",
-        ))
-    })
+    let mut slot = done.0.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        if let Some(r) = slot.take() {
+            return r;
+        }
+        slot = done.1.wait(slot).unwrap_or_else(|p| p.into_inner());
+    }
 }

@@ -33,7 +33,7 @@ use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::cache::{Acquired, Entry, SharedCache};
+use crate::cache::{Acquired, Entry, Seen, SharedCache};
 use crate::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -130,7 +130,9 @@ impl FailureState {
     fn after(prev: Option<&FailureState>, error: Error, cfg: &Config) -> FailureState {
         let streak = prev.map_or(0, |p| p.streak + 1);
         let (window, server_window) = match error.retry_after {
-            Some(d) => (d, true),
+            // a server-imposed window is never longer than max_retry_after_s: then one
+            // request (this fetch is single-flight) probes whether it still holds
+            Some(d) => (d.min(cfg.max_retry_after), true),
             None => {
                 let rejected = matches!(
                     error.oauth_code.as_deref(),
@@ -177,6 +179,12 @@ struct Inner {
     shared: ArcSwapOption<SharedCache>,
     /// The last token a 401 rejected: never taken back from the shared cache.
     rejected: Mutex<Option<Zeroizing<String>>>,
+    /// The generation in `slot` (0: none): a refresh timer of a token that was replaced or
+    /// dropped ends at once, instead of sleeping until its time.
+    current: watch::Sender<u64>,
+    /// The fork epoch `live` was built in, for the hot path's one comparison: the first call
+    /// in a forked child — a cached read included — rebuilds `live` and arms the refresh.
+    live_epoch: AtomicU64,
 }
 
 /// The per-process part of a client: its connection pool and the state of token fetches,
@@ -235,6 +243,8 @@ impl TokenManager {
                 live: ArcSwap::from_pointee(live),
                 shared,
                 rejected: Mutex::new(None),
+                current: watch::channel(0).0,
+                live_epoch: AtomicU64::new(crate::process::epoch()),
             }),
         })
     }
@@ -253,6 +263,7 @@ impl TokenManager {
         if !Arc::ptr_eq(&*prev, &live) {
             return Ok(self.inner.live.load_full());
         }
+        self.inner.live_epoch.store(epoch, Ordering::Relaxed);
         log_line!(
             Level::Info,
             "fork detected: new connection pool and token fetch state in this process"
@@ -275,6 +286,10 @@ impl TokenManager {
         alloc: impl Fn(usize) -> *mut u8,
         release: impl Fn(*mut u8, usize),
     ) -> Option<(*mut u8, u64)> {
+        if crate::process::epoch() != self.inner.live_epoch.load(Ordering::Relaxed) {
+            // a forked child's first call: its own fetch state and refresh timer
+            let _ = self.live();
+        }
         let now = crate::clock::wall_coarse_ms();
         self.inner
             .hot
@@ -346,6 +361,7 @@ impl TokenManager {
             let prev = slot.compare_and_swap(&*current, None);
             if let Some(t) = prev.as_ref().filter(|t| t.generation == generation) {
                 hot.publish(None);
+                self.inner.current.send_replace(0);
                 drop(hot);
                 if self.inner.shared.load().is_some() {
                     *self
@@ -476,68 +492,19 @@ impl Inner {
         });
         let live = Arc::clone(&live);
         handle.spawn(async move {
-            let mut shutdown = task.shutdown.subscribe();
             let started = Instant::now();
-            let deadline = started + task.cfg.deadline;
-            let result = tokio::select! {
-                biased;
-                _ = shutdown.wait_for(|closed| *closed) => {
-                    Err(Error::new(ErrorKind::Cancelled, "client closed during token fetch"))
-                }
-                r = task.obtain(&live, deadline, replacing) => r,
-            };
-            let result = result.and_then(|grant| task.store(grant, started));
-            {
-                let mut f = live.failure.lock().unwrap_or_else(|p| p.into_inner());
-                *f = match &result {
-                    Ok(t) => {
-                        log_line!(
-                            Level::Info,
-                            "token fetched: lifetime {} s, refresh in {} s",
-                            t.expires_at.saturating_duration_since(started).as_secs(),
-                            t.refresh_at
-                                .saturating_duration_since(Instant::now())
-                                .as_secs()
-                        );
-                        None
-                    }
-                    Err(e) if e.kind == ErrorKind::Cancelled || e.kind == ErrorKind::Closed => {
-                        f.take()
-                    }
-                    Err(e) => {
-                        task.stats
-                            .token_fetch_failures
-                            .fetch_add(1, Ordering::Relaxed);
-                        let next = FailureState::after(f.as_ref(), e.clone(), &task.cfg);
-                        let refreshing = task.slot.load().as_ref().is_some_and(|t| t.is_usable());
-                        log_line!(
-                            if refreshing {
-                                Level::Warn
-                            } else {
-                                Level::Error
-                            },
-                            "token {} failed ({}): {}; no new request for {} ms{}",
-                            if refreshing { "refresh" } else { "fetch" },
-                            e.kind.name(),
-                            e.message,
-                            boot_until(next.until_boot_ns).as_millis(),
-                            if next.server_window {
-                                " (Retry-After)"
-                            } else {
-                                ""
-                            }
-                        );
-                        Some(next)
-                    }
-                };
-            }
+            let result = task.fetch_once(&live, started, replacing).await;
+            let note = task.record_outcome(&live, &result, started);
             *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             let timer = match &result {
                 Ok(t) => Some(task.refresh_timer(&live, t)),
                 Err(_) => None,
             };
             let _ = tx.send(Some(result));
+            // the result (a token) is held by the receivers only: no copy stays with the timer
+            drop(tx);
             drop(task);
+            note.emit();
             // This task goes on as the new token's refresh timer (no task spawned while the
             // reply's connection goes back to the pool).
             if let Some(timer) = timer {
@@ -547,9 +514,95 @@ impl Inner {
         Ok(rx)
     }
 
+    /// One fetch: ended by `oauth_close`, bounded by the deadline as a whole (shared-cache
+    /// waits included), and inside a panic boundary, so that whatever happens the bookkeeping
+    /// after it runs.
+    async fn fetch_once(
+        self: &Arc<Self>,
+        live: &Arc<Live>,
+        started: Instant,
+        replacing: Option<Zeroizing<String>>,
+    ) -> Result<Arc<CachedToken>> {
+        let mut shutdown = self.shutdown.subscribe();
+        let deadline = crate::clock::instant_after(started, self.cfg.deadline);
+        let bounded =
+            tokio::time::timeout_at(deadline.into(), self.obtain(live, deadline, replacing));
+        let result = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|closed| *closed) => {
+                Err(Error::new(ErrorKind::Cancelled, "client closed during token fetch"))
+            }
+            r = crate::panic::CatchUnwind::new(bounded) => match r {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(Error::new(ErrorKind::Timeout, "token fetch: deadline reached")),
+                Err(()) => Err(Error::new(ErrorKind::Internal, "internal error during the token fetch")),
+            },
+        };
+        result.and_then(|grant| self.store(grant, started))
+    }
+
+    /// Remembers the fetch's outcome (a failure with its window, or none); the log line is
+    /// returned to be emitted after the lock is released (a log callback may call the library).
+    fn record_outcome(
+        &self,
+        live: &Live,
+        result: &Result<Arc<CachedToken>>,
+        started: Instant,
+    ) -> crate::logging::Deferred {
+        let mut f = live.failure.lock().unwrap_or_else(|p| p.into_inner());
+        let (next, note) = match result {
+            Ok(t) => (
+                None,
+                crate::logging::Deferred::new(
+                    Level::Info,
+                    format!(
+                        "token fetched: lifetime {} s, refresh in {} s",
+                        t.expires_at.saturating_duration_since(started).as_secs(),
+                        t.refresh_at
+                            .saturating_duration_since(Instant::now())
+                            .as_secs()
+                    ),
+                ),
+            ),
+            Err(e) if e.kind == ErrorKind::Cancelled || e.kind == ErrorKind::Closed => {
+                (f.take(), crate::logging::Deferred::none())
+            }
+            Err(e) => {
+                self.stats
+                    .token_fetch_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                let next = FailureState::after(f.as_ref(), e.clone(), &self.cfg);
+                let refreshing = self.slot.load().as_ref().is_some_and(|t| t.is_usable());
+                let note = crate::logging::Deferred::new(
+                    if refreshing {
+                        Level::Warn
+                    } else {
+                        Level::Error
+                    },
+                    format!(
+                        "token {} failed ({}): {}; no new request for {} ms{}",
+                        if refreshing { "refresh" } else { "fetch" },
+                        e.kind.name(),
+                        e.message,
+                        boot_until(next.until_boot_ns).as_millis(),
+                        if next.server_window {
+                            " (Retry-After)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+                (Some(next), note)
+            }
+        };
+        *f = next;
+        note
+    }
+
     /// A new token: from the shared cache when another process already has one (never the
     /// token being replaced or one a 401 rejected), else from the token endpoint while holding
-    /// the cross-process lock, storing it for the others.
+    /// the cross-process lock, storing it for the others. A holder still busy when this
+    /// caller's wait bound comes ([`lock_wait_until`]) does not stop it: it fetches itself.
     async fn obtain(
         &self,
         live: &Live,
@@ -559,6 +612,7 @@ impl Inner {
         let Some(cache) = self.shared.load_full() else {
             return live.provider.fetch(&live.transport, deadline).await;
         };
+        let wait_until = lock_wait_until(&self.cfg, deadline);
         let rejected = self
             .rejected
             .lock()
@@ -567,7 +621,7 @@ impl Inner {
         if let Some(r) = &rejected {
             // one 401 storm across the fleet: the first drops the entry, the others find a
             // new token or nothing
-            cache.invalidate(r).await;
+            cache.invalidate(r, wait_until).await;
         }
         let usable = |e: &Entry| {
             let old = |t: &Option<Zeroizing<String>>| {
@@ -591,29 +645,49 @@ impl Inner {
             .with_status(429)
             .with_retry_after(Some(wait)));
         }
-        match cache.acquire(deadline, &usable).await {
+        match cache.acquire(wait_until, &usable).await {
             Acquired::Entry(e) => Ok(grant_of(e)),
             Acquired::Lock(lock) => {
                 let r = match cache.load().await.filter(&usable) {
                     Some(e) => Ok(grant_of(e)),
                     None => {
-                        let r = live.provider.fetch(&live.transport, deadline).await;
-                        match &r {
-                            Ok(g) => cache.store(&self.entry_of(g)).await,
-                            Err(e) => {
-                                if let Some(d) = e.retry_after {
-                                    cache.note_rate_limit(unix_ms_after(d)).await;
-                                }
-                            }
-                        }
-                        r
+                        self.fetch_and_share(&cache, live, deadline, &Seen::Any)
+                            .await
                     }
                 };
                 cache.release(lock).await;
                 r
             }
+            Acquired::Busy(seen) => {
+                log_line!(
+                    Level::Info,
+                    "another process's token fetch is still running: fetching without waiting longer"
+                );
+                self.fetch_and_share(&cache, live, deadline, &seen).await
+            }
             Acquired::Unavailable => live.provider.fetch(&live.transport, deadline).await,
         }
+    }
+
+    /// Fetches from the token endpoint and shares the outcome: the token (stored over what
+    /// `seen` describes), or the endpoint's Retry-After window.
+    async fn fetch_and_share(
+        &self,
+        cache: &SharedCache,
+        live: &Live,
+        deadline: Instant,
+        seen: &Seen,
+    ) -> Result<TokenGrant> {
+        let r = live.provider.fetch(&live.transport, deadline).await;
+        match &r {
+            Ok(g) => cache.store(&self.entry_of(g), seen).await,
+            Err(e) => {
+                if let Some(d) = e.retry_after {
+                    cache.note_rate_limit(unix_ms_after(d)).await;
+                }
+            }
+        }
+        r
     }
 
     fn entry_of(&self, g: &TokenGrant) -> Entry {
@@ -637,14 +711,14 @@ impl Inner {
         // Lifetimes count from when the request was sent: never later than the server's clock.
         let lifetime = grant.expires_in;
         let margin = effective_margin(self.cfg.refresh_margin, lifetime);
-        let expires_at = requested_at + lifetime;
-        let refresh_at = expires_at - margin;
+        let expires_at = crate::clock::instant_after(requested_at, lifetime);
+        let refresh_at = expires_at.checked_sub(margin).unwrap_or(requested_at);
         let elapsed = requested_at.elapsed();
         let left = lifetime.saturating_sub(elapsed);
         let guard = EXPIRY_GUARD.min(lifetime / 10);
         let usable_for = left.saturating_sub(guard);
         let quick_until_wall_ms = crate::clock::wall_coarse_ms()
-            + usable_for.saturating_sub(QUICK_SLACK).as_millis() as u64;
+            .saturating_add(usable_for.saturating_sub(QUICK_SLACK).as_millis() as u64);
         let token = Arc::new(CachedToken {
             value: grant.access_token,
             bearer,
@@ -658,6 +732,7 @@ impl Inner {
         });
         let mut hot = self.hot.writer();
         self.slot.store(Some(Arc::clone(&token)));
+        self.current.send_replace(token.generation);
         hot.publish(Some((
             token.value.as_bytes(),
             HotMeta {
@@ -691,10 +766,13 @@ impl Inner {
         let early = Duration::from_nanos(fastrand::u64(0..=(margin.as_nanos() as u64 / 10)));
         let mut wait = boot_until(token.refresh_boot_ns).saturating_sub(early);
         let mut shutdown = self.shutdown.subscribe();
+        let mut current = self.current.subscribe();
         async move {
             loop {
                 tokio::select! {
                     _ = shutdown.wait_for(|c| *c) => return,
+                    // replaced or dropped: its new token (if any) has a timer of its own
+                    _ = current.wait_for(|g| *g != generation) => return,
                     _ = tokio::time::sleep(wait) => {}
                 }
                 let Some(inner) = weak.upgrade() else { return };
@@ -724,6 +802,16 @@ impl Inner {
             }
         }
     }
+}
+
+/// Until when a fetch waits for another process's fetch (the cross-process lock or lease):
+/// at most `timeout_ms`, and never so long that less than `timeout_ms` (or half of what is
+/// left) of its own deadline remains to fetch itself.
+fn lock_wait_until(cfg: &Config, deadline: Instant) -> Instant {
+    let now = Instant::now();
+    let left = deadline.saturating_duration_since(now);
+    let keep = cfg.timeout.min(left / 2);
+    crate::clock::instant_after(now, cfg.timeout).min(now + (left - keep))
 }
 
 /// A grant made of a shared-cache entry (its remaining lifetime).

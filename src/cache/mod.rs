@@ -18,6 +18,7 @@ pub mod seal;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ring::digest;
@@ -36,12 +37,18 @@ pub const COOL_DOWN: Duration = Duration::from_secs(30);
 pub const DEFAULT_PREFIX: &str = "cxoauth";
 
 /// The `token_cache` setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum CacheSetting {
     Memory,
     File(PathBuf),
-    /// The URL (it may hold a password: never printed).
-    Redis(String),
+    /// The URL (it may hold a password: never printed, wiped when dropped).
+    Redis(zeroize::Zeroizing<String>),
+}
+
+impl std::fmt::Debug for CacheSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 impl CacheSetting {
@@ -69,7 +76,22 @@ impl CacheSetting {
                     "config key \"token_cache\": the redis URL has no host",
                 ));
             }
-            return Ok(CacheSetting::Redis(t.to_string()));
+            let loopback = match u.host() {
+                Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                // (redis:// is not a special scheme: an IPv4 address stays a "domain")
+                Some(url::Host::Domain(d)) => {
+                    d.eq_ignore_ascii_case("localhost")
+                        || d.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+                }
+                None => false,
+            };
+            if u.scheme() == "redis" && u.password().is_some() && !loopback {
+                return Err(Error::config(
+                    "config key \"token_cache\": a Redis password is never sent in clear to another host: use rediss:// (TLS)",
+                ));
+            }
+            return Ok(CacheSetting::Redis(zeroize::Zeroizing::new(t.to_string())));
         }
         Err(Error::config(
             "config key \"token_cache\" must be \"memory\", \"file:///dir\", \"redis://...\" or \"rediss://...\"",
@@ -81,7 +103,7 @@ impl CacheSetting {
         match self {
             CacheSetting::Memory => "memory".into(),
             CacheSetting::File(p) => format!("file://{}", p.display()),
-            CacheSetting::Redis(u) => match url::Url::parse(u) {
+            CacheSetting::Redis(u) => match url::Url::parse(u.as_str()) {
                 Ok(u) => format!(
                     "{}://{}:{}",
                     u.scheme(),
@@ -115,8 +137,24 @@ pub enum Acquired {
     Entry(Entry),
     /// This process holds the lock: fetch, store, then release it.
     Lock(Lock),
+    /// Another holder was still busy when the wait bound came (contention, not a fault): fetch
+    /// without the lock and store under compare-and-set against what was seen.
+    Busy(Seen),
     /// The backend did not answer (it is now cooling down): fetch without it.
     Unavailable,
+}
+
+/// What a reader last saw under the entry's name: a store after fetching without the lock
+/// only replaces that (compare-and-set), so a token another process stored meanwhile stays.
+pub enum Seen {
+    /// Store whatever is there (the file backend, or the caller holds the lock).
+    Any,
+    /// Nothing.
+    Absent,
+    /// A value too large or not text (corrupt): replaced.
+    Corrupt,
+    /// This text.
+    Text(zeroize::Zeroizing<String>),
 }
 
 /// The cross-process lock of one entry (released by [`SharedCache::release`] or on drop).
@@ -127,16 +165,18 @@ pub enum Lock {
 
 enum Backend {
     File(file::FileCache),
-    Redis(Box<redis_cache::RedisCache>),
+    Redis(Arc<redis_cache::RedisCache>),
 }
 
 /// A client's shared cache entry: where, under which name, sealed with which key.
 pub struct SharedCache {
     backend: Backend,
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     setting: CacheSetting,
     /// Boot-clock time until which the backend is not used (after a failure).
     down_until: AtomicU64,
+    /// The longest server-imposed wait taken from the cache (`max_retry_after_s`).
+    max_wait: Duration,
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
@@ -171,7 +211,7 @@ impl SharedCache {
         let backend = match &setting {
             CacheSetting::Memory => return Ok(None),
             CacheSetting::File(dir) => Backend::File(file::FileCache::new(dir, &name)),
-            CacheSetting::Redis(url) => Backend::Redis(Box::new(redis_cache::RedisCache::new(
+            CacheSetting::Redis(url) => Backend::Redis(Arc::new(redis_cache::RedisCache::new(
                 url,
                 &cfg.token_cache_prefix,
                 &key,
@@ -180,9 +220,10 @@ impl SharedCache {
         };
         Ok(Some(SharedCache {
             backend,
-            sealer: Sealer::new(&cfg.secrets(), &key),
+            sealer: Arc::new(Sealer::new(&cfg.secrets(), &key)),
             setting,
             down_until: AtomicU64::new(0),
+            max_wait: cfg.max_retry_after,
         }))
     }
 
@@ -207,8 +248,8 @@ impl SharedCache {
             return None;
         }
         let text = match &self.backend {
-            Backend::File(f) => f.load(),
-            Backend::Redis(r) => r.load().await,
+            Backend::File(f) => f.load().await,
+            Backend::Redis(r) => r.load().await.map(|(t, _)| t),
         };
         match text {
             Ok(Some(t)) => self.open_fresh(&t),
@@ -226,15 +267,15 @@ impl SharedCache {
     }
 
     /// Waits for the cross-process lock of the entry, or for another process to store a
-    /// token that `accept` takes (not the one being replaced), until `deadline`.
-    pub async fn acquire(&self, deadline: Instant, accept: impl Fn(&Entry) -> bool) -> Acquired {
+    /// token that `accept` takes (not the one being replaced), until `wait_until`.
+    pub async fn acquire(&self, wait_until: Instant, accept: impl Fn(&Entry) -> bool) -> Acquired {
         if !self.usable() {
             return Acquired::Unavailable;
         }
         let fresh = |t: &str| self.open_fresh(t).filter(|e| accept(e));
         let r = match &self.backend {
-            Backend::File(f) => f.acquire(deadline, fresh).await,
-            Backend::Redis(r) => r.acquire(deadline, fresh).await,
+            Backend::File(f) => f.acquire(wait_until, fresh).await,
+            Backend::Redis(r) => r.acquire(wait_until, fresh).await,
         };
         match r {
             Ok(a) => a,
@@ -245,8 +286,9 @@ impl SharedCache {
         }
     }
 
-    /// Stores `entry` (fresh until `entry.stale_unix_ms`), waking waiters.
-    pub async fn store(&self, entry: &Entry) {
+    /// Stores `entry` (fresh until `entry.stale_unix_ms`), waking waiters; only over what
+    /// `seen` describes (see [`Seen`]).
+    pub async fn store(&self, entry: &Entry, seen: &Seen) {
         if !self.usable() {
             return;
         }
@@ -262,8 +304,8 @@ impl SharedCache {
             return;
         }
         let r = match &self.backend {
-            Backend::File(f) => f.store(&text),
-            Backend::Redis(r) => r.store(&text, ttl).await,
+            Backend::File(f) => f.store(&text).await,
+            Backend::Redis(r) => r.store(&text, ttl, seen).await,
         };
         if let Err(e) = r {
             self.failed("write", &e);
@@ -274,26 +316,25 @@ impl SharedCache {
     pub async fn release(&self, lock: Lock) {
         match lock {
             Lock::File(l) => drop(l),
-            Lock::Redis(l) => {
-                if let Backend::Redis(r) = &self.backend {
-                    r.release(l).await;
-                }
-            }
+            Lock::Redis(l) => l.release().await,
         }
     }
 
-    /// Drops the stored entry if it still holds `token` (a 401 saw it rejected).
-    pub async fn invalidate(&self, token: &str) {
+    /// Drops the stored entry if it still holds `token` (a 401 saw it rejected). The file lock
+    /// is waited for until `wait_until` at most.
+    pub async fn invalidate(&self, token: &str, wait_until: Instant) {
         if !self.usable() {
             return;
         }
-        let matches = |text: &str| {
-            self.sealer
+        let sealer = Arc::clone(&self.sealer);
+        let token = zeroize::Zeroizing::new(token.to_string());
+        let matches = move |text: &str| {
+            sealer
                 .open(text)
-                .is_some_and(|e| e.token.as_str() == token)
+                .is_some_and(|e| e.token.as_str() == token.as_str())
         };
         let r = match &self.backend {
-            Backend::File(f) => f.invalidate(matches),
+            Backend::File(f) => f.invalidate(matches, wait_until).await,
             Backend::Redis(r) => r.invalidate(matches).await,
         };
         if let Err(e) = r {
@@ -301,14 +342,22 @@ impl SharedCache {
         }
     }
 
-    /// Shares the token endpoint's Retry-After window (Unix ms) with other processes.
+    /// Shares the token endpoint's Retry-After window (Unix ms; capped at `max_retry_after_s`
+    /// from now) with other processes, sealed.
     pub async fn note_rate_limit(&self, until_unix_ms: u64) {
         if !self.usable() {
             return;
         }
+        let now = crate::clock::unix_ms_after(Duration::ZERO);
+        let cap = crate::clock::unix_ms_after(self.max_wait);
+        let until = until_unix_ms.min(cap);
+        let Some(text) = self.sealer.seal_number(until) else {
+            return;
+        };
+        let ttl = Duration::from_millis(until.saturating_sub(now).max(1));
         let r = match &self.backend {
-            Backend::File(f) => f.note_rate_limit(until_unix_ms),
-            Backend::Redis(r) => r.note_rate_limit(until_unix_ms).await,
+            Backend::File(f) => f.note_rate_limit(&text).await,
+            Backend::Redis(r) => r.note_rate_limit(&text, ttl).await,
         };
         if let Err(e) = r {
             self.failed("write", &e);
@@ -316,23 +365,63 @@ impl SharedCache {
     }
 
     /// Until when another process saw the token endpoint rate limit (Unix ms), if later than
-    /// now.
+    /// now: only a window sealed with this client's key counts, and none longer than
+    /// `max_retry_after_s` from now.
     pub async fn rate_limited_until(&self) -> Option<u64> {
         if !self.usable() {
             return None;
         }
-        let now = crate::clock::unix_ms_after(Duration::ZERO);
         let r = match &self.backend {
-            Backend::File(f) => f.rate_limited_until(),
+            Backend::File(f) => f.rate_limited_until().await,
             Backend::Redis(r) => r.rate_limited_until().await,
         };
+        let now = crate::clock::unix_ms_after(Duration::ZERO);
+        let cap = crate::clock::unix_ms_after(self.max_wait);
         match r {
-            Ok(Some(t)) if t > now => Some(t),
-            Ok(_) => None,
+            Ok(Some(text)) => self
+                .sealer
+                .open_number(&text)
+                .map(|t| t.min(cap))
+                .filter(|&t| t > now),
+            Ok(None) => None,
             Err(e) => {
                 self.failed("read", &e);
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_password_goes_in_clear_only_to_loopback() {
+        for ok in [
+            "redis://:pw@127.0.0.1:6379",
+            "redis://:pw@localhost",
+            "redis://:pw@[::1]:6379",
+            "rediss://:pw@cache.example.com",
+            "redis://cache.example.com",
+        ] {
+            assert!(CacheSetting::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "redis://:pw@cache.example.com",
+            "redis://u:pw@10.1.2.3:6379",
+        ] {
+            let e = CacheSetting::parse(bad).unwrap_err();
+            assert!(e.message.contains("rediss://"), "{bad}: {}", e.message);
+            assert!(!e.message.contains("pw@"));
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_redis_password() {
+        let s = CacheSetting::parse("rediss://:Sekr1tPw@cache.example.com:6380").unwrap();
+        let d = format!("{s:?}");
+        assert!(!d.contains("Sekr1tPw"), "{d}");
+        assert!(d.contains("cache.example.com:6380"), "{d}");
     }
 }

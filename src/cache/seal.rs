@@ -11,6 +11,10 @@ use zeroize::Zeroizing;
 
 /// The format version in front of every sealed entry.
 const PREFIX: &str = "cxo1.";
+/// What is sealed, bound into the AAD after the cache key (a token entry keeps the plain key,
+/// as before).
+const KIND_TOKEN: &str = "";
+const KIND_RATE_LIMIT: &str = "\0ratelimit";
 
 /// A token read from the shared cache.
 #[derive(Clone)]
@@ -40,14 +44,16 @@ pub struct Sealer {
 
 impl Sealer {
     /// `secrets`: the client secret and, for access-key grants, the access-key secret;
-    /// `cache_key`: the entry's (hashed) name, bound into the key and the AAD.
+    /// `cache_key`: the entry's (hashed) name, bound into the key (as HKDF salt and info) and
+    /// the AAD.
     pub fn new(secrets: &[&str], cache_key: &str) -> Sealer {
         let mut ikm = Zeroizing::new(Vec::new());
         for s in secrets {
             ikm.extend_from_slice(&(s.len() as u64).to_be_bytes());
             ikm.extend_from_slice(s.as_bytes());
         }
-        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"cxoauth token cache v1");
+        let salt_text = format!("cxoauth token cache v1\0{cache_key}");
+        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, salt_text.as_bytes());
         let prk = salt.extract(&ikm);
         let info = [cache_key.as_bytes()];
         let okm = prk
@@ -61,20 +67,60 @@ impl Sealer {
 
     /// The sealed text of `entry`.
     pub fn seal(&self, entry: &Entry) -> Option<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).ok()?;
         let mut plain = Zeroizing::new(
             json!({"t": entry.token.as_str(), "e": entry.expires_unix_ms, "s": entry.stale_unix_ms})
                 .to_string()
                 .into_bytes(),
         );
-        let mut buf = Zeroizing::new(Vec::with_capacity(NONCE_LEN + plain.len() + 16));
-        buf.extend_from_slice(&plain);
+        let sealed = self.seal_bytes(KIND_TOKEN, &plain);
         zeroize::Zeroize::zeroize(&mut *plain);
+        sealed
+    }
+
+    /// The entry sealed in `text`, or `None` when it is not ours: corrupt, foreign (another
+    /// key or secret), or of another format.
+    pub fn open(&self, text: &str) -> Option<Entry> {
+        let plain = self.open_bytes(KIND_TOKEN, text)?;
+        let v: Value = serde_json::from_slice(&plain).ok()?;
+        let token = v.get("t")?.as_str()?;
+        let entry = Entry {
+            token: Zeroizing::new(token.to_string()),
+            expires_unix_ms: v.get("e")?.as_u64()?,
+            stale_unix_ms: v.get("s")?.as_u64()?,
+        };
+        crate::secret::wipe_json(v);
+        let ok = !entry.token.is_empty() && entry.token.bytes().all(|b| (0x21..0x7f).contains(&b));
+        ok.then_some(entry)
+    }
+
+    /// A number (the shared rate-limit window) sealed like an entry, under its own AAD: someone
+    /// who can write the cache but lacks the secret cannot make one up, nor pass a token entry
+    /// off as one.
+    pub fn seal_number(&self, n: u64) -> Option<String> {
+        self.seal_bytes(KIND_RATE_LIMIT, n.to_string().as_bytes())
+    }
+
+    /// The number sealed in `text` by [`Sealer::seal_number`], if it is ours.
+    pub fn open_number(&self, text: &str) -> Option<u64> {
+        let plain = self.open_bytes(KIND_RATE_LIMIT, text)?;
+        std::str::from_utf8(&plain).ok()?.parse().ok()
+    }
+
+    fn aad(&self, kind: &str) -> Vec<u8> {
+        let mut aad = self.aad.as_bytes().to_vec();
+        aad.extend_from_slice(kind.as_bytes());
+        aad
+    }
+
+    fn seal_bytes(&self, kind: &str, plain: &[u8]) -> Option<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).ok()?;
+        let mut buf = Zeroizing::new(Vec::with_capacity(NONCE_LEN + plain.len() + 16));
+        buf.extend_from_slice(plain);
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(self.aad.as_bytes()),
+                Aad::from(self.aad(kind)),
                 &mut *buf,
             )
             .ok()?;
@@ -87,9 +133,7 @@ impl Sealer {
         ))
     }
 
-    /// The entry sealed in `text`, or `None` when it is not ours: corrupt, foreign (another
-    /// key or secret), or of another format.
-    pub fn open(&self, text: &str) -> Option<Entry> {
+    fn open_bytes(&self, kind: &str, text: &str) -> Option<Zeroizing<Vec<u8>>> {
         let body = text.trim().strip_prefix(PREFIX)?;
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(body)
@@ -100,20 +144,13 @@ impl Sealer {
         let (nonce, sealed) = raw.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut sealed = Zeroizing::new(sealed.to_vec());
-        let plain = self
+        let n = self
             .key
-            .open_in_place(nonce, Aad::from(self.aad.as_bytes()), &mut sealed)
-            .ok()?;
-        let v: Value = serde_json::from_slice(plain).ok()?;
-        let token = v.get("t")?.as_str()?;
-        let entry = Entry {
-            token: Zeroizing::new(token.to_string()),
-            expires_unix_ms: v.get("e")?.as_u64()?,
-            stale_unix_ms: v.get("s")?.as_u64()?,
-        };
-        crate::secret::wipe_json(v);
-        let ok = !entry.token.is_empty() && entry.token.bytes().all(|b| (0x21..0x7f).contains(&b));
-        ok.then_some(entry)
+            .open_in_place(nonce, Aad::from(self.aad(kind)), &mut sealed)
+            .ok()?
+            .len();
+        sealed.truncate(n);
+        Some(sealed)
     }
 }
 
@@ -154,5 +191,20 @@ mod tests {
         for junk in ["", "cxo1.", "cxo1.!!!", "{\"t\":\"x\"}", "cxo2.AAAA"] {
             assert!(s.open(junk).is_none(), "{junk}");
         }
+    }
+
+    #[test]
+    fn numbers_are_sealed_apart_from_entries() {
+        let s = Sealer::new(&["sekret"], "k1");
+        let n = s.seal_number(1_900_000_000_000).unwrap();
+        assert_eq!(s.open_number(&n), Some(1_900_000_000_000));
+        assert!(s.open(&n).is_none());
+        let e = s.seal(&entry()).unwrap();
+        assert!(s.open_number(&e).is_none());
+        assert!(
+            s.open_number("1900000000000").is_none(),
+            "a plain number is refused"
+        );
+        assert!(Sealer::new(&["other"], "k1").open_number(&n).is_none());
     }
 }

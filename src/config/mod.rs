@@ -149,6 +149,16 @@ impl Config {
     }
 }
 
+impl Drop for Config {
+    /// The proxy URL may hold credentials: its text is wiped (the client secret and the other
+    /// secrets are wiped by their own types).
+    fn drop(&mut self) {
+        if let Some(u) = self.proxy.take() {
+            drop(zeroize::Zeroizing::new(String::from(u)));
+        }
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -590,7 +600,10 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(c.issuer.unwrap().as_str(), "https://nicecxone-sov1.eu/");
+        assert_eq!(
+            c.issuer.as_ref().unwrap().as_str(),
+            "https://nicecxone-sov1.eu/"
+        );
         assert_eq!(c.client_id, "app");
         // generic: issuer alone selects discovery
         let c = cfg(

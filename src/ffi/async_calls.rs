@@ -103,18 +103,28 @@ impl Pending {
     }
 }
 
+/// The error of a call whose task panicked (the panic hook recorded it).
+fn internal_panic() -> Error {
+    Error::new(ErrorKind::Internal, "internal error during the call")
+}
+
+/// The job that runs `call_done` (inside a panic boundary), then marks the call finished.
+fn complete(
+    pending: Arc<Pending>,
+    call_done: impl FnOnce() + Send + 'static,
+) -> impl FnOnce() + Send + 'static {
+    move || {
+        let me = Arc::as_ptr(&pending) as usize;
+        let prev = RUNNING_FOR.with(|r| r.replace(me));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call_done));
+        RUNNING_FOR.with(|r| r.set(prev));
+        pending.done();
+    }
+}
+
 /// Runs `call_done` on the completion thread, then marks the call finished.
 fn deliver(pending: Arc<Pending>, call_done: impl FnOnce() + Send + 'static) {
-    let job = {
-        let pending = Arc::clone(&pending);
-        move || {
-            let me = Arc::as_ptr(&pending) as usize;
-            let prev = RUNNING_FOR.with(|r| r.replace(me));
-            call_done();
-            RUNNING_FOR.with(|r| r.set(prev));
-            pending.done();
-        }
-    };
+    let job = complete(pending, call_done);
     if let Err(job) = submit_or_return(Box::new(job)) {
         // No completion thread could be started: still a library thread (a runtime worker).
         job();
@@ -204,9 +214,9 @@ pub extern "C" fn oauth_request_async(
         let user = UserData(userdata);
         pending.add();
         handle.spawn(async move {
-            let result = client
-                .request(req, cancel.as_ref())
+            let result = crate::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
                 .await
+                .unwrap_or_else(|()| Err(internal_panic()))
                 .map_err(accepted)
                 .inspect_err(|e| client.stats().record_error(e));
             deliver(pending, move || {
@@ -282,16 +292,25 @@ pub extern "C" fn oauth_get_token_async(
         };
         if let Some(t) = cached {
             client.stats().token_cache_hits.add();
+            // Never run `done` here, on the submitting thread: without a completion thread
+            // the call is refused.
             pending.add();
-            deliver(pending, finish(Ok(t)));
+            let job = complete(Arc::clone(&pending), finish(Ok(t)));
+            if crate::dispatch::submit(Box::new(job)).is_err() {
+                pending.done();
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    "cannot start the completion thread: call refused",
+                ));
+            }
             return Ok(());
         }
         let handle = crate::runtime::handle()?;
         pending.add();
         handle.spawn(async move {
-            let result = client
-                .token(cancel.as_ref())
+            let result = crate::panic::CatchUnwind::new(client.token(cancel.as_ref()))
                 .await
+                .unwrap_or_else(|()| Err(internal_panic()))
                 .map_err(accepted)
                 .inspect_err(|e| client.stats().record_error(e));
             deliver(pending, finish(result));

@@ -58,6 +58,8 @@ pub extern "C" fn oauth_client_new(
     out_client: *mut *mut oauth_client,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
+    // In the C library this std is the library's own: a panic is recorded, never printed.
+    crate::panic::install_hook();
     guard("oauth_client_new", out_err, || {
         out_arg(out_client, "out_client")?;
         let json = if config_json.is_null() {
