@@ -69,6 +69,10 @@ pub struct Transport {
     /// This client's connections on calling threads ([`crate::local`], [`crate::conn`]); also
     /// the key of their per-thread pools. `None` with a proxy: every request uses `http`.
     dialer: Option<Arc<crate::conn::Dialer>>,
+    /// With a proxy (configured or from the environment): a client without any, for loopback
+    /// targets. Plain http to loopback never goes through a proxy, which would receive the
+    /// credential in clear (as Go's `ProxyFromEnvironment` bypasses loopback).
+    direct: Option<reqwest::Client>,
 }
 
 /// The rustls configuration: ring provider (no cmake/nasm, faster build, smaller library than
@@ -129,6 +133,7 @@ fn shared_client(
     user_agent: &str,
     connect_timeout: Duration,
     proxy: Option<&Url>,
+    direct: bool,
 ) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
@@ -140,7 +145,9 @@ fn shared_client(
         .pool_idle_timeout(Duration::from_secs(90))
         .dns_resolver(Resolver)
         .tcp_nodelay(true);
-    if let Some(p) = proxy {
+    if direct {
+        b = b.no_proxy();
+    } else if let Some(p) = proxy {
         let proxy = reqwest::Proxy::all(p.as_str())
             .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
         b = b.proxy(proxy);
@@ -208,14 +215,33 @@ impl Transport {
     pub fn new(cfg: &Config) -> Result<Transport> {
         let tls = tls_config(cfg.ca_file.as_deref())?;
         let connect_timeout = cfg.timeout.min(Duration::from_secs(10));
-        let dialer = if cfg.proxy.is_none() && !proxy_in_environment() {
+        let proxied = cfg.proxy.is_some() || proxy_in_environment();
+        let dialer = if proxied {
+            None
+        } else {
             crate::conn::Dialer::new(&tls, &cfg.user_agent, connect_timeout).map(Arc::new)
+        };
+        let direct = if proxied {
+            Some(shared_client(
+                tls.clone(),
+                &cfg.user_agent,
+                connect_timeout,
+                None,
+                true,
+            )?)
         } else {
             None
         };
         Ok(Transport {
-            http: shared_client(tls, &cfg.user_agent, connect_timeout, cfg.proxy.as_ref())?,
+            http: shared_client(
+                tls,
+                &cfg.user_agent,
+                connect_timeout,
+                cfg.proxy.as_ref(),
+                false,
+            )?,
             dialer,
+            direct,
         })
     }
 
@@ -239,10 +265,8 @@ impl Transport {
                 with_timeout(&host, timeout, fut).await
             }
             crate::local::Route::Here => {
-                Box::pin(attempt(
-                    &self.http, method, url, headers, body, timeout, max_body,
-                ))
-                .await
+                let http = self.client_for(&url);
+                Box::pin(attempt(http, method, url, headers, body, timeout, max_body)).await
             }
             crate::local::Route::Runtime => {
                 let handle = crate::runtime::handle().map_err(|error| SendError {
@@ -250,7 +274,7 @@ impl Transport {
                     retryable: false,
                     sent: false,
                 })?;
-                let http = self.http.clone();
+                let http = self.client_for(&url).clone();
                 let mut task = AbortOnDrop(handle.spawn(async move {
                     attempt(&http, method, url, headers, body, timeout, max_body).await
                 }));
@@ -266,6 +290,16 @@ impl Transport {
                     })
                 })
             }
+        }
+    }
+}
+
+impl Transport {
+    /// The pool a request to `url` goes through: never a proxy for loopback.
+    fn client_for(&self, url: &Url) -> &reqwest::Client {
+        match &self.direct {
+            Some(direct) if crate::config::is_loopback(url) => direct,
+            _ => &self.http,
         }
     }
 }

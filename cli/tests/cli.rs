@@ -572,8 +572,9 @@ fn check_shows_the_proxy_with_its_password_redacted() {
         "{text}"
     );
     assert!(!text.contains("pr0xy-pw") && !out.stderr.contains("pr0xy-pw"));
-    // nothing listens on the proxy port
-    assert_eq!(out.code, 1, "{text}");
+    // nothing listens on the proxy port, and nothing needs to: the simulator is on loopback,
+    // which never goes through a proxy (the credential would travel in clear to it)
+    assert_eq!(out.code, 0, "{text}");
 
     let out = run(
         cxoauth()

@@ -76,16 +76,7 @@ impl CacheSetting {
                     "config key \"token_cache\": the redis URL has no host",
                 ));
             }
-            let loopback = match u.host() {
-                Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                // (redis:// is not a special scheme: an IPv4 address stays a "domain")
-                Some(url::Host::Domain(d)) => {
-                    d.eq_ignore_ascii_case("localhost")
-                        || d.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
-                }
-                None => false,
-            };
+            let loopback = crate::config::is_loopback(&u);
             if u.scheme() == "redis" && u.password().is_some() && !loopback {
                 return Err(Error::config(
                     "config key \"token_cache\": a Redis password is never sent in clear to another host: use rediss:// (TLS)",

@@ -43,11 +43,16 @@ pub fn parse_url(key: &str, text: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// Whether `url` names this machine (localhost, 127.0.0.0/8, ::1).
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        // (in a URL of a scheme that is not special, redis://, an address stays a "domain")
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+        }
         None => false,
     }
 }

@@ -27,6 +27,14 @@ pub const ISSUERS: &[(&str, &str)] = &[
     ("sov1-eu", "https://nicecxone-sov1.eu"),
 ];
 
+/// The domains a discovered CXone API base may be under (besides the issuer's own host).
+pub const API_DOMAINS: &[&str] = &[
+    "niceincontact.com",
+    "nice-incontact.com",
+    "nicecxone-sov1.au",
+    "nicecxone-sov1.eu",
+];
+
 /// The issuer URL for a short name (`global`, `gov`, `sov1-au`, `sov1-eu`), or `None` when
 /// `name` is not one (then it is taken as a URL).
 pub fn issuer_url(name: &str) -> Option<String> {

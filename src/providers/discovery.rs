@@ -245,13 +245,75 @@ pub async fn cxone_api_base(
         .get("api_endpoint")
         .and_then(Value::as_str)
         .ok_or_else(|| Error::new(ErrorKind::Protocol, format!("{url}: no api_endpoint")))?;
-    parse_url("api_endpoint", api)
-        .map_err(|e| Error::new(ErrorKind::Protocol, format!("{url}: {}", e.message)))
+    let base = parse_url("api_endpoint", api)
+        .map_err(|e| Error::new(ErrorKind::Protocol, format!("{url}: {}", e.message)))?;
+    check_cxone_api_base(&base, issuer).map_err(|why| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("{url}: api_endpoint {base} refused ({why}): the token is not sent there"),
+        )
+    })?;
+    Ok(base)
+}
+
+/// A discovered CXone API base is held to the rules of a configured one, and more: https to a
+/// host under the CXone domains or the issuer's own host; loopback (plain http allowed) only
+/// when the issuer itself is loopback.
+fn check_cxone_api_base(base: &Url, issuer: &Url) -> std::result::Result<(), &'static str> {
+    use crate::config::is_loopback;
+    if is_loopback(base) {
+        return if is_loopback(issuer) {
+            Ok(())
+        } else {
+            Err("loopback, while the issuer is not")
+        };
+    }
+    if base.scheme() != "https" {
+        return Err("not https");
+    }
+    let host = base.host_str().unwrap_or("").to_ascii_lowercase();
+    let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+    let issuer_host = issuer.host_str().unwrap_or("").to_ascii_lowercase();
+    if host == issuer_host || super::cxone::API_DOMAINS.iter().any(|d| under(d)) {
+        Ok(())
+    } else {
+        Err("not a CXone host nor the issuer's")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovered_cxone_api_bases_are_checked() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let global = u("https://cxone.niceincontact.com");
+        for ok in [
+            "https://api-na1.niceincontact.com",
+            "https://api-b32.nice-incontact.com/inContactAPI",
+            "https://cxone.niceincontact.com",
+            "https://api.nicecxone-sov1.eu",
+        ] {
+            assert!(check_cxone_api_base(&u(ok), &global).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://evil.example",
+            "https://niceincontact.com.evil.example",
+            "https://evilniceincontact.com",
+            "http://api-na1.niceincontact.com",
+            "http://127.0.0.1:8080",
+            "https://localhost",
+        ] {
+            assert!(check_cxone_api_base(&u(bad), &global).is_err(), "{bad}");
+        }
+        let local = u("http://127.0.0.1:9000");
+        assert!(check_cxone_api_base(&u("http://127.0.0.1:9001"), &local).is_ok());
+        assert!(check_cxone_api_base(&u("https://evil.example"), &local).is_err());
+        let custom = u("https://idp.corp.example");
+        assert!(check_cxone_api_base(&u("https://idp.corp.example/api"), &custom).is_ok());
+        assert!(check_cxone_api_base(&u("https://api.corp.example"), &custom).is_err());
+    }
 
     fn cfg(client_auth: Option<ClientAuth>) -> Config {
         let mut c = Config::from_json(Some(
