@@ -46,6 +46,9 @@ bad="$(nm -D --defined-only target/debug/libcxoauth.so | awk '{print $3}' | grep
 if [ -n "$bad" ]; then echo "unexpected exported symbols:" >&2; echo "$bad" >&2; exit 1; fi
 nm -D --defined-only target/debug/libcxoauth.so | awk '{print $3}' | sort | tr '\n' ' '; echo
 
+step "symbol ledger: docs/symbols-in-versions against the header and the library"
+./scripts/check-symbols.sh target/debug/libcxoauth.so
+
 # shellcheck source=scripts/sim-env.sh
 . scripts/sim-env.sh
 start_sim target/debug/cxoauth-sim --client "test-client:$TEST_SECRET"

@@ -6,9 +6,10 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::client::{cancel_arg, client_arg, malloc_copy, request_args};
+use super::boundary::{FromArg, Required, UserData};
+use super::client::{malloc_copy, RequestArgs};
 use super::{
-    guard, oauth_cancel_token, oauth_client, oauth_error, oauth_response, oauth_result, OAUTH_OK,
+    oauth_cancel_token, oauth_client, oauth_error, oauth_response, oauth_result, OAUTH_OK,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -36,12 +37,6 @@ pub type oauth_token_done = Option<
         error: *mut oauth_error,
     ),
 >;
-
-/// A host pointer handed back to the host's callback on another thread.
-#[derive(Clone, Copy)]
-struct UserData(*mut c_void);
-// SAFETY: the header documents that `done` runs on a library thread with `userdata`.
-unsafe impl Send for UserData {}
 
 /// How many of a client's completion-callback calls have not finished their `done` yet.
 #[derive(Default)]
@@ -108,7 +103,7 @@ fn internal_panic() -> Error {
     Error::new(ErrorKind::Internal, "internal error during the call")
 }
 
-/// The job that runs `call_done` (inside a panic boundary), then marks the call finished.
+/// The job that runs `call_done` (inside the panic boundary), then marks the call finished.
 fn complete(
     pending: Arc<Pending>,
     call_done: impl FnOnce() + Send + 'static,
@@ -116,7 +111,7 @@ fn complete(
     move || {
         let me = Arc::as_ptr(&pending) as usize;
         let prev = RUNNING_FOR.with(|r| r.replace(me));
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call_done));
+        super::boundary::value(|| (), call_done);
         RUNNING_FOR.with(|r| r.set(prev));
         pending.done();
     }
@@ -164,14 +159,47 @@ fn accepted(e: Error) -> Error {
     }
 }
 
-fn check_accepting(c: &oauth_client) -> Result<()> {
-    if c.client.is_closed() {
-        return Err(Error::new(
-            ErrorKind::Closed,
-            "client is closed (oauth_close)",
-        ));
+/// The arguments every completion-callback call has — `client`, `done`, `cancel` and
+/// `userdata` — checked in that order, with the closed check after `done`: a client that
+/// accepts new calls (`OAUTH_ERR_CLOSED` after `oauth_close`), its shared parts for the call,
+/// the host's callback and a clone of the cancel token.
+struct Submission<'a, F> {
+    c: &'a oauth_client,
+    client: Arc<crate::client::Client>,
+    pending: Arc<Pending>,
+    done: F,
+    cancel: Option<crate::cancel::CancelToken>,
+    userdata: UserData,
+}
+
+type RawSubmission<F> = (
+    *mut oauth_client,
+    Option<F>,
+    *const oauth_cancel_token,
+    *mut c_void,
+);
+
+impl<'a, F> FromArg<RawSubmission<F>> for Submission<'a, F> {
+    unsafe fn from_arg(raw: RawSubmission<F>, _: &'static str) -> Result<Self> {
+        let (client, done, cancel, userdata) = raw;
+        let c = <&oauth_client>::from_arg(client, "client")?;
+        let Required(done) = Required::from_arg(done, "done")?;
+        if c.client.is_closed() {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "client is closed (oauth_close)",
+            ));
+        }
+        let cancel: Option<Arc<oauth_cancel_token>> = FromArg::from_arg(cancel, "cancel")?;
+        Ok(Submission {
+            c,
+            client: Arc::clone(&c.client),
+            pending: Arc::clone(&c.pending),
+            done,
+            cancel: cancel.map(|t| t.token.clone()),
+            userdata: UserData::from_arg(userdata, "userdata")?,
+        })
     }
-    Ok(())
 }
 
 /// Starts an authenticated API request and returns at once. Arguments as for
@@ -200,45 +228,41 @@ pub extern "C" fn oauth_request_async(
     done: oauth_request_done,
     userdata: *mut c_void,
 ) -> oauth_result {
-    guard("oauth_request_async", std::ptr::null_mut(), || {
-        // SAFETY: NULL or live handles.
-        let c = unsafe { client_arg(client) }?;
-        let done = done.ok_or_else(|| Error::invalid("done is NULL"))?;
-        check_accepting(c)?;
-        let cancel = unsafe { cancel_arg(cancel) }.map(|g| (*g).clone());
-        // SAFETY: the caller's arguments as the header documents them.
-        let req = unsafe { request_args(c, method, path_or_url, headers, body, body_len) }?;
-        let handle = crate::runtime::handle()?;
-        let client = Arc::clone(&c.client);
-        let pending = Arc::clone(&c.pending);
-        let user = UserData(userdata);
-        pending.add();
-        handle.spawn(async move {
-            let result = crate::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
-                .await
-                .unwrap_or_else(|()| Err(internal_panic()))
-                .map_err(accepted)
-                .inspect_err(|e| client.stats().record_error(e));
-            deliver(pending, move || {
-                let user = user;
-                match result {
-                    Ok(resp) => done(
-                        user.0,
-                        OAUTH_OK,
-                        oauth_response::boxed(resp),
-                        std::ptr::null_mut(),
-                    ),
-                    Err(e) => done(
-                        user.0,
-                        e.kind.code(),
-                        std::ptr::null_mut(),
-                        oauth_error::boxed(e),
-                    ),
-                }
+    ffi_body! { errors: none;
+        call: Submission<'_, _> = (client, done, cancel, userdata),
+        req: RequestArgs = (method, path_or_url, headers, body, body_len),
+        => {
+            let req = req.prepare(call.c)?;
+            let handle = crate::runtime::handle()?;
+            let Submission { client, pending, done, cancel, userdata, .. } = call;
+            pending.add();
+            handle.spawn(async move {
+                let result = crate::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
+                    .await
+                    .unwrap_or_else(|()| Err(internal_panic()))
+                    .map_err(accepted)
+                    .inspect_err(|e| client.stats().record_error(e));
+                deliver(pending, move || {
+                    let user = userdata;
+                    match result {
+                        Ok(resp) => done(
+                            user.0,
+                            OAUTH_OK,
+                            oauth_response::boxed(resp),
+                            std::ptr::null_mut(),
+                        ),
+                        Err(e) => done(
+                            user.0,
+                            e.kind.code(),
+                            std::ptr::null_mut(),
+                            oauth_error::boxed(e),
+                        ),
+                    }
+                });
             });
-        });
-        Ok(())
-    })
+            Ok(())
+        }
+    }
 }
 
 /// Starts getting a valid token and returns at once; `done(userdata, result, token,
@@ -252,69 +276,65 @@ pub extern "C" fn oauth_get_token_async(
     done: oauth_token_done,
     userdata: *mut c_void,
 ) -> oauth_result {
-    guard("oauth_get_token_async", std::ptr::null_mut(), || {
-        // SAFETY: NULL or live handles.
-        let c = unsafe { client_arg(client) }?;
-        let done = done.ok_or_else(|| Error::invalid("done is NULL"))?;
-        check_accepting(c)?;
-        let cancel = unsafe { cancel_arg(cancel) }.map(|g| (*g).clone());
-        let client = Arc::clone(&c.client);
-        let pending = Arc::clone(&c.pending);
-        let user = UserData(userdata);
-        let finish = move |result: Result<Arc<crate::token::CachedToken>>| {
-            move || {
-                let user = user;
-                let copied = result.and_then(|t| {
-                    let p = malloc_copy(&t.value);
-                    if p.is_null() {
-                        Err(Error::new(ErrorKind::Internal, "out of memory"))
-                    } else {
-                        Ok((p, t.expires_unix_ms))
+    ffi_body! { errors: none;
+        call: Submission<'_, _> = (client, done, cancel, userdata),
+        => {
+            let Submission { client, pending, done, cancel, userdata, .. } = call;
+            let finish = move |result: Result<Arc<crate::token::CachedToken>>| {
+                move || {
+                    let user = userdata;
+                    let copied = result.and_then(|t| {
+                        let p = malloc_copy(&t.value);
+                        if p.is_null() {
+                            Err(Error::new(ErrorKind::Internal, "out of memory"))
+                        } else {
+                            Ok((p, t.expires_unix_ms))
+                        }
+                    });
+                    match copied {
+                        Ok((p, exp)) => done(user.0, OAUTH_OK, p, exp, std::ptr::null_mut()),
+                        Err(e) => done(
+                            user.0,
+                            e.kind.code(),
+                            std::ptr::null_mut(),
+                            0,
+                            oauth_error::boxed(e),
+                        ),
                     }
-                });
-                match copied {
-                    Ok((p, exp)) => done(user.0, OAUTH_OK, p, exp, std::ptr::null_mut()),
-                    Err(e) => done(
-                        user.0,
-                        e.kind.code(),
-                        std::ptr::null_mut(),
-                        0,
-                        oauth_error::boxed(e),
-                    ),
                 }
+            };
+            let cancelled = cancel.as_ref().is_some_and(|t| t.is_cancelled());
+            let cached = if cancelled {
+                None
+            } else {
+                client.tokens().usable()?
+            };
+            if let Some(t) = cached {
+                client.stats().token_cache_hits.add();
+                // Never run `done` here, on the submitting thread: without a completion
+                // thread the call is refused.
+                pending.add();
+                let job = complete(Arc::clone(&pending), finish(Ok(t)));
+                if crate::dispatch::submit(Box::new(job)).is_err() {
+                    pending.done();
+                    return Err(Error::new(
+                        ErrorKind::Internal,
+                        "cannot start the completion thread: call refused",
+                    ));
+                }
+                return Ok(());
             }
-        };
-        let cancelled = cancel.as_ref().is_some_and(|t| t.is_cancelled());
-        let cached = if cancelled {
-            None
-        } else {
-            client.tokens().usable()?
-        };
-        if let Some(t) = cached {
-            client.stats().token_cache_hits.add();
-            // Never run `done` here, on the submitting thread: without a completion thread
-            // the call is refused.
+            let handle = crate::runtime::handle()?;
             pending.add();
-            let job = complete(Arc::clone(&pending), finish(Ok(t)));
-            if crate::dispatch::submit(Box::new(job)).is_err() {
-                pending.done();
-                return Err(Error::new(
-                    ErrorKind::Internal,
-                    "cannot start the completion thread: call refused",
-                ));
-            }
-            return Ok(());
+            handle.spawn(async move {
+                let result = crate::panic::CatchUnwind::new(client.token(cancel.as_ref()))
+                    .await
+                    .unwrap_or_else(|()| Err(internal_panic()))
+                    .map_err(accepted)
+                    .inspect_err(|e| client.stats().record_error(e));
+                deliver(pending, finish(result));
+            });
+            Ok(())
         }
-        let handle = crate::runtime::handle()?;
-        pending.add();
-        handle.spawn(async move {
-            let result = crate::panic::CatchUnwind::new(client.token(cancel.as_ref()))
-                .await
-                .unwrap_or_else(|()| Err(internal_panic()))
-                .map_err(accepted)
-                .inspect_err(|e| client.stats().record_error(e));
-            deliver(pending, finish(result));
-        });
-        Ok(())
-    })
+    }
 }

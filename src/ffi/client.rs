@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{guard, guard_value, oauth_error, oauth_response, oauth_result, out_arg, str_arg};
+use super::boundary::{FromArg, Out};
+use super::handle::{Arced, Boxed, Castable, Owned};
+use super::{oauth_error, oauth_response, oauth_result};
 use crate::cancel::CancelToken;
 use crate::client::{Client, MAX_HEADERS};
 use crate::config::Config;
@@ -26,13 +28,8 @@ pub struct oauth_client {
     pub(crate) pending: Arc<super::async_calls::Pending>,
 }
 
-/// The client behind a handle.
-///
-/// # Safety
-/// `p` is NULL or a handle from `oauth_client_new` that has not been passed to `oauth_free`.
-#[inline]
-pub(crate) unsafe fn client_arg<'a>(p: *const oauth_client) -> Result<&'a oauth_client> {
-    p.as_ref().ok_or_else(|| Error::invalid("client is NULL"))
+impl Castable for oauth_client {
+    type Ownership = Boxed;
 }
 
 /// Creates a client.
@@ -60,23 +57,19 @@ pub extern "C" fn oauth_client_new(
 ) -> oauth_result {
     // In the C library this std is the library's own: a panic is recorded, never printed.
     crate::panic::install_hook();
-    guard("oauth_client_new", out_err, || {
-        out_arg(out_client, "out_client")?;
-        let json = if config_json.is_null() {
-            None
-        } else {
-            // SAFETY: a NUL-terminated string by contract.
-            Some(unsafe { str_arg(config_json, "config_json") }?)
-        };
-        let client = Client::new(Config::from_json(json)?)?;
-        let handle = Box::into_raw(Box::new(oauth_client {
-            client: Arc::new(client),
-            pending: Arc::default(),
-        }));
-        // SAFETY: checked non-NULL above.
-        unsafe { *out_client = handle };
-        Ok(())
-    })
+    ffi_body! { errors: out_err;
+        out_client: Out<*mut oauth_client>,
+        config_json: Option<&str>,
+        => {
+            let client = Client::new(Config::from_json(config_json)?)?;
+            let handle = Owned::new(oauth_client {
+                client: Arc::new(client),
+                pending: Arc::default(),
+            });
+            out_client.write(handle.into_raw());
+            Ok(())
+        }
+    }
 }
 
 /// Closes a client: every call in flight on it ends promptly with `OAUTH_ERR_CANCELLED`, a
@@ -88,12 +81,13 @@ pub extern "C" fn oauth_client_new(
 /// A NULL client is `OAUTH_ERR_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn oauth_close(client: *mut oauth_client) -> oauth_result {
-    guard("oauth_close", std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live handle.
-        let c = unsafe { client_arg(client) }?;
-        c.client.close();
-        Ok(())
-    })
+    ffi_body! { errors: none;
+        client: &oauth_client,
+        => {
+            client.client.close();
+            Ok(())
+        }
+    }
 }
 
 /// Frees a client (implies `oauth_close`). NULL is a no-op. Completion-callback calls still
@@ -106,16 +100,19 @@ pub extern "C" fn oauth_close(client: *mut oauth_client) -> oauth_result {
 /// reference goes. The handle must not be used afterwards.
 #[no_mangle]
 pub extern "C" fn oauth_free(client: *mut oauth_client) {
-    guard_value((), || {
-        if !client.is_null() {
-            // SAFETY: a live handle, released once; no other call overlaps (contract).
-            let handle = unsafe { Box::from_raw(client) };
-            handle.client.close();
-            // Completion-callback calls end CANCELLED; their `done` has run before this returns.
-            handle.pending.wait_until_done();
-            drop(handle);
+    ffi_body! { or: ();
+        // Released once; no other call overlaps (contract).
+        client: Option<Owned<oauth_client>>,
+        => {
+            if let Some(handle) = client {
+                handle.client.close();
+                // Completion-callback calls end CANCELLED; their `done` has run before this
+                // returns.
+                handle.pending.wait_until_done();
+                drop(handle);
+            }
         }
-    })
+    }
 }
 
 /// Aborts every call in flight on `client` with `OAUTH_ERR_CANCELLED`, promptly. Calls
@@ -123,12 +120,13 @@ pub extern "C" fn oauth_free(client: *mut oauth_client) {
 /// concurrently with any call. A NULL client is `OAUTH_ERR_INVALID_ARGUMENT`.
 #[no_mangle]
 pub extern "C" fn oauth_cancel(client: *mut oauth_client) -> oauth_result {
-    guard("oauth_cancel", std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live handle.
-        let c = unsafe { client_arg(client) }?;
-        c.client.cancel();
-        Ok(())
-    })
+    ffi_body! { errors: none;
+        client: &oauth_client,
+        => {
+            client.client.cancel();
+            Ok(())
+        }
+    }
 }
 
 /// Gets a valid access token (without the "Bearer " prefix) into `*out_token`; free it with
@@ -148,7 +146,11 @@ pub extern "C" fn oauth_get_token(
     out_token: *mut *mut c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    oauth_get_token_cancellable(client, std::ptr::null(), out_token, out_err)
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        out_token: Out<*mut c_char>,
+        => { get_token(client, None, out_token, None) }
+    }
 }
 
 /// `oauth_get_token` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
@@ -160,7 +162,12 @@ pub extern "C" fn oauth_get_token_cancellable(
     out_token: *mut *mut c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    get_token(client, cancel, out_token, std::ptr::null_mut(), out_err)
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        cancel: Option<Arc<oauth_cancel_token>>,
+        out_token: Out<*mut c_char>,
+        => { get_token(client, cancel.as_deref(), out_token, None) }
+    }
 }
 
 /// `oauth_get_token_cancellable`, plus the token's expiry into `*out_expires_unix_ms` (may be
@@ -176,55 +183,53 @@ pub extern "C" fn oauth_get_token_ex(
     out_expires_unix_ms: *mut u64,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    get_token(client, cancel, out_token, out_expires_unix_ms, out_err)
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        cancel: Option<Arc<oauth_cancel_token>>,
+        out_token: Out<*mut c_char>,
+        out_expires_unix_ms: Option<Out<u64>>,
+        => { get_token(client, cancel.as_deref(), out_token, out_expires_unix_ms) }
+    }
 }
 
+/// `oauth_get_token*` once its arguments are checked.
 fn get_token(
-    client: *mut oauth_client,
-    cancel: *const oauth_cancel_token,
-    out_token: *mut *mut c_char,
-    out_expires: *mut u64,
-    out_err: *mut *mut oauth_error,
-) -> oauth_result {
-    guard("oauth_get_token", out_err, || {
-        // SAFETY: NULL or live handles.
-        let c = unsafe { client_arg(client) }?;
-        let cancel = unsafe { cancel_arg(cancel) };
-        out_arg(out_token, "out_token")?;
-        let not_cancelled = cancel.as_deref().is_none_or(|t| !t.is_cancelled());
-        // Hot path: a usable cached token is copied out without a shared write, a lock or the
-        // runtime.
-        let copied = if not_cancelled && !c.client.is_closed() {
-            c.client
-                .tokens()
-                .copy_usable(malloc_bytes, wipe_and_free)
-                .map(|(p, expires)| {
-                    c.client.stats().token_cache_hits.add();
-                    (p.cast::<c_char>(), expires)
-                })
-        } else {
-            None
-        };
-        let (copied, expires) = match copied {
-            Some(pe) => pe,
-            None => {
-                let client = Arc::clone(&c.client);
-                let t = client.token_blocking(cancel.as_deref())?;
-                (malloc_copy(&t.value), t.expires_unix_ms)
-            }
-        };
-        if copied.is_null() {
-            return Err(Error::new(ErrorKind::Internal, "out of memory"));
+    c: &oauth_client,
+    cancel: Option<&oauth_cancel_token>,
+    out_token: Out<*mut c_char>,
+    out_expires: Option<Out<u64>>,
+) -> Result<()> {
+    let cancel = cancel.map(|t| &t.token);
+    let not_cancelled = cancel.is_none_or(|t| !t.is_cancelled());
+    // Hot path: a usable cached token is copied out without a shared write, a lock or the
+    // runtime.
+    let copied = if not_cancelled && !c.client.is_closed() {
+        c.client
+            .tokens()
+            .copy_usable(malloc_bytes, wipe_and_free)
+            .map(|(p, expires)| {
+                c.client.stats().token_cache_hits.add();
+                (p.cast::<c_char>(), expires)
+            })
+    } else {
+        None
+    };
+    let (copied, expires) = match copied {
+        Some(pe) => pe,
+        None => {
+            let client = Arc::clone(&c.client);
+            let t = client.token_blocking(cancel)?;
+            (malloc_copy(&t.value), t.expires_unix_ms)
         }
-        // SAFETY: checked non-NULL above; `out_expires` is NULL or writable by contract.
-        unsafe {
-            *out_token = copied;
-            if !out_expires.is_null() {
-                *out_expires = expires;
-            }
-        }
-        Ok(())
-    })
+    };
+    if copied.is_null() {
+        return Err(Error::new(ErrorKind::Internal, "out of memory"));
+    }
+    out_token.write(copied);
+    if let Some(out_expires) = out_expires {
+        out_expires.write(expires);
+    }
+    Ok(())
 }
 
 /// The host saw `token` rejected (its own request got a 401): if it is still the cached token
@@ -236,16 +241,17 @@ pub extern "C" fn oauth_invalidate_token(
     client: *mut oauth_client,
     token: *const c_char,
 ) -> oauth_result {
-    guard("oauth_invalidate_token", std::ptr::null_mut(), || {
-        // SAFETY: NULL or a live handle; NUL-terminated string by contract.
-        let c = unsafe { client_arg(client) }?;
-        let token = unsafe { str_arg(token, "token") }?;
-        if c.client.is_closed() {
-            return Err(Error::new(ErrorKind::Closed, "client is closed"));
+    ffi_body! { errors: none;
+        client: &oauth_client,
+        token: &str,
+        => {
+            if client.client.is_closed() {
+                return Err(Error::new(ErrorKind::Closed, "client is closed"));
+            }
+            client.client.tokens().invalidate_value(token);
+            Ok(())
         }
-        c.client.tokens().invalidate_value(token);
-        Ok(())
-    })
+    }
 }
 
 /// Sends an authenticated API request and returns the final response.
@@ -280,17 +286,12 @@ pub extern "C" fn oauth_request(
     out_response: *mut *mut oauth_response,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    oauth_request_cancellable(
-        client,
-        std::ptr::null(),
-        method,
-        path_or_url,
-        headers,
-        body,
-        body_len,
-        out_response,
-        out_err,
-    )
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        out_response: Out<*mut oauth_response>,
+        req: RequestArgs = (method, path_or_url, headers, body, body_len),
+        => { request(client, None, req, out_response) }
+    }
 }
 
 /// `oauth_request` that `cancel` can abort (`OAUTH_ERR_CANCELLED`): see
@@ -307,46 +308,78 @@ pub extern "C" fn oauth_request_cancellable(
     out_response: *mut *mut oauth_response,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_request", out_err, || {
-        // SAFETY: NULL or live handles.
-        let c = unsafe { client_arg(client) }?;
-        let cancel = unsafe { cancel_arg(cancel) };
-        out_arg(out_response, "out_response")?;
-        // SAFETY: the caller's arguments as the header documents them.
-        let req = unsafe { request_args(c, method, path_or_url, headers, body, body_len) }?;
-        let client = Arc::clone(&c.client);
-        let resp = client.request_blocking(req, cancel.as_deref())?;
-        // SAFETY: checked non-NULL above.
-        unsafe { *out_response = oauth_response::boxed(resp) };
-        Ok(())
-    })
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        cancel: Option<Arc<oauth_cancel_token>>,
+        out_response: Out<*mut oauth_response>,
+        req: RequestArgs = (method, path_or_url, headers, body, body_len),
+        => { request(client, cancel.as_deref(), req, out_response) }
+    }
 }
 
-/// Checks and copies the arguments of `oauth_request*` into an [`ApiRequest`].
-///
-/// # Safety
-/// As documented for `oauth_request`: NUL-terminated strings, a NULL-terminated header array,
-/// `body_len` readable bytes at `body`.
-pub(crate) unsafe fn request_args(
+/// `oauth_request*` once its arguments are checked.
+fn request(
     c: &oauth_client,
-    method: *const c_char,
-    path_or_url: *const c_char,
-    headers: *const *const c_char,
-    body: *const u8,
-    body_len: usize,
-) -> Result<crate::client::ApiRequest> {
-    let method = str_arg(method, "method")?;
-    let target = str_arg(path_or_url, "path_or_url")?;
-    let lines = header_lines(headers)?;
-    if body_len > isize::MAX as usize {
-        return Err(Error::invalid("body_len is larger than isize::MAX"));
+    cancel: Option<&oauth_cancel_token>,
+    req: RequestArgs,
+    out_response: Out<*mut oauth_response>,
+) -> Result<()> {
+    let req = req.prepare(c)?;
+    let client = Arc::clone(&c.client);
+    let resp = client.request_blocking(req, cancel.map(|t| &t.token))?;
+    out_response.write(oauth_response::boxed(resp));
+    Ok(())
+}
+
+/// The request arguments of `oauth_request*`, checked and copied: `method`, `path_or_url`,
+/// `headers`, `body` and `body_len`, in that order.
+pub(crate) struct RequestArgs<'a> {
+    method: &'a str,
+    target: &'a str,
+    lines: Vec<&'a str>,
+    body: Option<Bytes>,
+}
+
+type RawRequest = (
+    *const c_char,
+    *const c_char,
+    *const *const c_char,
+    *const u8,
+    usize,
+);
+
+/// As documented for `oauth_request`: NUL-terminated strings, NULL or a NULL-terminated header
+/// array, `body_len` readable bytes at `body`.
+impl<'a> FromArg<RawRequest> for RequestArgs<'a> {
+    unsafe fn from_arg(raw: RawRequest, _: &'static str) -> Result<Self> {
+        let (method, path_or_url, headers, body, body_len) = raw;
+        let method = <&str>::from_arg(method, "method")?;
+        let target = <&str>::from_arg(path_or_url, "path_or_url")?;
+        let lines = header_lines(headers)?;
+        if body_len > isize::MAX as usize {
+            return Err(Error::invalid("body_len is larger than isize::MAX"));
+        }
+        let body = match (body.is_null(), body_len) {
+            (_, 0) => None,
+            (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
+            (false, n) => Some(Bytes::copy_from_slice(std::slice::from_raw_parts(body, n))),
+        };
+        Ok(RequestArgs {
+            method,
+            target,
+            lines,
+            body,
+        })
     }
-    let body = match (body.is_null(), body_len) {
-        (_, 0) => None,
-        (true, _) => return Err(Error::invalid("body is NULL but body_len is not 0")),
-        (false, n) => Some(Bytes::copy_from_slice(std::slice::from_raw_parts(body, n))),
-    };
-    c.client.prepare(method, target, &lines, body)
+}
+
+impl RequestArgs<'_> {
+    /// The [`ApiRequest`](crate::client::ApiRequest) for `c`: the method, target and headers
+    /// checked against the client's API base.
+    pub(crate) fn prepare(self, c: &oauth_client) -> Result<crate::client::ApiRequest> {
+        c.client
+            .prepare(self.method, self.target, &self.lines, self.body)
+    }
 }
 
 /// A per-call cancellation token: pass it to `oauth_get_token_cancellable` or
@@ -354,7 +387,11 @@ pub(crate) unsafe fn request_args(
 /// those calls (e.g. when a Go context or a .NET CancellationToken fires). Once cancelled it
 /// stays cancelled: calls given it later fail at once. Thread-safe.
 pub struct oauth_cancel_token {
-    token: CancelToken,
+    pub(crate) token: CancelToken,
+}
+
+impl Castable for oauth_cancel_token {
+    type Ownership = Arced;
 }
 
 /// Creates a cancellation token into `*out_token`; free it with `oauth_cancel_token_free`.
@@ -363,57 +400,39 @@ pub extern "C" fn oauth_cancel_token_new(
     out_token: *mut *mut oauth_cancel_token,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_cancel_token_new", out_err, || {
-        out_arg(out_token, "out_token")?;
-        let t = Arc::into_raw(Arc::new(oauth_cancel_token {
-            token: CancelToken::new(),
-        }));
-        // SAFETY: checked non-NULL above.
-        unsafe { *out_token = t.cast_mut() };
-        Ok(())
-    })
+    ffi_body! { errors: out_err;
+        out_token: Out<*mut oauth_cancel_token>,
+        => {
+            let t = Owned::new(oauth_cancel_token {
+                token: CancelToken::new(),
+            });
+            out_token.write(t.into_raw());
+            Ok(())
+        }
+    }
 }
 
 /// Cancels every call given `token`, now and later; those calls return `OAUTH_ERR_CANCELLED`
 /// promptly. Idempotent. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn oauth_cancel_token_cancel(token: *const oauth_cancel_token) {
-    guard_value((), || {
-        // SAFETY: NULL or a live token.
-        if let Some(t) = unsafe { cancel_arg(token) } {
-            t.cancel();
+    ffi_body! { or: ();
+        token: Option<Arc<oauth_cancel_token>>,
+        => {
+            if let Some(t) = token {
+                t.token.cancel();
+            }
         }
-    })
+    }
 }
 
 /// Frees a cancellation token. Calls still using it keep their own reference. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn oauth_cancel_token_free(token: *mut oauth_cancel_token) {
-    guard_value((), || {
-        if !token.is_null() {
-            // SAFETY: a live token, released once.
-            drop(unsafe { Arc::from_raw(token.cast_const()) });
-        }
-    })
-}
-
-/// # Safety
-/// `p` is NULL or a live `oauth_cancel_token` from `oauth_cancel_token_new`.
-pub(crate) unsafe fn cancel_arg(p: *const oauth_cancel_token) -> Option<CancelGuard> {
-    if p.is_null() {
-        return None;
-    }
-    Arc::increment_strong_count(p);
-    Some(CancelGuard(Arc::from_raw(p)))
-}
-
-/// Holds a reference to a cancel token for the duration of a call.
-pub(crate) struct CancelGuard(Arc<oauth_cancel_token>);
-
-impl std::ops::Deref for CancelGuard {
-    type Target = CancelToken;
-    fn deref(&self) -> &CancelToken {
-        &self.0.token
+    ffi_body! { or: ();
+        // The host's reference; calls using the token hold their own.
+        token: Option<Owned<oauth_cancel_token>>,
+        => { drop(token) }
     }
 }
 

@@ -1,20 +1,21 @@
 //! The C ABI, and nothing else: opaque handles, result codes, the panic boundary and argument
 //! checks. All behaviour lives in the layers below.
 //!
-//! Rules every export follows:
-//! * it returns an `oauth_result` (or, for accessors, a value with a documented "none" value);
-//! * out-params are written only on success; `*out_err` only on failure (when `out_err` is not
-//!   NULL) with a new `oauth_error` the caller frees with `oauth_error_free`;
-//! * a panic never crosses the boundary: it becomes `OAUTH_ERR_INTERNAL`;
-//! * NULL or non-UTF-8 strings are `OAUTH_ERR_INVALID_ARGUMENT`, never a crash.
+//! The conventions every export follows (NULL, out-params, the error object, threads, what
+//! frees what, close/free, callbacks, fork) are stated once, in `docs/ABI.md`; the code that
+//! implements them is [`boundary`] (`ffi_body!`, the wrapper of every export) and [`handle`]
+//! (how each handle type is owned).
 #![allow(non_camel_case_types)]
 // These are C entry points: pointer arguments are the ABI. Their safety contract (NULL or a
 // valid pointer of the documented kind) is stated in the header, and NULL is checked.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+#[macro_use]
+pub(crate) mod boundary;
 mod async_calls;
 mod client;
 mod error;
+pub(crate) mod handle;
 mod observe;
 mod response;
 
@@ -24,10 +25,7 @@ pub use error::*;
 pub use observe::*;
 pub use response::*;
 
-use std::ffi::{c_char, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::ErrorKind;
 
 /// Result code of every fallible call. `OAUTH_OK` is 0; failure codes are stable and never
 /// reused for another meaning.
@@ -81,60 +79,175 @@ const _: () = {
     assert!(ErrorKind::Closed as u32 == OAUTH_ERR_CLOSED);
 };
 
-/// Runs `f` behind the panic boundary and reports its error through `out_err`.
-pub(crate) fn guard(
-    what: &str,
-    out_err: *mut *mut oauth_error,
-    f: impl FnOnce() -> Result<()>,
-) -> oauth_result {
-    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Internal,
-            format!("internal error: a panic was caught in {what}"),
-        ))
-    });
-    match result {
-        Ok(()) => OAUTH_OK,
-        Err(e) => {
-            let code = e.kind.code();
-            if !out_err.is_null() {
-                // SAFETY: the caller passes either NULL or a writable `oauth_error *` slot.
-                unsafe { *out_err = oauth_error::boxed(e) };
-            }
-            code
-        }
-    }
-}
-
-/// Runs an accessor behind the panic boundary; a panic gives `fallback`.
-pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
-}
-
-/// A required C string argument as `&str`.
-///
-/// # Safety
-/// `p` is NULL or points to a NUL-terminated string valid for the call.
-pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
-    if p.is_null() {
-        return Err(Error::invalid(format!("{name} is NULL")));
-    }
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
-}
-
-/// Checks that an out-param is not NULL.
-pub(crate) fn out_arg<T>(p: *mut T, name: &str) -> Result<()> {
-    if p.is_null() {
-        Err(Error::invalid(format!("{name} is NULL")))
-    } else {
-        Ok(())
-    }
-}
-
 /// A NUL-terminated copy of `s` for C (interior NULs, which never occur in our strings,
 /// become '?').
 pub(crate) fn c_string(s: &str) -> std::ffi::CString {
     std::ffi::CString::new(s.replace('\0', "?")).expect("NULs were replaced")
+}
+
+// How each handle type is owned on the C side, as docs/ABI.md states it: a compile error here
+// means a handle changed its ownership, which is an ABI change (what frees what).
+const _: () = {
+    const fn boxed<T: handle::BoxCastable>() {}
+    const fn arced<T: handle::ArcCastable>() {}
+    boxed::<oauth_client>();
+    boxed::<oauth_response>();
+    boxed::<oauth_error>();
+    arced::<oauth_cancel_token>();
+};
+
+#[cfg(test)]
+mod tests {
+    //! Every export goes through `ffi_body!`, and names each pointer and callback argument in
+    //! its list (so none reaches the body unchecked); only `handle.rs` turns pointers back into
+    //! `Box`/`Arc` ownership, and only `boundary.rs` catches panics.
+
+    const SOURCES: &[(&str, &str)] = &[
+        ("async_calls.rs", include_str!("async_calls.rs")),
+        ("boundary.rs", include_str!("boundary.rs")),
+        ("client.rs", include_str!("client.rs")),
+        ("error.rs", include_str!("error.rs")),
+        ("handle.rs", include_str!("handle.rs")),
+        ("mod.rs", include_str!("mod.rs")),
+        ("observe.rs", include_str!("observe.rs")),
+        ("response.rs", include_str!("response.rs")),
+    ];
+
+    /// One `#[no_mangle]` function as its source shows it.
+    struct Export {
+        file: &'static str,
+        name: String,
+        /// (name, type) of each parameter.
+        params: Vec<(String, String)>,
+        /// The lines between the signature and the fn's closing brace.
+        body: Vec<&'static str>,
+    }
+
+    fn exports() -> Vec<Export> {
+        let mut out = Vec::new();
+        for (file, text) in SOURCES {
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if line.trim() != "#[no_mangle]" {
+                    continue;
+                }
+                // The signature runs from the next line to the line ending in `{`.
+                let end = (i + 1..lines.len())
+                    .find(|&j| lines[j].ends_with('{'))
+                    .expect("a signature");
+                let sig = lines[i + 1..=end].join(" ");
+                let rest = sig
+                    .strip_prefix("pub extern \"C\" fn ")
+                    .unwrap_or_else(|| panic!("{file}: not `pub extern \"C\" fn`: {sig}"));
+                let open = rest.find('(').expect("(");
+                let close = rest.rfind(')').expect(")");
+                let name = rest[..open].to_string();
+                let params = rest[open + 1..close]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (n, t) = p.split_once(':').expect("name: type");
+                        (n.trim().to_string(), t.trim().to_string())
+                    })
+                    .collect();
+                // The body ends at the fn's closing `}` in column 0.
+                let last = (end + 1..lines.len())
+                    .find(|&j| lines[j] == "}")
+                    .expect("the end of the fn");
+                out.push(Export {
+                    file,
+                    name,
+                    params,
+                    body: lines[end + 1..last].to_vec(),
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_export_goes_through_ffi_body() {
+        let exports = exports();
+        assert_eq!(exports.len(), 34, "exports found: {}", exports.len());
+        for Export {
+            file,
+            name,
+            params,
+            body,
+        } in &exports
+        {
+            assert!(name.starts_with("oauth_"), "{file}: {name}");
+            // Statements of the fn body are indented by 4: the first is `ffi_body! {` (after
+            // any `const`/`static` items it uses), the last its closing `}`, nothing between.
+            let top: Vec<&str> = body
+                .iter()
+                .filter(|l| l.starts_with("    ") && !l.starts_with("     "))
+                .map(|l| l.trim())
+                .filter(|l| !l.starts_with("//"))
+                .collect();
+            let start = top
+                .iter()
+                .position(|l| l.starts_with("ffi_body! {"))
+                .unwrap_or_else(|| panic!("{file}: {name} does not go through ffi_body!"));
+            assert!(
+                top[..start]
+                    .iter()
+                    .all(|l| l.starts_with("const ") || l.starts_with("static ")),
+                "{file}: {name} runs code before ffi_body!: {:?}",
+                &top[..start]
+            );
+            assert_eq!(
+                &top[start + 1..],
+                &["}"],
+                "{file}: {name}: ffi_body! must be the whole body"
+            );
+            // Every pointer and callback argument is named in the checked list.
+            let text = body.join("\n");
+            let list = &text[..text.find("=>").expect("=> in ffi_body!")];
+            let named = |n: &str| {
+                list.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#'))
+                    .any(|w| w == n)
+            };
+            for (param, ty) in params {
+                let checked = ty.starts_with('*') || ty.ends_with("_done") || ty.ends_with("_fn");
+                if checked {
+                    assert!(
+                        named(param),
+                        "{file}: {name}: `{param}` is not in the ffi_body! list"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ownership_and_panics_in_one_place_each() {
+        for (file, text) in SOURCES {
+            let code: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // The test itself names what it looks for.
+            let code = code.split("#[cfg(test)]").next().unwrap_or("");
+            for word in [
+                "Box::from_raw",
+                "Box::into_raw",
+                "Arc::from_raw",
+                "Arc::into_raw",
+                "strong_count",
+            ] {
+                if *file != "handle.rs" {
+                    assert!(!code.contains(word), "{file}: `{word}` outside handle.rs");
+                }
+            }
+            if *file != "boundary.rs" {
+                assert!(
+                    !code.contains("catch_unwind"),
+                    "{file}: catch_unwind outside boundary.rs"
+                );
+            }
+        }
+    }
 }

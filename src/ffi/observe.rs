@@ -3,8 +3,9 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::client::{client_arg, malloc_copy};
-use super::{guard, oauth_client, oauth_error, oauth_result, out_arg, str_arg};
+use super::boundary::{Out, UserData};
+use super::client::malloc_copy;
+use super::{oauth_client, oauth_error, oauth_result};
 use crate::error::{Error, ErrorKind};
 
 /// A log sink: `level` 1 error, 2 warn, 3 info, 4 debug; `message` is valid during the call
@@ -26,13 +27,17 @@ pub extern "C" fn oauth_set_log_callback(
     r#fn: oauth_log_fn,
     userdata: *mut c_void,
 ) -> oauth_result {
-    guard("oauth_set_log_callback", std::ptr::null_mut(), || {
-        if min_level > 4 {
-            return Err(Error::invalid("min_level must be 0 to 4"));
+    ffi_body! { errors: none;
+        r#fn: Option<_>,
+        userdata: UserData,
+        => {
+            if min_level > 4 {
+                return Err(Error::invalid("min_level must be 0 to 4"));
+            }
+            crate::logging::set_callback(min_level, r#fn.map(|f| (f, userdata.0)));
+            Ok(())
         }
-        crate::logging::set_callback(min_level, r#fn.map(|f| (f, userdata)));
-        Ok(())
-    })
+    }
 }
 
 /// The client's counters and state as a JSON object into `*out_json` (free with
@@ -52,18 +57,18 @@ pub extern "C" fn oauth_client_stats(
     out_json: *mut *mut c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_client_stats", out_err, || {
-        // SAFETY: NULL or a live handle.
-        let c = unsafe { client_arg(client) }?;
-        out_arg(out_json, "out_json")?;
-        let p = malloc_copy(&c.client.stats_json().to_string());
-        if p.is_null() {
-            return Err(Error::new(ErrorKind::Internal, "out of memory"));
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        out_json: Out<*mut c_char>,
+        => {
+            let p = malloc_copy(&client.client.stats_json().to_string());
+            if p.is_null() {
+                return Err(Error::new(ErrorKind::Internal, "out of memory"));
+            }
+            out_json.write(p);
+            Ok(())
         }
-        // SAFETY: checked non-NULL above.
-        unsafe { *out_json = p };
-        Ok(())
-    })
+    }
 }
 
 /// Replaces the client id and secret (secret rotation): the next token fetch uses them; the
@@ -77,13 +82,12 @@ pub extern "C" fn oauth_client_set_credentials(
     client_secret: *const c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_client_set_credentials", out_err, || {
-        // SAFETY: NULL or a live handle; NUL-terminated strings by contract.
-        let c = unsafe { client_arg(client) }?;
-        let id = unsafe { str_arg(client_id, "client_id") }?;
-        let secret = unsafe { str_arg(client_secret, "client_secret") }?;
-        c.client.set_credentials(id, secret, None)
-    })
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        client_id: &str,
+        client_secret: &str,
+        => { client.client.set_credentials(client_id, client_secret, None) }
+    }
 }
 
 /// NICE CXone: replaces the client id and secret and the access key (id and secret) used by
@@ -98,14 +102,15 @@ pub extern "C" fn oauth_client_set_access_key(
     access_key_secret: *const c_char,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    guard("oauth_client_set_access_key", out_err, || {
-        // SAFETY: NULL or a live handle; NUL-terminated strings by contract.
-        let c = unsafe { client_arg(client) }?;
-        let id = unsafe { str_arg(client_id, "client_id") }?;
-        let secret = unsafe { str_arg(client_secret, "client_secret") }?;
-        let key_id = unsafe { str_arg(access_key_id, "access_key_id") }?;
-        let key_secret = unsafe { str_arg(access_key_secret, "access_key_secret") }?;
-        c.client
-            .set_credentials(id, secret, Some((key_id, key_secret)))
-    })
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        client_id: &str,
+        client_secret: &str,
+        access_key_id: &str,
+        access_key_secret: &str,
+        => {
+            let key = Some((access_key_id, access_key_secret));
+            client.client.set_credentials(client_id, client_secret, key)
+        }
+    }
 }

@@ -3,7 +3,9 @@
 use std::ffi::{c_char, CStr};
 use std::ptr;
 
-use super::{guard_value, oauth_result, OAUTH_ERR_INVALID_ARGUMENT, OAUTH_OK};
+use super::boundary::Out;
+use super::handle::{Boxed, Castable, Owned};
+use super::{oauth_result, OAUTH_ERR_INVALID_ARGUMENT, OAUTH_OK};
 use crate::transport::HttpResponse;
 
 /// A complete HTTP response from `oauth_request`. Immutable: safe to read from any thread.
@@ -19,6 +21,10 @@ pub struct oauth_response {
     /// Every header name and value, each followed by a NUL (values as UTF-8, invalid bytes
     /// replaced): one allocation for all headers.
     text: Vec<u8>,
+}
+
+impl Castable for oauth_response {
+    type Ownership = Boxed;
 }
 
 impl oauth_response {
@@ -49,12 +55,13 @@ impl oauth_response {
         }
         let mut body = r.body;
         body.push(0);
-        Box::into_raw(Box::new(oauth_response {
+        Owned::new(oauth_response {
             status: r.status,
             body,
             headers,
             text,
-        }))
+        })
+        .into_raw()
     }
 
     /// The NUL-terminated string at `offset` of `text`.
@@ -66,10 +73,10 @@ impl oauth_response {
 /// The HTTP status code, or 0 for a NULL response.
 #[no_mangle]
 pub extern "C" fn oauth_response_status(response: *const oauth_response) -> u16 {
-    guard_value(0, || {
-        // SAFETY: NULL or a live response from this library.
-        unsafe { response.as_ref() }.map_or(0, |r| r.status)
-    })
+    ffi_body! { or: 0;
+        response: &oauth_response,
+        => { response.status }
+    }
 }
 
 /// The body bytes, owned by `response`. The body is always followed by a NUL byte that is not
@@ -81,16 +88,18 @@ pub extern "C" fn oauth_response_body(
     response: *const oauth_response,
     out_len: *mut usize,
 ) -> *const u8 {
-    guard_value(ptr::null(), || {
-        // SAFETY: NULL or a live response from this library.
-        let r = unsafe { response.as_ref() };
-        let (p, len) = r.map_or((ptr::null(), 0), |r| (r.body.as_ptr(), r.body.len() - 1));
-        if !out_len.is_null() {
-            // SAFETY: non-NULL out-param by contract.
-            unsafe { *out_len = len };
+    ffi_body! { or: ptr::null();
+        response: Option<&oauth_response>,
+        out_len: Option<Out<usize>>,
+        => {
+            let (p, len) = response
+                .map_or((ptr::null(), 0), |r| (r.body.as_ptr(), r.body.len() - 1));
+            if let Some(out_len) = out_len {
+                out_len.write(len);
+            }
+            p
         }
-        p
-    })
+    }
 }
 
 /// The value of header `name` (case-insensitive), owned by `response`; of a repeated header,
@@ -101,27 +110,17 @@ pub extern "C" fn oauth_response_header(
     response: *const oauth_response,
     name: *const c_char,
 ) -> *const c_char {
-    guard_value(ptr::null(), || {
-        // SAFETY: NULL or a live response from this library.
-        let Some(r) = (unsafe { response.as_ref() }) else {
-            return ptr::null();
-        };
-        if name.is_null() {
-            return ptr::null();
+    ffi_body! { or: ptr::null();
+        response: &oauth_response,
+        name: &str,
+        => {
+            let r = response;
+            r.headers
+                .iter()
+                .find(|(n, _)| r.text_at(*n).to_bytes().eq_ignore_ascii_case(name.as_bytes()))
+                .map_or(ptr::null(), |(_, v)| r.text_at(*v).as_ptr())
         }
-        // SAFETY: a NUL-terminated string by contract.
-        let Ok(name) = unsafe { CStr::from_ptr(name) }.to_str() else {
-            return ptr::null();
-        };
-        r.headers
-            .iter()
-            .find(|(n, _)| {
-                r.text_at(*n)
-                    .to_bytes()
-                    .eq_ignore_ascii_case(name.as_bytes())
-            })
-            .map_or(ptr::null(), |(_, v)| r.text_at(*v).as_ptr())
-    })
+    }
 }
 
 /// The number of header lines in the response (0 for a NULL response): a repeated header
@@ -129,10 +128,10 @@ pub extern "C" fn oauth_response_header(
 /// them.
 #[no_mangle]
 pub extern "C" fn oauth_response_header_count(response: *const oauth_response) -> usize {
-    guard_value(0, || {
-        // SAFETY: NULL or a live response from this library.
-        unsafe { response.as_ref() }.map_or(0, |r| r.headers.len())
-    })
+    ffi_body! { or: 0;
+        response: &oauth_response,
+        => { response.headers.len() }
+    }
 }
 
 /// Header line number `index` (from 0): writes its lower-cased name and its value, both owned
@@ -146,32 +145,29 @@ pub extern "C" fn oauth_response_header_at(
     out_name: *mut *const c_char,
     out_value: *mut *const c_char,
 ) -> oauth_result {
-    guard_value(OAUTH_ERR_INVALID_ARGUMENT, || {
-        // SAFETY: NULL or a live response from this library.
-        let Some(r) = (unsafe { response.as_ref() }) else {
-            return OAUTH_ERR_INVALID_ARGUMENT;
-        };
-        match r.headers.get(index) {
-            Some((name, value)) if !out_name.is_null() && !out_value.is_null() => {
-                // SAFETY: non-NULL out-params by contract.
-                unsafe {
-                    *out_name = r.text_at(*name).as_ptr();
-                    *out_value = r.text_at(*value).as_ptr();
+    ffi_body! { or: OAUTH_ERR_INVALID_ARGUMENT;
+        response: &oauth_response,
+        out_name: Out<*const c_char>,
+        out_value: Out<*const c_char>,
+        => {
+            let r = response;
+            match r.headers.get(index) {
+                Some((name, value)) => {
+                    out_name.write(r.text_at(*name).as_ptr());
+                    out_value.write(r.text_at(*value).as_ptr());
+                    OAUTH_OK
                 }
-                OAUTH_OK
+                None => OAUTH_ERR_INVALID_ARGUMENT,
             }
-            _ => OAUTH_ERR_INVALID_ARGUMENT,
         }
-    })
+    }
 }
 
 /// Frees a response. NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn oauth_response_free(response: *mut oauth_response) {
-    guard_value((), || {
-        if !response.is_null() {
-            // SAFETY: a pointer this library returned, freed once.
-            drop(unsafe { Box::from_raw(response) });
-        }
-    })
+    ffi_body! { or: ();
+        response: Option<Owned<oauth_response>>,
+        => { drop(response) }
+    }
 }
