@@ -55,12 +55,13 @@ pub extern "C" fn oauth_client_new(
     out_client: *mut *mut oauth_client,
     out_err: *mut *mut oauth_error,
 ) -> oauth_result {
-    // In the C library this std is the library's own: a panic is recorded, never printed.
-    crate::panic::install_hook();
     ffi_body! { errors: out_err;
         out_client: Out<*mut oauth_client>,
         config_json: Option<&str>,
         => {
+            // In the C library this std is the library's own: a panic is recorded, never
+            // printed.
+            crate::panic::install_hook();
             let client = Client::new(Config::from_json(config_json)?)?;
             let handle = Owned::new(oauth_client {
                 client: Arc::new(client),
