@@ -82,6 +82,7 @@ tests/c/build-asan/test_host
 tests/c/build-asan/test_limits
 tests/c/build-asan/test_async
 tests/c/build-asan/test_cache
+tests/c/build-asan/test_faults
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -122,5 +123,6 @@ tests/c/build/test_host
 tests/c/build/test_limits
 tests/c/build/test_async
 tests/c/build/test_cache
+tests/c/build/test_faults
 tests/c/build/test_hardening
 tests/c/build/test_abi

@@ -415,3 +415,51 @@ fn ca_file_is_loaded_and_validated() {
     let e = cxoauth::Config::from_json(Some(&json)).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Config);
 }
+
+/// An API `Retry-After` longer than `max_retry_after_s` closes the client's gate for the cap
+/// only; when it ends, one call probes while the others wait for its answer: a second 429
+/// closes it again (that caller gets the 429), then the next probe's 200 opens it. 4 callers
+/// after the first 429: 3 get 200 within 10 s, 5 API requests in all (no burst into the limit).
+#[test]
+fn api_gate_capped_window_ends_with_one_probe() {
+    let sim = sim();
+    let c = client(&sim, r#""max_retry_after_s":1,"max_retries":0"#);
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200); // token fetched
+    let base = sim.counters().api_requests;
+    sim.inject(fault(Target::Api, 2, status(429, Some("86400"))));
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 429);
+    let t0 = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let c = Arc::clone(&c);
+            std::thread::spawn(move || get(&c, "/api/v2/echo").map(|r| r.status))
+        })
+        .collect();
+    let statuses: Vec<u16> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap())
+        .collect();
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 1, "{statuses:?}");
+    assert_eq!(sim.counters().api_requests, base + 5);
+}
+
+/// With a proxy configured, a loopback target is reached directly: the proxy (a listener that
+/// would get the Basic credential in clear) sees no connection, and the calls succeed.
+#[test]
+fn loopback_never_goes_through_a_proxy() {
+    let sim = sim();
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    let c = client(
+        &sim,
+        &format!(r#""proxy":"http://127.0.0.1:{port}","timeout_ms":2000,"deadline_ms":4000"#),
+    );
+    assert!(c.token_blocking(None).is_ok());
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 200);
+    let reached = proxy.accept().is_ok();
+    assert!(!reached, "a request went to the proxy");
+    assert_eq!(sim.counters().token_requests, 1);
+}

@@ -267,3 +267,41 @@ fn close_ends_the_fetch_and_every_later_call_is_closed() {
     assert_eq!(c.tokens().fetch_count(), 2);
     assert_eq!(sim.counters().token_requests, 2);
 }
+
+/// A token endpoint's `Retry-After` longer than `max_retry_after_s` (a WAF asking for a day)
+/// holds token requests back for that cap only; then one request probes. Here: the call that
+/// got the 429 ends rate limited at once, the next waits the capped second and succeeds, within
+/// 5 s, with 2 token requests.
+#[test]
+fn token_endpoint_retry_after_is_capped_then_probed() {
+    let sim = sim();
+    sim.inject(fault(Target::Token, 1, status(429, Some("86400"))));
+    let c = client(&sim, r#""max_retry_after_s":1"#);
+    let t0 = Instant::now();
+    let e = c.token_blocking(None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited);
+    let t = c.token_blocking(None);
+    assert!(t.is_ok(), "{:?}", t.err());
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    assert_eq!(sim.counters().token_requests, 2);
+}
+
+/// A token that was replaced (after a 401 here) is dropped at once with its refresh timer,
+/// not kept until the timer would have fired (a day later).
+#[test]
+fn a_replaced_token_and_its_refresh_timer_are_dropped() {
+    let sim = sim();
+    let c = client(&sim, "");
+    let t1 = c.token_blocking(None).unwrap();
+    let old = Arc::downgrade(&t1);
+    assert!(c.tokens().invalidate(t1.generation));
+    drop(t1);
+    let t2 = c.token_blocking(None).unwrap();
+    assert_eq!(sim.counters().token_requests, 2);
+    drop(t2);
+    let until = Instant::now() + Duration::from_secs(5);
+    while old.upgrade().is_some() {
+        assert!(Instant::now() < until, "the replaced token is still held");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
