@@ -105,6 +105,23 @@ class _Handle:
         self._lock = threading.Lock()
         self._users = 0
         self._closed = False
+        # Set once `free` has returned (closable handles only: clients). For a client that
+        # means every completion callback of its async calls has returned (oauth_free).
+        self._freed: Optional[threading.Event] = threading.Event() if close is not None else None
+
+    def _free_now(self, ptr: int) -> None:
+        try:
+            self._free(ptr)
+        finally:
+            if self._freed is not None:
+                self._freed.set()
+
+    def wait_freed(self, timeout: float) -> bool:
+        """Waits, without holding the GIL, at most ``timeout`` seconds until the native object
+        has been freed (after close(), by close() or by the last call to leave); True if it
+        was. Only for handles with a ``close`` function."""
+        assert self._freed is not None
+        return self._freed.wait(timeout)
 
     def acquire(self, what: str) -> int:
         with self._lock:
@@ -120,7 +137,7 @@ class _Handle:
             if self._closed and self._users == 0:
                 ptr, self._ptr = self._ptr, None
         if ptr is not None:
-            self._free(ptr)
+            self._free_now(ptr)
 
     def close(self) -> None:
         with self._lock:
@@ -129,6 +146,8 @@ class _Handle:
             self._closed = True
             ptr = self._ptr
             if ptr is None:
+                if self._freed is not None:
+                    self._freed.set()
                 return
             if self._close is not None:
                 # Under the lock: no release() can free ptr meanwhile. Does not block.
@@ -137,7 +156,7 @@ class _Handle:
             if free_now:
                 self._ptr = None
         if free_now:
-            self._free(ptr)  # no call is in flight and none can start
+            self._free_now(ptr)  # no call is in flight and none can start
 
     def __del__(self) -> None:
         try:
