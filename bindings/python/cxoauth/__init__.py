@@ -383,8 +383,9 @@ class Client:
             "user_agent": user_agent, "proxy": proxy, "ca_file": ca_file, "env_file": env_file,
             "token_cache": token_cache, "token_cache_prefix": token_cache_prefix,
         }
+        # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the
+        # library holds the secret (and zeroizes it when the client goes).
         text = build_config_json(config, overrides)
-        self._config_json = text  # for tests of the keyword mapping; holds secrets: never logged
         #: The configured ``api_base`` (None when the library derives it from the region or
         #: discovery): the default origin for the requests/httpx auth adapters.
         self.api_base: Optional[str] = None
