@@ -298,6 +298,15 @@ def _take_response(out: Union[int, ctypes.c_void_p]) -> Response:
         lib.oauth_response_free(out)
 
 
+def _cstr(value: str, what: str) -> bytes:
+    """``value`` as UTF-8 for a C string argument. A NUL inside it would end the C string
+    there (the rest silently dropped: a header value, a path cut short): refused instead."""
+    if "\x00" in value:
+        raise InvalidArgumentError(InvalidArgumentError.code,
+                                   f"invalid argument: {what} contains a NUL byte")
+    return value.encode()
+
+
 def _header_lines(headers: HeadersArg) -> List[bytes]:
     if headers is None:
         return []
@@ -312,7 +321,7 @@ def _header_lines(headers: HeadersArg) -> List[bytes]:
     for name, value in items:
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
-        lines.append(f"{name}: {value}".encode())
+        lines.append(_cstr(name, "a header name") + b": " + _cstr(value, f"header {name!r}"))
     return lines
 
 
@@ -386,6 +395,7 @@ class Client:
         # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the
         # library holds the secret (and zeroizes it when the client goes).
         text = build_config_json(config, overrides)
+        raw = None if text is None else _cstr(text, "the configuration JSON")
         #: The configured ``api_base`` (None when the library derives it from the region or
         #: discovery): the default origin for the requests/httpx auth adapters.
         self.api_base: Optional[str] = None
@@ -399,7 +409,7 @@ class Client:
         out = ctypes.c_void_p()
         err = ctypes.c_void_p()
         rc = int(lib.oauth_client_new(
-            None if text is None else text.encode(), ctypes.byref(out), ctypes.byref(err)
+            raw, ctypes.byref(out), ctypes.byref(err)
         ))
         if rc:
             _raise(rc, err)
@@ -471,8 +481,10 @@ class Client:
         cached token it is dropped and the next call fetches a new one; an older token does
         nothing (compare-and-invalidate), so many threads reporting one token cause one fetch."""
 
+        raw = _cstr(token, "the token")
+
         def call(ptr: int, _tok: Optional[int]) -> None:
-            rc = int(lib.oauth_invalidate_token(ptr, token.encode()))
+            rc = int(lib.oauth_invalidate_token(ptr, raw))
             if rc:
                 raise BY_CODE.get(rc, CxOAuthError)(rc, f"oauth_invalidate_token failed ({rc})")
 
@@ -485,6 +497,7 @@ class Client:
         ``path``: a path joined to the API base, or an absolute URL on the API base's origin.
         ``headers``: any Mapping, or an iterable of (name, value) pairs (to repeat a name).
         ``body``: bytes, bytearray, memoryview, or str (sent as UTF-8)."""
+        m, p = _cstr(method, "the method"), _cstr(path, "the path")
         raw = _header_lines(headers)
         lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
         data = _body_bytes(body)
@@ -494,7 +507,7 @@ class Client:
             out = ctypes.c_void_p()
             err = ctypes.c_void_p()
             rc = int(lib.oauth_request_cancellable(
-                ptr, tok, method.encode(), path.encode(), lines,
+                ptr, tok, m, p, lines,
                 ctypes.cast(buf, ctypes.c_void_p) if buf is not None else None, len(data),
                 ctypes.byref(out), ctypes.byref(err),
             ))
@@ -532,10 +545,11 @@ class Client:
         cached token stays valid until then (call :meth:`invalidate_token` with it to switch
         at once); a remembered failure of the old credentials no longer holds fetches back."""
 
+        cid, secret = _cstr(client_id, "client_id"), _cstr(client_secret, "client_secret")
+
         def call(ptr: int, _tok: Optional[int]) -> None:
             err = ctypes.c_void_p()
-            rc = int(lib.oauth_client_set_credentials(
-                ptr, client_id.encode(), client_secret.encode(), ctypes.byref(err)))
+            rc = int(lib.oauth_client_set_credentials(ptr, cid, secret, ctypes.byref(err)))
             if rc:
                 _raise(rc, err)
 
@@ -547,11 +561,13 @@ class Client:
         the access-key grant, as :meth:`set_credentials` does. ``InvalidArgumentError`` for an
         empty argument or a client whose grant uses no access key (Genesys, generic)."""
 
+        args = (_cstr(client_id, "client_id"), _cstr(client_secret, "client_secret"),
+                _cstr(access_key_id, "access_key_id"),
+                _cstr(access_key_secret, "access_key_secret"))
+
         def call(ptr: int, _tok: Optional[int]) -> None:
             err = ctypes.c_void_p()
-            rc = int(lib.oauth_client_set_access_key(
-                ptr, client_id.encode(), client_secret.encode(), access_key_id.encode(),
-                access_key_secret.encode(), ctypes.byref(err)))
+            rc = int(lib.oauth_client_set_access_key(ptr, *args, ctypes.byref(err)))
             if rc:
                 _raise(rc, err)
 

@@ -38,7 +38,7 @@ import time
 from typing import Any, Callable, Dict, Mapping, Optional, Union, cast
 
 from . import (
-    BodyArg, CancelToken, Client, HeadersArg, Response, Token, _body_bytes, _exception,
+    BodyArg, CancelToken, Client, HeadersArg, Response, Token, _body_bytes, _cstr, _exception,
     _header_lines, _take_response,
 )
 from ._lib import lib
@@ -279,11 +279,11 @@ class AsyncClient:
         """An authenticated request; the final :class:`cxoauth.Response` for any HTTP status.
         Arguments as for :meth:`cxoauth.Client.request` (they are copied before the call is
         submitted)."""
+        m, p = _cstr(method, "the method"), _cstr(path, "the path")
         raw = _header_lines(headers)
         lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
         data = _body_bytes(body)
         buf = ctypes.create_string_buffer(data, len(data)) if data else None
-        m, p = method.encode(), path.encode()
 
         def start(ptr: int, cancel: Optional[int], key: int) -> int:
             return int(lib.oauth_request_async(

@@ -94,6 +94,49 @@ def test_client_does_not_keep_the_configuration_secrets(sim):
     assert _holds_secret({"k": [sim.config()]})  # the probe finds it where it is
 
 
+@pytest.mark.parametrize("method,path,headers", [
+    ("GET\x00X", "/api/v2/echo", None),
+    ("GET", "/api/v2/echo\x00/../secret", None),
+    ("GET", "/api/v2/echo", {"X-A": "v\x00injected"}),
+    ("GET", "/api/v2/echo", [("X-A\x00B", "v")]),
+])
+def test_nul_bytes_are_refused_not_truncated(sim, method, path, headers):
+    """A NUL inside a method, path or header would cut the C string short (the rest silently
+    dropped): InvalidArgumentError instead, and nothing is sent."""
+    import cxoauth.aio
+    with cxoauth.Client(sim.config()) as c:
+        c.token()
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.request(method, path, headers=headers)
+
+        async def via_aio():
+            with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+                await cxoauth.aio.AsyncClient(client=c).request(method, path, headers=headers)
+
+        import asyncio
+        asyncio.run(via_aio())
+        assert cxoauth.aio.pending_calls() == 0
+    assert sim.counters()["api_requests"] == 0
+
+
+def test_nul_bytes_refused_in_tokens_credentials_and_config(sim):
+    with cxoauth.Client(sim.config()) as c:
+        t = c.token()
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.invalidate_token(t + "\x00tail")  # would otherwise invalidate t itself
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.set_credentials(CLIENT_ID + "\x00x", "secret")
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.set_credentials(CLIENT_ID, "secret\x00x")
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.set_access_key("a", "b", "c\x00", "d")
+        assert c.stats()["token_fetches"] == 1 and c.token()
+    import json
+    with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+        cxoauth.Client(json.dumps(sim.config()) + "\x00{")  # a JSON text cut at the NUL
+    assert sim.counters()["token_requests"] == 1
+
+
 def test_api_error_is_a_response(sim):
     with cxoauth.Client(sim.config()) as c:
         r = c.request("GET", "/api/v2/users/me")
