@@ -57,6 +57,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -173,10 +174,30 @@ func (c Config) GoString() string { return c.String() }
 // promptly; the native client is freed (oauth_free) exactly once, when no call is in flight
 // any more: by Close itself when none is running, else by the last call to return.
 type Client struct {
-	mu       sync.Mutex      // guards the fields below; held across no library call but oauth_close
-	h        *C.oauth_client // nil once freed
-	inflight int             // calls between enter and leave
-	closed   bool            // Close was called: no new call may enter
+	apiBase  string                 // the configured api_base ("" when the library derives it)
+	learned  atomic.Pointer[origin] // the origin of an absolute URL the library accepted (the API origin)
+	mu       sync.Mutex             // guards the fields below; held across no library call but oauth_close
+	h        *C.oauth_client        // nil once freed
+	inflight int                    // calls between enter and leave
+	closed   bool                   // Close was called: no new call may enter
+}
+
+// APIBase returns the "api_base" the client was configured with, or "" when the config had
+// none (a Genesys region, CXone or discovery: the library derives the API base itself and
+// does not report it). The Transport gives the token only to this origin (see
+// Transport.APIBase).
+func (c *Client) APIBase() string { return c.apiBase }
+
+// configuredAPIBase reads "api_base" from a JSON config ("" when absent or malformed: the
+// library reports a malformed config itself).
+func configuredAPIBase(config []byte) string {
+	var probe struct {
+		APIBase string `json:"api_base"`
+	}
+	if len(bytes.TrimSpace(config)) == 0 || json.Unmarshal(config, &probe) != nil {
+		return ""
+	}
+	return probe.APIBase
 }
 
 // NewClient creates a client from cfg. No network request is made: the first token request
@@ -214,7 +235,7 @@ func newClient(config []byte) (*Client, error) {
 	if rc := C.oauth_client_new(buf, &h, &cerr); rc != C.OAUTH_OK {
 		return nil, newError(rc, cerr, nil)
 	}
-	c := &Client{h: h}
+	c := &Client{h: h, apiBase: configuredAPIBase(config)}
 	// GC backstop: it can only run once c is unreachable, hence with no call in flight (every
 	// call keeps c alive until it has left). (runtime.AddCleanup would be preferred from
 	// go1.24; SetFinalizer keeps the package buildable with go1.22.)
