@@ -343,6 +343,8 @@ static partial class Tests
             new KeyValuePair<string, Action>("Handler401InvalidatesAndRetriesOnce", Extra.Handler401InvalidatesAndRetriesOnce),
             new KeyValuePair<string, Action>("HandlerFactoryStyle", Extra.HandlerFactoryStyle),
             new KeyValuePair<string, Action>("HandlerNeedsApiBase", Extra.HandlerNeedsApiBase),
+            new KeyValuePair<string, Action>("HandlerRedirectToForeign401IsReturnedAsIs", Extra.HandlerRedirectToForeign401IsReturnedAsIs),
+            new KeyValuePair<string, Action>("HandlerRedirectedPostToForeign401RunsOnce", Extra.HandlerRedirectedPostToForeign401RunsOnce),
             new KeyValuePair<string, Action>("ManyCallsInFlightWithoutPoolThreads", AsyncTests.ManyCallsInFlightWithoutPoolThreads),
             new KeyValuePair<string, Action>("CancellationTokenCancelsTheNativeCall", AsyncTests.CancellationTokenCancelsTheNativeCall),
             new KeyValuePair<string, Action>("DisposeCompletesPendingCalls", AsyncTests.DisposeCompletesPendingCalls),
