@@ -343,6 +343,33 @@ static class Extra
         }
     }
 
+    /// <summary>A NUL inside a method, path, header, token, credential or the configuration
+    /// would end the C string there: refused with InvalidArgument, nothing sent.</summary>
+    public static void NulBytesAreRefused()
+    {
+        using (var c = new OAuthClient(Sim.Config()))
+        {
+            var t = c.GetToken();
+            Action<Action, string> refused = (a, what) =>
+            {
+                var e = Tests.Throws<OAuthException>(a);
+                Assert(e.Code == ResultCode.InvalidArgument && e.Message.Contains("NUL"), what + ": got " + e.Code + " " + e.Message);
+            };
+            refused(() => c.Request("GET\0X", "/api/v2/echo"), "method");
+            refused(() => c.Request("GET", "/api/v2/echo\0/../x"), "path");
+            refused(() => c.Request("GET", "/api/v2/echo", new Dictionary<string, string> { { "X-A", "v\0injected" } }), "header value");
+            refused(() => c.Request("GET", "/api/v2/echo", new Dictionary<string, string> { { "X-A\0B", "v" } }), "header name");
+            refused(() => c.RequestAsync("GET", "/api/v2/echo\0/x").GetAwaiter().GetResult(), "async path");
+            refused(() => c.RequestAsync("GET", "/api/v2/echo", new Dictionary<string, string> { { "X-A", "v\0injected" } }).GetAwaiter().GetResult(), "async header");
+            refused(() => c.InvalidateToken(t + "\0tail"), "token");
+            refused(() => c.SetCredentials(Sim.ClientId + "\0x", "s"), "client id");
+            refused(() => c.SetCredentials(Sim.ClientId, "s\0x"), "client secret");
+            refused(() => new OAuthClient(Sim.Config().ToJson() + "\0{").Dispose(), "configuration JSON");
+            Assert(c.GetToken() == t, "the token is still cached");
+        }
+        Assert(Sim.Counter("api_requests") == 0 && Sim.Counter("token_requests") == 1, "nothing sent");
+    }
+
     public static void HandlerNeedsApiBase()
     {
         using (var c = new OAuthClient(new OAuthConfig { Region = "eu-central-1", ClientId = "a", ClientSecret = "b" }))

@@ -345,6 +345,7 @@ static partial class Tests
             new KeyValuePair<string, Action>("HandlerNeedsApiBase", Extra.HandlerNeedsApiBase),
             new KeyValuePair<string, Action>("HandlerRedirectToForeign401IsReturnedAsIs", Extra.HandlerRedirectToForeign401IsReturnedAsIs),
             new KeyValuePair<string, Action>("HandlerRedirectedPostToForeign401RunsOnce", Extra.HandlerRedirectedPostToForeign401RunsOnce),
+            new KeyValuePair<string, Action>("NulBytesAreRefused", Extra.NulBytesAreRefused),
             new KeyValuePair<string, Action>("ManyCallsInFlightWithoutPoolThreads", AsyncTests.ManyCallsInFlightWithoutPoolThreads),
             new KeyValuePair<string, Action>("CancellationTokenCancelsTheNativeCall", AsyncTests.CancellationTokenCancelsTheNativeCall),
             new KeyValuePair<string, Action>("DisposeCompletesPendingCalls", AsyncTests.DisposeCompletesPendingCalls),
