@@ -162,10 +162,15 @@ namespace CxOAuth
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_set_credentials(ClientHandle client, byte[] clientId, byte[] clientSecret, out IntPtr err);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_set_access_key(ClientHandle client, byte[] clientId, byte[] clientSecret, byte[] accessKeyId, byte[] accessKeySecret, out IntPtr err);
 
-        /// <summary>NUL-terminated UTF-8 (works on Mono and .NET alike).</summary>
-        internal static byte[] Utf8Z(string s)
+        /// <summary>NUL-terminated UTF-8 (works on Mono and .NET alike). A NUL inside
+        /// <paramref name="s"/> would end the C string there (the rest silently dropped: a
+        /// header value, a path cut short): refused with <see cref="ResultCode.InvalidArgument"/>,
+        /// naming <paramref name="what"/> (never the value).</summary>
+        internal static byte[] Utf8Z(string s, string what = "a string argument")
         {
             if (s == null) return null;
+            if (s.IndexOf('\0') >= 0)
+                throw new OAuthException(ResultCode.InvalidArgument, "invalid argument: " + what + " contains a NUL byte", 0, null, null);
             var n = Encoding.UTF8.GetByteCount(s);
             var b = new byte[n + 1];
             Encoding.UTF8.GetBytes(s, 0, s.Length, b, 0);
@@ -212,6 +217,8 @@ namespace CxOAuth
             if (headers != null)
                 foreach (var kv in headers)
                 {
+                    Utf8Z(kv.Key, "a header name");
+                    Utf8Z(kv.Value, "the value of header " + kv.Key);
                     var b = Utf8Z(kv.Key + ": " + kv.Value);
                     var p = Marshal.AllocHGlobal(b.Length);
                     allocated.Add(p);
@@ -629,7 +636,7 @@ namespace CxOAuth
         public OAuthClient(string configJson)
         {
             IntPtr err;
-            Native.Check(Native.oauth_client_new(Native.Utf8Z(configJson), out handle, out err), err);
+            Native.Check(Native.oauth_client_new(Native.Utf8Z(configJson, "the configuration JSON"), out handle, out err), err);
             ApiBase = ApiBaseOf(configJson);
         }
 
@@ -737,7 +744,7 @@ namespace CxOAuth
         {
             if (token == null) throw new ArgumentNullException("token");
             CheckNotDisposed();
-            var rc = Native.oauth_invalidate_token(handle, Native.Utf8Z(token));
+            var rc = Native.oauth_invalidate_token(handle, Native.Utf8Z(token, "the token"));
             if (rc != 0) throw new OAuthException((ResultCode)rc, "oauth_invalidate_token failed: " + (ResultCode)rc, 0, null, null);
         }
 
@@ -769,8 +776,8 @@ namespace CxOAuth
             if (pathOrUrl == null) throw new ArgumentNullException("pathOrUrl");
             CheckNotDisposed();
             if (ct.IsCancellationRequested) return CanceledTask<OAuthResponse>(ct);
-            var m = Native.Utf8Z(method);
-            var p = Native.Utf8Z(pathOrUrl);
+            var m = Native.Utf8Z(method, "the method");
+            var p = Native.Utf8Z(pathOrUrl, "the path");
             var data = body != null && body.Length > 0 ? body : null;
             var len = new UIntPtr((ulong)(data == null ? 0 : data.Length));
             var lines = new List<IntPtr>();
@@ -819,7 +826,7 @@ namespace CxOAuth
             if (clientSecret == null) throw new ArgumentNullException("clientSecret");
             CheckNotDisposed();
             IntPtr err;
-            Native.Check(Native.oauth_client_set_credentials(handle, Native.Utf8Z(clientId), Native.Utf8Z(clientSecret), out err), err);
+            Native.Check(Native.oauth_client_set_credentials(handle, Native.Utf8Z(clientId, "clientId"), Native.Utf8Z(clientSecret, "clientSecret"), out err), err);
         }
 
         /// <summary>NICE CXone: rotates the client id and secret and the access key (id and
@@ -834,8 +841,8 @@ namespace CxOAuth
             if (accessKeySecret == null) throw new ArgumentNullException("accessKeySecret");
             CheckNotDisposed();
             IntPtr err;
-            Native.Check(Native.oauth_client_set_access_key(handle, Native.Utf8Z(clientId), Native.Utf8Z(clientSecret),
-                Native.Utf8Z(accessKeyId), Native.Utf8Z(accessKeySecret), out err), err);
+            Native.Check(Native.oauth_client_set_access_key(handle, Native.Utf8Z(clientId, "clientId"), Native.Utf8Z(clientSecret, "clientSecret"),
+                Native.Utf8Z(accessKeyId, "accessKeyId"), Native.Utf8Z(accessKeySecret, "accessKeySecret"), out err), err);
         }
 
         /// <summary>Aborts every call in flight on this client.</summary>
@@ -898,7 +905,7 @@ namespace CxOAuth
                 var arr = Native.HeaderLines(headers, lines);
                 IntPtr resp, err;
                 var data = body != null && body.Length > 0 ? body : null;
-                uint rc = Native.oauth_request_cancellable(handle, tok, Native.Utf8Z(method), Native.Utf8Z(path),
+                uint rc = Native.oauth_request_cancellable(handle, tok, Native.Utf8Z(method, "the method"), Native.Utf8Z(path, "the path"),
                     arr, data, new UIntPtr((ulong)(data == null ? 0 : data.Length)), out resp, out err);
                 try
                 {

@@ -9,9 +9,11 @@ using System.Threading.Tasks;
 namespace CxOAuth
 {
     /// <summary>A <see cref="DelegatingHandler"/> that adds <c>Authorization: Bearer &lt;token&gt;</c>
-    /// to requests for the client's API origin only (scheme, host and port of the API base);
-    /// requests to any other host pass through untouched. On a 401 from the API origin it
-    /// reports the token as rejected (<see cref="OAuthClient.InvalidateToken"/>), gets a fresh
+    /// to requests for the client's API origin only (scheme, host and port of the API base):
+    /// the bearer goes only to the API origin; a 401 from elsewhere is returned as is.
+    /// Requests to any other host pass through untouched, and a 401 answered by another origin
+    /// after a redirect the inner handler followed causes no invalidation and no resend. On a
+    /// 401 from the API origin it reports the token as rejected (<see cref="OAuthClient.InvalidateToken"/>), gets a fresh
     /// one and resends the request once (the request content is buffered first so it can be
     /// resent); a second 401 is returned as it is.
     ///
@@ -75,6 +77,12 @@ namespace CxOAuth
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             var response = await base.SendAsync(request, ct).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
+            // The inner handler follows redirects and rewrites RequestUri (Mono and
+            // SocketsHttpHandler alike): a 401 answered by another origin says nothing about the
+            // token (the inner handler dropped it on the cross-host hop). Returned as is: no
+            // invalidation, no resend (which would carry a fresh token to that host).
+            var answered = response.RequestMessage != null ? response.RequestMessage.RequestUri : request.RequestUri;
+            if (!AppliesTo(answered)) return response;
 
             client.InvalidateToken(token);
             var retry = Clone(request, body);

@@ -307,6 +307,7 @@ public:
     /// A header value (case-insensitive name); of a repeated header, the first; valid while
     /// this Response lives.
     [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const {
+        if (name.find('\0') != std::string_view::npos) return std::nullopt;  // no such name
         const char* v = oauth_response_header(r_, std::string(name).c_str());
         return v ? std::optional<std::string_view>(v) : std::nullopt;
     }
@@ -387,12 +388,28 @@ struct Stats {
 };
 
 namespace detail {
+inline bool has_nul(std::string_view s) noexcept { return s.find('\0') != std::string_view::npos; }
+
+/// The Failure for a string argument with a NUL inside: C would end the string there (the
+/// rest silently dropped), so it is refused instead. Names the argument, never its value.
+inline Failure nul_failure(const char* what) {
+    Failure f;
+    f.code = ResultCode::InvalidArgument;
+    f.message = std::string("invalid argument: ") + what + " contains a NUL byte";
+    return f;
+}
+
 /// The C strings of one request, valid while this lives (the library copies them).
 struct RequestArgs {
     RequestArgs(std::string_view m, std::string_view p, const Headers& headers)
         : method(m), path(p) {
+        if (has_nul(m)) nul = "the method";
+        else if (has_nul(p)) nul = "the path";
         lines.reserve(headers.size());
-        for (const auto& [name, value] : headers) lines.push_back(name + ": " + value);
+        for (const auto& [name, value] : headers) {
+            if (!nul && (has_nul(name) || has_nul(value))) nul = "a header";
+            lines.push_back(name + ": " + value);
+        }
         ptrs.reserve(lines.size() + 1);
         for (const auto& l : lines) ptrs.push_back(l.c_str());
         ptrs.push_back(nullptr);
@@ -400,6 +417,7 @@ struct RequestArgs {
     std::string method, path;
     std::vector<std::string> lines;
     std::vector<const char*> ptrs;
+    const char* nul = nullptr;  ///< which argument has a NUL inside (refused), or null
 };
 
 /// The Failure of a call the library refused to start (it gives no oauth_error then).
@@ -716,8 +734,6 @@ public:
 private:
     std::string s_;
 };
-
-inline bool has_nul(std::string_view s) noexcept { return s.find('\0') != std::string_view::npos; }
 }  // namespace detail
 
 /// A thread-safe client for one credential set: a copyable handle sharing one native client
@@ -733,6 +749,7 @@ public:
     /// Non-throwing construction: the Client, or the Failure (ResultCode::Config naming the
     /// key, ...).
     [[nodiscard]] static Result<Client> create(const std::string& config_json) {
+        if (detail::has_nul(config_json)) return detail::nul_failure("the configuration JSON");
         return create_impl(config_json.c_str());
     }
     [[nodiscard]] static Result<Client> create_from_env() { return create_impl(nullptr); }
@@ -805,8 +822,7 @@ public:
         return request_impl(cancel.get(), method, path_or_url, headers, body);
     }
     [[nodiscard]] Result<Done> try_invalidate_token(std::string_view token) const {
-        if (token.find('\0') != std::string_view::npos)
-            return detail::failure(OAUTH_ERR_INVALID_ARGUMENT, nullptr);
+        if (detail::has_nul(token)) return detail::nul_failure("the token");
         const std::string t(token);
         oauth_result rc = oauth_invalidate_token(native(), t.c_str());
         if (rc != OAUTH_OK) return detail::failure(rc, nullptr);
@@ -917,7 +933,7 @@ public:
     [[nodiscard]] Result<Done> try_set_credentials(std::string_view client_id,
                                                    std::string_view client_secret) const {
         if (detail::has_nul(client_id) || detail::has_nul(client_secret))
-            return detail::failure(OAUTH_ERR_INVALID_ARGUMENT, nullptr);
+            return detail::nul_failure("a credential");
         const detail::SecretString id(client_id), secret(client_secret);
         oauth_error* err = nullptr;
         oauth_result rc = oauth_client_set_credentials(native(), id.c_str(), secret.c_str(), &err);
@@ -930,7 +946,7 @@ public:
                                                   std::string_view access_key_secret) const {
         if (detail::has_nul(client_id) || detail::has_nul(client_secret) ||
             detail::has_nul(access_key_id) || detail::has_nul(access_key_secret))
-            return detail::failure(OAUTH_ERR_INVALID_ARGUMENT, nullptr);
+            return detail::nul_failure("a credential");
         const detail::SecretString id(client_id), secret(client_secret), key_id(access_key_id),
             key_secret(access_key_secret);
         oauth_error* err = nullptr;
@@ -997,6 +1013,7 @@ private:
                                   std::string_view path, const Headers& headers,
                                   std::string_view body) const {
         const detail::RequestArgs args(method, path, headers);
+        if (args.nul) return detail::nul_failure(args.nul);
         oauth_response* resp = nullptr;
         oauth_error* err = nullptr;
         oauth_result rc = oauth_request_cancellable(
@@ -1013,6 +1030,7 @@ private:
                                        std::string_view path, const Headers& headers,
                                        std::string_view body, RequestCallback done) const {
         const detail::RequestArgs args(method, path, headers);
+        if (args.nul) return detail::nul_failure(args.nul);  // done is never called
         auto call = std::make_unique<detail::CallbackCall<Response>>();
         call->fn = std::move(done);
         call->cancel = cancel_of(cancel);
@@ -1046,6 +1064,10 @@ private:
         auto call = std::make_unique<detail::PromiseCall<Response>>();
         call->cancel = cancel_of(cancel);
         std::future<Response> f = call->promise.get_future();
+        if (args.nul) {
+            call->promise.set_exception(std::make_exception_ptr(Error(detail::nul_failure(args.nul))));
+            return f;
+        }
         const oauth_cancel_token* tok = call->cancel.get();
         oauth_result rc = oauth_request_async(
             native(), args.method.c_str(), args.path.c_str(), args.ptrs.data(),

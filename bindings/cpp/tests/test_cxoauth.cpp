@@ -259,6 +259,58 @@ TEST_F(CxOAuth, NonThrowingVariants) {
     }
 }
 
+// A NUL inside a method, path, header name or value would end the C string there (the rest
+// silently dropped): ResultCode::InvalidArgument instead, from every request variant, and
+// nothing is sent.
+TEST_F(CxOAuth, NulBytesAreRefusedNotTruncated) {
+    using namespace std::string_literals;
+    cxoauth::Client c(g_sim.config());
+    (void)c.token();
+    struct Case {
+        std::string method, path;
+        cxoauth::Headers headers;
+    };
+    const std::vector<Case> cases = {
+        {"GET\0X"s, "/api/v2/echo", {}},
+        {"GET", "/api/v2/echo\0/../x"s, {}},
+        {"GET", "/api/v2/echo", {{"X-A", "v\0injected"s}}},
+        {"GET", "/api/v2/echo", {{"X-A\0B"s, "v"}}},
+    };
+    for (const auto& k : cases) {
+        auto r = c.try_request(k.method, k.path, k.headers);
+        EXPECT_EQ(r.code(), cxoauth::ResultCode::InvalidArgument);
+        if (!r) {
+            EXPECT_NE(r.error().message.find("NUL"), std::string::npos) << r.error().message;
+        }
+        try {
+            (void)c.request(k.method, k.path, k.headers);
+            ADD_FAILURE() << "request: no exception";
+        } catch (const cxoauth::Error& e) {
+            EXPECT_EQ(e.code(), cxoauth::ResultCode::InvalidArgument);
+        }
+        try {
+            (void)c.request_async(k.method, k.path, k.headers).get();
+            ADD_FAILURE() << "request_async future: no exception";
+        } catch (const cxoauth::Error& e) {
+            EXPECT_EQ(e.code(), cxoauth::ResultCode::InvalidArgument);
+        }
+        // (shared: were the call accepted, done would run later, after this iteration)
+        auto called = std::make_shared<std::atomic<bool>>(false);
+        auto started = c.request_async(k.method, k.path, k.headers, {},
+                                       [called](cxoauth::Result<cxoauth::Response>) { *called = true; });
+        EXPECT_EQ(started.code(), cxoauth::ResultCode::InvalidArgument);
+        EXPECT_FALSE(*called);
+    }
+    EXPECT_EQ(g_sim.counter("api_requests"), 0);
+    // A configuration text cut at a NUL would be another configuration.
+    auto bad = cxoauth::Client::create(g_sim.config() + "\0{"s);
+    EXPECT_EQ(bad.code(), cxoauth::ResultCode::InvalidArgument);
+    // A response header name with a NUL matches nothing (it would match the cut name).
+    auto r = c.request("GET", "/api/v2/organizations/me");
+    ASSERT_TRUE(r.header("content-type").has_value());
+    EXPECT_FALSE(r.header("content-type\0x"s).has_value());
+}
+
 TEST_F(CxOAuth, CopiesShareOneNativeClient) {
     cxoauth::Client a(g_sim.config());
     cxoauth::Client b = a;

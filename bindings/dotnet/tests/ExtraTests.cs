@@ -176,12 +176,17 @@ static class Extra
         Assert(Type.GetType("Mono.Runtime") == null || status.StartsWith("none"), "Mono: no resolver API");
     }
 
-    /// <summary>A one-connection-at-a-time HTTP server on another port that records the
-    /// Authorization header of each request and answers 401.</summary>
+    /// <summary>A one-connection-at-a-time HTTP server on another port (a real one, on
+    /// 127.0.0.1) that records each request (<see cref="Requests"/>: "METHOD /path") and its
+    /// Authorization header, reads the body, and answers 401, or with
+    /// <see cref="RedirectTo"/> set, <see cref="RedirectStatus"/> to that location.</summary>
     sealed class Recorder : IDisposable
     {
         readonly TcpListener listener = new TcpListener(IPAddress.Loopback, 0);
         public readonly List<string> Authorization = new List<string>();
+        public readonly List<string> Requests = new List<string>();
+        public volatile string RedirectTo;
+        public volatile int RedirectStatus = 307;
         readonly Thread thread;
         public Recorder()
         {
@@ -190,6 +195,9 @@ static class Extra
             thread.Start();
         }
         public string Base { get { return "http://127.0.0.1:" + ((IPEndPoint)listener.LocalEndpoint).Port; } }
+        /// <summary>Whether each request carried an Authorization header (never the values).</summary>
+        public string Bearers { get { lock (Authorization) return string.Join(",", Authorization.Select(a => a == null ? "none" : "bearer")); } }
+        public string Seen { get { lock (Authorization) return string.Join(",", Requests); } }
         void Serve()
         {
             try
@@ -201,10 +209,26 @@ static class Extra
                     {
                         var reader = new StreamReader(s, Encoding.ASCII);
                         string line, auth = null;
+                        var requestLine = reader.ReadLine() ?? "";
+                        int length = 0;
                         while (!string.IsNullOrEmpty(line = reader.ReadLine()))
+                        {
                             if (line.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase)) auth = line.Substring(14).Trim();
-                        lock (Authorization) Authorization.Add(auth);
-                        var resp = Encoding.ASCII.GetBytes("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) length = int.Parse(line.Substring(15).Trim());
+                        }
+                        var body = new char[length];
+                        for (int n = 0; n < length; ) { var k = reader.Read(body, n, length - n); if (k <= 0) break; n += k; }
+                        var parts = requestLine.Split(' ');
+                        lock (Authorization)
+                        {
+                            Authorization.Add(auth);
+                            Requests.Add(parts[0] + " " + (parts.Length > 1 ? parts[1] : ""));
+                        }
+                        var to = RedirectTo;
+                        var head = to == null
+                            ? "HTTP/1.1 401 Unauthorized\r\n"
+                            : "HTTP/1.1 " + RedirectStatus + " Redirect\r\nLocation: " + to + "\r\n";
+                        var resp = Encoding.ASCII.GetBytes(head + "Content-Length: 0\r\nConnection: close\r\n\r\n");
                         s.Write(resp, 0, resp.Length);
                     }
                 }
@@ -274,6 +298,76 @@ static class Extra
                 Assert(r.StatusCode == HttpStatusCode.OK && text.Contains(Sim.ClientId), "relative URI on BaseAddress: " + text);
             }
         }
+    }
+
+    /// <summary>API origin → 302 → a foreign host that answers 401 (the inner handler follows
+    /// the redirect and rewrites RequestUri): the foreign 401 is returned as is, no invalidation,
+    /// no resend with a fresh token to the foreign host.</summary>
+    public static void HandlerRedirectToForeign401IsReturnedAsIs()
+    {
+        using (var c = new OAuthClient(Sim.Config()))
+        using (var http = Http(c))
+        using (var other = new Recorder())
+        {
+            var old = c.GetToken();
+            Sim.Fault("{\"target\":\"api\",\"count\":1,\"action\":{\"kind\":\"redirect\",\"location\":\"" + other.Base + "/landing\"}}");
+            var r = http.GetAsync(Sim.Base + "/api/v2/organizations/me").GetAwaiter().GetResult();
+            Assert(r.StatusCode == HttpStatusCode.Unauthorized, "the foreign 401, got " + r.StatusCode);
+            Assert(other.Seen == "GET /landing", "the foreign host got one request, got: " + other.Seen);
+            Assert(other.Bearers == "none", "no bearer to the foreign host, got: " + other.Bearers);
+            Assert(c.GetToken() == old, "the still-valid token was not invalidated");
+            Assert(Sim.Counter("token_requests") == 1 && Sim.Counter("api_requests") == 1, "one token, one API request");
+        }
+    }
+
+    /// <summary>The API origin (our redirecting server) answers 307 to a foreign host that
+    /// answers 401: the POST reaches each once, the foreign host never sees a bearer.</summary>
+    public static void HandlerRedirectedPostToForeign401RunsOnce()
+    {
+        using (var other = new Recorder())
+        using (var api = new Recorder())
+        {
+            api.RedirectTo = other.Base + "/landing";
+            var cfg = Sim.Config();
+            cfg.ApiBase = api.Base;
+            using (var c = new OAuthClient(cfg))
+            using (var http = Http(c))
+            {
+                var old = c.GetToken();
+                var r = http.PostAsync(api.Base + "/api/v2/things", new StringContent("{\"a\":1}")).GetAwaiter().GetResult();
+                Assert(r.StatusCode == HttpStatusCode.Unauthorized, "the foreign 401, got " + r.StatusCode);
+                Assert(api.Seen == "POST /api/v2/things" && api.Bearers == "bearer", "the API origin got one POST with the bearer, got: " + api.Seen + " " + api.Bearers);
+                Assert(other.Seen == "POST /landing" && other.Bearers == "none", "the foreign host got one POST without a bearer, got: " + other.Seen + " " + other.Bearers);
+                Assert(c.GetToken() == old, "the still-valid token was not invalidated");
+            }
+        }
+    }
+
+    /// <summary>A NUL inside a method, path, header, token, credential or the configuration
+    /// would end the C string there: refused with InvalidArgument, nothing sent.</summary>
+    public static void NulBytesAreRefused()
+    {
+        using (var c = new OAuthClient(Sim.Config()))
+        {
+            var t = c.GetToken();
+            Action<Action, string> refused = (a, what) =>
+            {
+                var e = Tests.Throws<OAuthException>(a);
+                Assert(e.Code == ResultCode.InvalidArgument && e.Message.Contains("NUL"), what + ": got " + e.Code + " " + e.Message);
+            };
+            refused(() => c.Request("GET\0X", "/api/v2/echo"), "method");
+            refused(() => c.Request("GET", "/api/v2/echo\0/../x"), "path");
+            refused(() => c.Request("GET", "/api/v2/echo", new Dictionary<string, string> { { "X-A", "v\0injected" } }), "header value");
+            refused(() => c.Request("GET", "/api/v2/echo", new Dictionary<string, string> { { "X-A\0B", "v" } }), "header name");
+            refused(() => c.RequestAsync("GET", "/api/v2/echo\0/x").GetAwaiter().GetResult(), "async path");
+            refused(() => c.RequestAsync("GET", "/api/v2/echo", new Dictionary<string, string> { { "X-A", "v\0injected" } }).GetAwaiter().GetResult(), "async header");
+            refused(() => c.InvalidateToken(t + "\0tail"), "token");
+            refused(() => c.SetCredentials(Sim.ClientId + "\0x", "s"), "client id");
+            refused(() => c.SetCredentials(Sim.ClientId, "s\0x"), "client secret");
+            refused(() => new OAuthClient(Sim.Config().ToJson() + "\0{").Dispose(), "configuration JSON");
+            Assert(c.GetToken() == t, "the token is still cached");
+        }
+        Assert(Sim.Counter("api_requests") == 0 && Sim.Counter("token_requests") == 1, "nothing sent");
     }
 
     public static void HandlerNeedsApiBase()

@@ -50,6 +50,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"runtime"
@@ -57,6 +58,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -120,7 +122,8 @@ func Int(v int) *int { return &v }
 // Bool returns a pointer to v, for the *bool fields of Config.
 func Bool(v bool) *bool { return &v }
 
-// JSON returns the JSON config the library receives. It contains the secrets.
+// JSON returns the JSON config the library receives. It contains the secrets (unlike
+// json.Marshal of a Config, which redacts them: see MarshalJSON).
 func (c Config) JSON() ([]byte, error) {
 	b, err := json.Marshal(configJSON(c))
 	if err != nil || len(c.Extra) == 0 {
@@ -138,8 +141,9 @@ func (c Config) JSON() ([]byte, error) {
 
 type configJSON Config // without the methods, so %v of the alias cannot recurse
 
-// String describes the config with secrets redacted.
-func (c Config) String() string {
+// redacted is c with the secrets replaced by "<redacted>" (the proxy, which may hold a
+// password, by "<set>") and without Extra (whose values may be secrets too).
+func (c Config) redacted() configJSON {
 	r := configJSON(c)
 	for _, s := range []*string{&r.ClientSecret, &r.AccessKeySecret, &r.TokenCache} {
 		if *s != "" {
@@ -150,16 +154,57 @@ func (c Config) String() string {
 		r.Proxy = "<set>"
 	}
 	r.Extra = nil
-	b, _ := json.Marshal(r)
+	return r
+}
+
+// extraKeys returns the names (never the values) of the Extra keys, sorted.
+func (c Config) extraKeys() []string {
+	keys := make([]string, 0, len(c.Extra))
+	for k := range c.Extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// String describes the config with secrets redacted.
+func (c Config) String() string {
+	b, _ := json.Marshal(c.redacted())
 	if len(c.Extra) > 0 {
-		keys := make([]string, 0, len(c.Extra))
-		for k := range c.Extra {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		return fmt.Sprintf("cxoauth.Config%s (+ extra keys %v)", b, keys)
+		return fmt.Sprintf("cxoauth.Config%s (+ extra keys %v)", b, c.extraKeys())
 	}
 	return "cxoauth.Config" + string(b)
+}
+
+// MarshalJSON encodes the config with secrets redacted, as String does, so json.Marshal of a
+// Config (or of anything holding one) and JSON loggers never print them. Extra is left out.
+// The library's config, with the real values, is Config.JSON().
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.redacted()) }
+
+// LogValue implements slog.LogValuer: the redacted fields as a group (plus "extra_keys", the
+// names of the Extra keys), for any slog handler.
+func (c Config) LogValue() slog.Value {
+	b, err := json.Marshal(c.redacted())
+	m := map[string]any{}
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return slog.StringValue("cxoauth.Config(unprintable)")
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	attrs := make([]slog.Attr, 0, len(keys)+1)
+	for _, k := range keys {
+		attrs = append(attrs, slog.Any(k, m[k]))
+	}
+	if len(c.Extra) > 0 {
+		attrs = append(attrs, slog.Any("extra_keys", c.extraKeys()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // GoString is String, so %#v does not show the secrets either.
@@ -173,10 +218,30 @@ func (c Config) GoString() string { return c.String() }
 // promptly; the native client is freed (oauth_free) exactly once, when no call is in flight
 // any more: by Close itself when none is running, else by the last call to return.
 type Client struct {
-	mu       sync.Mutex      // guards the fields below; held across no library call but oauth_close
-	h        *C.oauth_client // nil once freed
-	inflight int             // calls between enter and leave
-	closed   bool            // Close was called: no new call may enter
+	apiBase  string                 // the configured api_base ("" when the library derives it)
+	learned  atomic.Pointer[origin] // the origin of an absolute URL the library accepted (the API origin)
+	mu       sync.Mutex             // guards the fields below; held across no library call but oauth_close
+	h        *C.oauth_client        // nil once freed
+	inflight int                    // calls between enter and leave
+	closed   bool                   // Close was called: no new call may enter
+}
+
+// APIBase returns the "api_base" the client was configured with, or "" when the config had
+// none (a Genesys region, CXone or discovery: the library derives the API base itself and
+// does not report it). The Transport gives the token only to this origin (see
+// Transport.APIBase).
+func (c *Client) APIBase() string { return c.apiBase }
+
+// configuredAPIBase reads "api_base" from a JSON config ("" when absent or malformed: the
+// library reports a malformed config itself).
+func configuredAPIBase(config []byte) string {
+	var probe struct {
+		APIBase string `json:"api_base"`
+	}
+	if len(bytes.TrimSpace(config)) == 0 || json.Unmarshal(config, &probe) != nil {
+		return ""
+	}
+	return probe.APIBase
 }
 
 // NewClient creates a client from cfg. No network request is made: the first token request
@@ -214,7 +279,7 @@ func newClient(config []byte) (*Client, error) {
 	if rc := C.oauth_client_new(buf, &h, &cerr); rc != C.OAUTH_OK {
 		return nil, newError(rc, cerr, nil)
 	}
-	c := &Client{h: h}
+	c := &Client{h: h, apiBase: configuredAPIBase(config)}
 	// GC backstop: it can only run once c is unreachable, hence with no call in flight (every
 	// call keeps c alive until it has left). (runtime.AddCleanup would be preferred from
 	// go1.24; SetFinalizer keeps the package buildable with go1.22.)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -15,22 +17,32 @@ import (
 //	hc := &http.Client{Transport: client.Transport()}
 //	resp, err := hc.Get("https://api.mypurecloud.de/api/v2/organizations/me")
 //
-// With Base nil (the default) every request is sent by the library (Client.Do): its retry
-// policy applies (401 → the rejected token is invalidated, a new one fetched and the request
-// retried once; 429 Retry-After; 5xx for idempotent methods), the request body is read into
-// memory first, and only URLs on the client's API host are accepted (the token is never sent
-// anywhere else; others fail with a CodeInvalidArgument *Error, wrapped by http.Client in a
-// *url.Error). The request's Authorization, Host, Content-Length, Transfer-Encoding and
-// Connection headers are dropped: the library sets them.
+// The rule: the bearer goes only to the API origin; a 401 from elsewhere is returned as is.
+// The API origin is the scheme, host and port of APIBase, by default the client's configured
+// api_base (Client.APIBase). A request for any other origin (a link elsewhere, a redirect
+// that http.Client follows to another host) is sent without the token and its response,
+// a 401 included, is returned untouched: no invalidation, no new token, no resend.
 //
-// With Base set, Base sends the request (streamed bodies, your own proxy, TLS and connection
-// settings) with "Authorization: Bearer <token>" from Client.TokenWithExpiry, like
-// golang.org/x/oauth2's Transport. On a 401 reply the sent token is invalidated
-// (Client.InvalidateToken) and a replayable request (no body, or req.GetBody set, as
-// http.NewRequest does for in-memory bodies) is sent once more with a new token; a
-// non-replayable one returns the 401. The library's other retries do not apply, and the token
-// goes to whatever URL is requested (including redirects): use such a Transport only in an
-// http.Client for the API host.
+// With Base nil (the default) requests for the API origin are sent by the library
+// (Client.Do): its retry policy applies (401 → the rejected token is invalidated, a new one
+// fetched and the request retried once; 429 Retry-After; 5xx for idempotent methods), the
+// request body is read into memory first, and the request's Authorization, Host,
+// Content-Length, Transfer-Encoding and Connection headers are dropped: the library sets
+// them. A redirect that http.Client follows to another origin goes to http.DefaultTransport
+// as it is (no token; its response returned untouched). A request of your own for another
+// host is refused by the library with a CodeInvalidArgument *Error (wrapped by http.Client in
+// a *url.Error), before anything is sent. Without a configured api_base (nor APIBase) the
+// API origin becomes known from the first absolute URL the library accepts (it accepts only
+// its API origin); until then a redirect to another host is refused like a request.
+//
+// With Base set, Base sends every request (streamed bodies, your own proxy, TLS and
+// connection settings). A request for the API origin gets "Authorization: Bearer <token>"
+// from Client.TokenWithExpiry, like golang.org/x/oauth2's Transport; on its 401 the sent token
+// is invalidated (Client.InvalidateToken) and a replayable request (no body, or req.GetBody
+// set, as http.NewRequest does for in-memory bodies) is sent once more with a new token; a
+// non-replayable one returns the 401. The library's other retries do not apply. Requests for
+// other origins go to Base untouched. With Base set the API base must be known: without one,
+// every request fails with a CodeInvalidArgument *Error naming APIBase, and nothing is sent.
 //
 // Either way the response keeps repeated headers (Set-Cookie, ...) as separate values, in the
 // order received, and the request context cancels the call.
@@ -38,6 +50,11 @@ type Transport struct {
 	Client *Client
 	// Base sends the requests when set (see above); nil sends them through the library.
 	Base http.RoundTripper
+	// APIBase is the API base URL whose origin (scheme, host, port) gets the token; "" means
+	// Client.APIBase(), the configured api_base. Needed when the config has no api_base (a
+	// Genesys region: e.g. "https://api.mypurecloud.de"; CXone; discovery), as the library
+	// does not report the API base it derives.
+	APIBase string
 }
 
 // NewTransport returns a Transport sending through c (Base nil).
@@ -48,11 +65,102 @@ func (c *Client) Transport() *Transport { return NewTransport(c) }
 
 var libraryHeaders = []string{"Authorization", "Host", "Content-Length", "Transfer-Encoding", "Connection"}
 
+// origin is the scheme, host and port of an absolute http(s) URL.
+type origin struct {
+	scheme, host, port string
+}
+
+// originOf returns the origin of an absolute http(s) URL: scheme and host lower-cased, a
+// trailing dot dropped from the host, the default port filled in. ok is false for anything
+// else (relative URLs, other schemes, no host).
+func originOf(raw string) (o origin, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return origin{}, false
+	}
+	return urlOrigin(u)
+}
+
+func urlOrigin(u *url.URL) (origin, bool) {
+	if u == nil {
+		return origin{}, false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	if (scheme != "http" && scheme != "https") || host == "" || port == "" {
+		return origin{}, false
+	}
+	return origin{scheme, host, port}, true
+}
+
+// apiOrigin returns the origin the token is for; ok is false when no API base is known.
+// Without a configured one, the library's own choice counts once seen: the origin of an
+// absolute URL it accepted (it accepts only its API origin).
+func (t *Transport) apiOrigin() (origin, bool, error) {
+	base := t.APIBase
+	if base == "" && t.Client != nil {
+		base = t.Client.apiBase
+	}
+	if base == "" {
+		if t.Client != nil {
+			if o := t.Client.learned.Load(); o != nil {
+				return *o, true, nil
+			}
+		}
+		return origin{}, false, nil
+	}
+	o, ok := originOf(base)
+	if !ok {
+		return origin{}, false, &Error{Code: CodeInvalidArgument,
+			Message: fmt.Sprintf("the API base %q is not an absolute http(s) URL", base)}
+	}
+	return o, true, nil
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.Base != nil {
-		return t.roundTripBase(req)
+	closeBody := func() {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper always closes the request body
+		}
 	}
+	if req.URL == nil {
+		closeBody()
+		return nil, &Error{Code: CodeInvalidArgument, Message: "request has no URL"}
+	}
+	api, known, err := t.apiOrigin()
+	if err != nil {
+		closeBody()
+		return nil, err
+	}
+	forAPI := false
+	if known {
+		o, ok := urlOrigin(req.URL)
+		forAPI = ok && o == api
+	}
+	if t.Base != nil {
+		if !known {
+			closeBody()
+			return nil, &Error{Code: CodeInvalidArgument, Message: "the API base is not known " +
+				"(the config has no api_base): set Transport.APIBase, so that only the API origin gets the token"}
+		}
+		if !forAPI {
+			return t.Base.RoundTrip(req) // another origin: untouched, no token
+		}
+		return t.roundTripBase(req, api)
+	}
+	absolute := req.URL.Scheme != "" || req.URL.Host != ""
+	if known && !forAPI && absolute && req.Response != nil {
+		// A redirect http.Client follows to another origin: sent as it is, without the token,
+		// and its response (a 401 too) returned untouched.
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	// The API origin, or a request of the caller's own for another host, which the library
+	// refuses (CodeInvalidArgument).
 	var body []byte
 	if req.Body != nil {
 		var err error
@@ -61,9 +169,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cxoauth: reading the request body: %w", err)
 		}
-	}
-	if req.URL == nil {
-		return nil, &Error{Code: CodeInvalidArgument, Message: "request has no URL"}
 	}
 	target := req.URL.RequestURI()
 	if req.URL.Scheme != "" || req.URL.Host != "" {
@@ -80,6 +185,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r, err := t.Client.Do(req.Context(), method, target, header, body)
 	if err != nil {
 		return nil, err
+	}
+	if absolute && !known {
+		if o, ok := urlOrigin(req.URL); ok {
+			t.Client.learned.CompareAndSwap(nil, &o) // the library took it: its API origin
+		}
 	}
 	return &http.Response{
 		Status:        fmt.Sprintf("%d %s", r.StatusCode, http.StatusText(r.StatusCode)),
@@ -99,8 +209,9 @@ func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
-// roundTripBase sends req through t.Base with the client's token; see Transport.
-func (t *Transport) roundTripBase(req *http.Request) (*http.Response, error) {
+// roundTripBase sends req, a request for the API origin api, through t.Base with the client's
+// token; see Transport.
+func (t *Transport) roundTripBase(req *http.Request, api origin) (*http.Response, error) {
 	closeBody := func() {
 		if req.Body != nil {
 			req.Body.Close()
@@ -114,6 +225,13 @@ func (t *Transport) roundTripBase(req *http.Request) (*http.Response, error) {
 	resp, err := t.Base.RoundTrip(withToken(req, req.Body, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
+	}
+	// A Base that follows redirects itself (against the RoundTripper contract) may answer
+	// from another origin: that 401 says nothing about the token.
+	if resp.Request != nil {
+		if o, ok := urlOrigin(resp.Request.URL); !ok || o != api {
+			return resp, nil
+		}
 	}
 	// The token was rejected: drop it from the library's cache (unless it has already been
 	// replaced: compare-and-invalidate), then replay the request once with a new one.

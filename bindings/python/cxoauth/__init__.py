@@ -105,6 +105,23 @@ class _Handle:
         self._lock = threading.Lock()
         self._users = 0
         self._closed = False
+        # Set once `free` has returned (closable handles only: clients). For a client that
+        # means every completion callback of its async calls has returned (oauth_free).
+        self._freed: Optional[threading.Event] = threading.Event() if close is not None else None
+
+    def _free_now(self, ptr: int) -> None:
+        try:
+            self._free(ptr)
+        finally:
+            if self._freed is not None:
+                self._freed.set()
+
+    def wait_freed(self, timeout: float) -> bool:
+        """Waits, without holding the GIL, at most ``timeout`` seconds until the native object
+        has been freed (after close(), by close() or by the last call to leave); True if it
+        was. Only for handles with a ``close`` function."""
+        assert self._freed is not None
+        return self._freed.wait(timeout)
 
     def acquire(self, what: str) -> int:
         with self._lock:
@@ -120,7 +137,7 @@ class _Handle:
             if self._closed and self._users == 0:
                 ptr, self._ptr = self._ptr, None
         if ptr is not None:
-            self._free(ptr)
+            self._free_now(ptr)
 
     def close(self) -> None:
         with self._lock:
@@ -129,6 +146,8 @@ class _Handle:
             self._closed = True
             ptr = self._ptr
             if ptr is None:
+                if self._freed is not None:
+                    self._freed.set()
                 return
             if self._close is not None:
                 # Under the lock: no release() can free ptr meanwhile. Does not block.
@@ -137,7 +156,7 @@ class _Handle:
             if free_now:
                 self._ptr = None
         if free_now:
-            self._free(ptr)  # no call is in flight and none can start
+            self._free_now(ptr)  # no call is in flight and none can start
 
     def __del__(self) -> None:
         try:
@@ -279,6 +298,15 @@ def _take_response(out: Union[int, ctypes.c_void_p]) -> Response:
         lib.oauth_response_free(out)
 
 
+def _cstr(value: str, what: str) -> bytes:
+    """``value`` as UTF-8 for a C string argument. A NUL inside it would end the C string
+    there (the rest silently dropped: a header value, a path cut short): refused instead."""
+    if "\x00" in value:
+        raise InvalidArgumentError(InvalidArgumentError.code,
+                                   f"invalid argument: {what} contains a NUL byte")
+    return value.encode()
+
+
 def _header_lines(headers: HeadersArg) -> List[bytes]:
     if headers is None:
         return []
@@ -293,7 +321,7 @@ def _header_lines(headers: HeadersArg) -> List[bytes]:
     for name, value in items:
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
-        lines.append(f"{name}: {value}".encode())
+        lines.append(_cstr(name, "a header name") + b": " + _cstr(value, f"header {name!r}"))
     return lines
 
 
@@ -364,8 +392,10 @@ class Client:
             "user_agent": user_agent, "proxy": proxy, "ca_file": ca_file, "env_file": env_file,
             "token_cache": token_cache, "token_cache_prefix": token_cache_prefix,
         }
+        # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the
+        # library holds the secret (and zeroizes it when the client goes).
         text = build_config_json(config, overrides)
-        self._config_json = text  # for tests of the keyword mapping; holds secrets: never logged
+        raw = None if text is None else _cstr(text, "the configuration JSON")
         #: The configured ``api_base`` (None when the library derives it from the region or
         #: discovery): the default origin for the requests/httpx auth adapters.
         self.api_base: Optional[str] = None
@@ -379,7 +409,7 @@ class Client:
         out = ctypes.c_void_p()
         err = ctypes.c_void_p()
         rc = int(lib.oauth_client_new(
-            None if text is None else text.encode(), ctypes.byref(out), ctypes.byref(err)
+            raw, ctypes.byref(out), ctypes.byref(err)
         ))
         if rc:
             _raise(rc, err)
@@ -451,8 +481,10 @@ class Client:
         cached token it is dropped and the next call fetches a new one; an older token does
         nothing (compare-and-invalidate), so many threads reporting one token cause one fetch."""
 
+        raw = _cstr(token, "the token")
+
         def call(ptr: int, _tok: Optional[int]) -> None:
-            rc = int(lib.oauth_invalidate_token(ptr, token.encode()))
+            rc = int(lib.oauth_invalidate_token(ptr, raw))
             if rc:
                 raise BY_CODE.get(rc, CxOAuthError)(rc, f"oauth_invalidate_token failed ({rc})")
 
@@ -465,6 +497,7 @@ class Client:
         ``path``: a path joined to the API base, or an absolute URL on the API base's origin.
         ``headers``: any Mapping, or an iterable of (name, value) pairs (to repeat a name).
         ``body``: bytes, bytearray, memoryview, or str (sent as UTF-8)."""
+        m, p = _cstr(method, "the method"), _cstr(path, "the path")
         raw = _header_lines(headers)
         lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
         data = _body_bytes(body)
@@ -474,7 +507,7 @@ class Client:
             out = ctypes.c_void_p()
             err = ctypes.c_void_p()
             rc = int(lib.oauth_request_cancellable(
-                ptr, tok, method.encode(), path.encode(), lines,
+                ptr, tok, m, p, lines,
                 ctypes.cast(buf, ctypes.c_void_p) if buf is not None else None, len(data),
                 ctypes.byref(out), ctypes.byref(err),
             ))
@@ -512,10 +545,11 @@ class Client:
         cached token stays valid until then (call :meth:`invalidate_token` with it to switch
         at once); a remembered failure of the old credentials no longer holds fetches back."""
 
+        cid, secret = _cstr(client_id, "client_id"), _cstr(client_secret, "client_secret")
+
         def call(ptr: int, _tok: Optional[int]) -> None:
             err = ctypes.c_void_p()
-            rc = int(lib.oauth_client_set_credentials(
-                ptr, client_id.encode(), client_secret.encode(), ctypes.byref(err)))
+            rc = int(lib.oauth_client_set_credentials(ptr, cid, secret, ctypes.byref(err)))
             if rc:
                 _raise(rc, err)
 
@@ -527,11 +561,13 @@ class Client:
         the access-key grant, as :meth:`set_credentials` does. ``InvalidArgumentError`` for an
         empty argument or a client whose grant uses no access key (Genesys, generic)."""
 
+        args = (_cstr(client_id, "client_id"), _cstr(client_secret, "client_secret"),
+                _cstr(access_key_id, "access_key_id"),
+                _cstr(access_key_secret, "access_key_secret"))
+
         def call(ptr: int, _tok: Optional[int]) -> None:
             err = ctypes.c_void_p()
-            rc = int(lib.oauth_client_set_access_key(
-                ptr, client_id.encode(), client_secret.encode(), access_key_id.encode(),
-                access_key_secret.encode(), ctypes.byref(err)))
+            rc = int(lib.oauth_client_set_access_key(ptr, *args, ctypes.byref(err)))
             if rc:
                 _raise(rc, err)
 

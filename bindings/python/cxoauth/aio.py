@@ -17,6 +17,10 @@ result (and frees the native objects) and hands it to the event loop with
   awaiters get :class:`cxoauth.CancelledError` (the library's error, code 10, a
   ``CxOAuthError`` — not ``asyncio.CancelledError``, which would mean "this task was
   cancelled"); later calls raise :class:`cxoauth.ClosedError`.
+* Interpreter exit: an atexit hook refuses new async calls, closes the clients that still
+  have calls pending and waits (at most 10 s, the GIL released) until those calls'
+  completions have run and the clients are freed, so no completion reaches a finalizing
+  interpreter (which would abort the process). Later atexit handlers run as usual.
 * Lifetime: the C callbacks are module-level ``CFUNCTYPE`` instances and every pending call's
   state (future, loop, cancel token, client) sits in a module-level registry keyed by the
   integer passed as ``userdata`` until its callback has run, so nothing the library may still
@@ -28,11 +32,13 @@ import asyncio
 import atexit
 import ctypes
 import itertools
+import logging
 import threading
+import time
 from typing import Any, Callable, Dict, Mapping, Optional, Union, cast
 
 from . import (
-    BodyArg, CancelToken, Client, HeadersArg, Response, Token, _body_bytes, _exception,
+    BodyArg, CancelToken, Client, HeadersArg, Response, Token, _body_bytes, _cstr, _exception,
     _header_lines, _take_response,
 )
 from ._lib import lib
@@ -61,7 +67,13 @@ class _Pending:
 
 _pending: Dict[int, _Pending] = {}
 _pending_lock = threading.Lock()
+_pending_empty = threading.Condition(_pending_lock)  # notified when _pending becomes empty
 _ids = itertools.count(1)
+#: Set by the atexit hook: no async call is accepted from then on (its completion could reach
+#: a finalizing interpreter).
+_exiting = False
+#: How long the atexit hook waits for the cancelled calls' completions, at most.
+_EXIT_WAIT_S = 10.0
 
 
 def pending_calls() -> int:
@@ -82,6 +94,8 @@ def _settle(fut: "asyncio.Future[Any]", result: Any, exc: Optional[BaseException
 def _deliver(key: int, result: Any, exc: Optional[BaseException]) -> None:
     with _pending_lock:
         p = _pending.pop(key, None)
+        if not _pending:
+            _pending_empty.notify_all()
     if p is None:
         return
     try:
@@ -154,7 +168,12 @@ async def _submit(client: Client, start: Callable[[int, Optional[int], int], int
     tok = CancelToken()
     key = next(_ids)
     with _pending_lock:
-        _pending[key] = _Pending(loop, fut, tok, client)  # before the submit: done may run at once
+        exiting = _exiting
+        if not exiting:  # before the submit: done may run at once
+            _pending[key] = _Pending(loop, fut, tok, client)
+    if exiting:
+        tok.close()
+        raise ClosedError(ClosedError.code, "the interpreter is exiting: no new async calls")
     try:
         rc = client._call(tok, lambda ptr, cancel: start(ptr, cancel, key))
     except BaseException:
@@ -174,15 +193,35 @@ async def _submit(client: Client, start: Callable[[int, Optional[int], int], int
 
 @atexit.register
 def _close_pending_at_exit() -> None:
-    """At interpreter exit, end the calls still pending (their callbacks run now, while the
-    interpreter can still take them), so no library thread calls into a finalizing one."""
+    """At interpreter exit, before finalisation: refuse new async calls, close the clients
+    that still have calls pending (oauth_close: those calls end promptly, as cancelled) and
+    wait, the GIL released, until their completions have run and returned: each such client
+    freed (oauth_free returns only after its calls' callbacks have returned; a thread that
+    was inside a blocking call on it leaves that call, cancelled, and frees it if it is the
+    last user) and the registry empty. So no completion reaches a finalizing interpreter,
+    where taking the GIL would end the library's completion thread and abort the process.
+    Bounded by ``_EXIT_WAIT_S``; calls that are still pending then are reported on the
+    ``cxoauth`` logger."""
+    global _exiting
     with _pending_lock:
-        clients = {id(p.client): p.client for p in _pending.values()}
-    for c in clients.values():
+        _exiting = True
+        clients = list({id(p.client): p.client for p in _pending.values()}.values())
+    if not clients:
+        return
+    deadline = time.monotonic() + _EXIT_WAIT_S
+    for c in clients:
         try:
             c.close()
         except Exception:  # noqa: BLE001
             pass
+    freed = all([c._h.wait_freed(max(0.0, deadline - time.monotonic())) for c in clients])
+    with _pending_lock:
+        drained = _pending_empty.wait_for(lambda: not _pending,
+                                          max(0.0, deadline - time.monotonic()))
+        left = len(_pending)
+    if not (freed and drained):
+        logging.getLogger("cxoauth").warning(
+            "interpreter exit: %d async call(s) still pending after %.0f s", left, _EXIT_WAIT_S)
 
 
 class AsyncClient:
@@ -240,11 +279,11 @@ class AsyncClient:
         """An authenticated request; the final :class:`cxoauth.Response` for any HTTP status.
         Arguments as for :meth:`cxoauth.Client.request` (they are copied before the call is
         submitted)."""
+        m, p = _cstr(method, "the method"), _cstr(path, "the path")
         raw = _header_lines(headers)
         lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
         data = _body_bytes(body)
         buf = ctypes.create_string_buffer(data, len(data)) if data else None
-        m, p = method.encode(), path.encode()
 
         def start(ptr: int, cancel: Optional[int], key: int) -> int:
             return int(lib.oauth_request_async(

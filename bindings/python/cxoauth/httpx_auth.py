@@ -1,8 +1,12 @@
 """`httpx` integration: ``httpx.Client(auth=BearerAuth(client))`` or
 ``httpx.AsyncClient(auth=BearerAuth(client))`` (one object serves both).
 
-Same rules as :mod:`cxoauth.requests_auth`: the bearer token goes only to the client's API
-origin (scheme, host and port of its API base); a 401 from it reports the token as rejected
+Same rules as :mod:`cxoauth.requests_auth`: the bearer goes only to the API origin (scheme,
+host and port of the client's API base); a 401 from elsewhere is returned as is. httpx follows
+redirects inside the auth flow's send, so the response the flow sees may come from another
+origin: its 401 is returned untouched (no invalidation, no resend of the request, which with a
+307/308 would run a POST twice). A 401 from the API origin to a request that carried the token
+reports the token as rejected
 (``Client.invalidate_token``), fetches a fresh one and resends the request once (the request
 body is buffered for that: ``requires_request_body``). In the async flow the token call runs
 in a worker thread (``anyio.to_thread``), so a token fetch never blocks the event loop.
@@ -45,6 +49,13 @@ class BearerAuth(httpx.Auth):
         """Whether a request for ``url`` gets the token."""
         return origin(url) == self._origin
 
+    def _rejected_here(self, response: httpx.Response, token: str) -> bool:
+        """Whether ``response`` is the API origin rejecting ``token``: a 401 to a request (the
+        last hop, after any redirects) for the API origin that carried that token."""
+        last = response.request
+        return (response.status_code == 401 and self.applies_to(str(last.url))
+                and last.headers.get("Authorization") == "Bearer " + token)
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not self.applies_to(str(request.url)):
             yield request
@@ -53,7 +64,7 @@ class BearerAuth(httpx.Auth):
         token = self.client.token()
         request.headers["Authorization"] = "Bearer " + token
         response = yield request
-        if response.status_code == 401:
+        if self._rejected_here(response, token):
             self.client.invalidate_token(token)
             request.headers["Authorization"] = "Bearer " + self.client.token()
             yield request
@@ -66,7 +77,7 @@ class BearerAuth(httpx.Auth):
         token = await anyio.to_thread.run_sync(self.client.token)
         request.headers["Authorization"] = "Bearer " + token
         response = yield request
-        if response.status_code == 401:
+        if self._rejected_here(response, token):
             await anyio.to_thread.run_sync(self.client.invalidate_token, token)
             request.headers["Authorization"] = "Bearer " + await anyio.to_thread.run_sync(self.client.token)
             yield request

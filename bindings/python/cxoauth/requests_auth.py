@@ -1,7 +1,10 @@
 """`requests` integration: ``session.auth = BearerAuth(client)``.
 
-The bearer token is attached only to requests for the client's API origin (scheme, host and
-port of its API base); requests to any other host go out without it. A 401 from the API origin
+The bearer goes only to the API origin (scheme, host and port of the client's API base); a 401
+from elsewhere is returned as is. Requests to any other host go out without the token, and a
+redirect away from the API origin loses it (requests drops the header); a 401 answered by
+another origin (e.g. after such a redirect) is returned untouched: no invalidation, no new
+token, no resend. A 401 from the API origin to a request that carried the token
 reports the token as rejected (``Client.invalidate_token``, compare-and-drop), fetches a fresh
 one and resends the request once; a second 401 is returned as it is. A streamed body is
 rewound for the resend when it is seekable, else the 401 is returned.
@@ -46,6 +49,12 @@ class BearerAuth(AuthBase):
         """Whether a request for ``url`` gets the token."""
         return url is not None and origin(url) == self._origin
 
+    def _rejected_here(self, request: requests.PreparedRequest, token: str) -> bool:
+        """Whether a 401 to ``request`` rejects ``token``: the request went to the API origin
+        and carried that token."""
+        return (self.applies_to(request.url)
+                and request.headers.get("Authorization") == "Bearer " + token)
+
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if not self.applies_to(r.url):
             return r
@@ -64,6 +73,11 @@ class BearerAuth(AuthBase):
     def _on_response(self, token: str, body_pos: Optional[int], r: requests.Response,
                      **kwargs: Any) -> requests.Response:
         if r.status_code != 401 or getattr(r.request, _RETRIED, False):
+            return r
+        # The hook is copied onto redirected requests: a 401 for a request that did not go to
+        # the API origin with this token (a redirect to another host, where requests dropped
+        # the header) says nothing about the token. Returned as is: no invalidation, no resend.
+        if not self._rejected_here(r.request, token):
             return r
         self.client.invalidate_token(token)
         body: Any = r.request.body

@@ -193,3 +193,73 @@ def test_many_loops_and_threads(sim):
         assert not errors, errors
     assert cxoauth.aio.pending_calls() == 0
     assert CLIENT_ID  # the shared client used the default credentials
+
+
+_EXIT_SCRIPT = r'''
+import atexit, asyncio, json, logging, os, sys, threading, time, urllib.request
+
+# Registered before cxoauth is imported, so it runs after cxoauth's own atexit hook: it proves
+# that the later handlers (logging's flush is one) still run.
+atexit.register(lambda: print("last atexit handler ran", flush=True))
+logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(message)s")
+
+import cxoauth, cxoauth.aio
+
+base = os.environ["SIM_BASE"]
+client = cxoauth.Client(json.loads(os.environ["SIM_CONFIG"]))
+client.token()
+ac = cxoauth.aio.AsyncClient(client=client)
+
+def blocking():
+    try:
+        client.request("GET", "/api/v2/echo/blocking")
+    except cxoauth.CxOAuthError:
+        pass
+    time.sleep(3600)  # a daemon thread still alive at exit
+
+threading.Thread(target=blocking, daemon=True).start()
+
+def api_requests():
+    with urllib.request.urlopen(base + "/__admin/counters", timeout=10) as r:
+        return json.loads(r.read())["api_requests"]
+
+async def main():
+    tasks = [asyncio.ensure_future(ac.request("GET", f"/api/v2/echo/{i}")) for i in range(8)]
+    tasks.append(asyncio.ensure_future(ac.token()))
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + 10
+    while await loop.run_in_executor(None, api_requests) < 9:  # all in flight at the server
+        assert time.monotonic() < deadline, "requests did not arrive"
+        await asyncio.sleep(0.01)
+    return tasks
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+print("pending at exit:", cxoauth.aio.pending_calls() > 0, flush=True)
+logging.getLogger("app").warning("logged before exit")
+# Exit now: 8 async requests pending (the loop is not closed), a daemon thread inside a
+# blocking request on the same client.
+'''
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_exit_with_pending_calls_and_a_blocking_thread_is_clean(sim, run):
+    """Interpreter exit with async calls pending and a daemon thread inside a blocking call on
+    the same client: status 0, later atexit handlers run (no abort from a completion reaching
+    a finalizing interpreter)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    sim.fault({"target": "api", "count": 9, "action": {"kind": "delay", "ms": 20000}})
+    env = dict(os.environ, SIM_BASE=sim.base, SIM_CONFIG=json.dumps(sim.config()))
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT], env=env, capture_output=True,
+                       text=True, timeout=60, cwd=tempfile.gettempdir())
+    took = time.monotonic() - t0
+    assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
+    assert p.stdout.splitlines() == ["pending at exit: True", "logged before exit",
+                                     "last atexit handler ran"], p.stdout
+    assert took < 15, took  # the cancelled calls end promptly: nobody waited for the 20 s delay

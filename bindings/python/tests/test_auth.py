@@ -16,30 +16,48 @@ from cxoauth.requests_auth import BearerAuth
 
 
 class Recorder:
-    """A plain HTTP server on another origin that records the Authorization header it gets."""
+    """A plain HTTP server on another origin (a real one, on 127.0.0.1) that records the
+    Authorization header it gets (``seen``) and every request (``requests``: method, path).
+    It answers 401, or with ``redirect_to`` set, ``redirect_status`` and that Location."""
 
     def __init__(self):
         seen = self.seen = []
+        log = self.requests = []
+        outer = self
+        self.redirect_to = None
+        self.redirect_status = 307
 
         class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def _answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
                 seen.append(self.headers.get("Authorization"))
+                log.append((self.command, self.path))
                 body = b"{}"
-                self.send_response(401)  # a 401 from a foreign host must not trigger a retry
+                if outer.redirect_to is not None:
+                    self.send_response(outer.redirect_status)
+                    self.send_header("Location", outer.redirect_to)
+                else:
+                    self.send_response(401)  # a 401 from a foreign host must not trigger a retry
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = _answer  # noqa: N815
 
             def log_message(self, *a):
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
 
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+        self._thread.join(10)
 
 
 @pytest.fixture
@@ -47,6 +65,36 @@ def other():
     r = Recorder()
     yield r
     r.close()
+
+
+@pytest.fixture
+def redirector():
+    """A second server of ours, used as the API origin: answers every request with a redirect
+    (307 by default, so a POST stays a POST) to wherever the test points it."""
+    r = Recorder()
+    yield r
+    r.close()
+
+
+def bearers(seen):
+    """Which recorded requests carried an Authorization header (never the values: a failed
+    assertion must not print a token)."""
+    return [a is not None for a in seen]
+
+
+def expect_same(a, b, what):
+    """Token comparison whose failure message shows no token (a plain raise: pytest's
+    assertion rewriting would print both values; hidden from the traceback, which would
+    show the arguments)."""
+    __tracebackhide__ = True
+    if a != b:
+        raise AssertionError(f"{what}: differ (values not shown)")
+
+
+def expect_differ(a, b, what):
+    __tracebackhide__ = True
+    if a == b:
+        raise AssertionError(f"{what}: equal (values not shown)")
 
 
 def counts(sim):
@@ -94,6 +142,55 @@ def test_requests_seekable_stream_body_is_rewound(sim):
         sim.admin("POST", "revoke")
         r = s.put(sim.base + "/api/v2/echo", data=io.BytesIO(b"streamed"), timeout=10)
         assert r.status_code == 200 and r.json()["body"] == "streamed"
+
+
+def test_requests_redirect_to_a_foreign_401_is_returned_as_is(sim, other):
+    """API origin -> 302 -> foreign host -> 401: the foreign 401 is returned untouched: no
+    invalidation, no fresh token, nothing resent with a bearer to the foreign host."""
+    with cxoauth.Client(sim.config()) as c, requests.Session() as s:
+        s.auth = BearerAuth(c)
+        old = c.token()
+        sim.fault({"target": "api", "count": 1,
+                   "action": {"kind": "redirect", "location": other.base + "/landing"}})
+        r = s.get(sim.base + "/api/v2/organizations/me", timeout=10)
+        assert r.status_code == 401 and r.url == other.base + "/landing"
+        assert [h.status_code for h in r.history] == [302]
+        assert bearers(other.seen) == [False]  # the token never reached the foreign host
+        assert "Authorization" not in r.request.headers
+        expect_same(c.token(), old, "the still-valid token was invalidated")
+        assert counts(sim) == (1, 1)
+
+
+def test_requests_same_origin_redirect_then_401_still_retries(sim):
+    """The rule is about origins, not redirects: a 401 from the API origin after a redirect
+    within it is still the API rejecting the token."""
+    with cxoauth.Client(sim.config()) as c, requests.Session() as s:
+        s.auth = BearerAuth(c)
+        old = c.token()
+        sim.admin("POST", "revoke")
+        sim.fault({"target": "api", "count": 1,
+                   "action": {"kind": "redirect", "location": sim.base + "/api/v2/echo/moved"}})
+        r = s.get(sim.base + "/api/v2/organizations/me", timeout=10)
+        assert r.status_code == 200 and r.json()["path"] == "/api/v2/echo/moved"
+        expect_differ(c.token(), old, "the rejected token is still cached")
+        expect_same(r.request.headers["Authorization"], "Bearer " + c.token(), "the resent bearer")
+        assert counts(sim) == (2, 3)  # 302, 401 (revoked token), 200 (fresh token)
+
+
+def test_requests_307_post_to_a_foreign_401_runs_once(sim, other, redirector):
+    """The API origin (our redirecting server) answers 307 to a foreign host that answers 401:
+    the POST reaches each once, the foreign host never sees a bearer."""
+    redirector.redirect_to = other.base + "/landing"
+    with cxoauth.Client(sim.config({"api_base": redirector.base})) as c, requests.Session() as s:
+        s.auth = BearerAuth(c)
+        old = c.token()
+        r = s.post(redirector.base + "/api/v2/things", data=b'{"a":1}', timeout=10)
+        assert r.status_code == 401 and r.url == other.base + "/landing"
+        assert redirector.requests == [("POST", "/api/v2/things")]
+        expect_same(redirector.seen, ["Bearer " + old], "the bearer at the API origin")
+        assert other.requests == [("POST", "/landing")] and bearers(other.seen) == [False]
+        expect_same(c.token(), old, "the still-valid token was invalidated")
+        assert counts(sim) == (1, 0)
 
 
 def test_api_base_must_be_known():
@@ -168,3 +265,64 @@ def test_httpx_async(sim, other):
 
     asyncio.run(main())
     assert counts(sim) == (2, 10)
+
+
+def test_httpx_redirect_to_a_foreign_401_is_returned_as_is(sim, other):
+    """API origin -> 302 -> foreign 401 (httpx follows the redirect inside the auth flow's
+    send): no invalidation and no resend to the API origin for a 401 that came from
+    elsewhere."""
+    with cxoauth.Client(sim.config()) as c, \
+            httpx.Client(auth=HttpxBearerAuth(c), timeout=10, follow_redirects=True) as h:
+        old = c.token()
+        sim.fault({"target": "api", "count": 1,
+                   "action": {"kind": "redirect", "location": other.base + "/landing"}})
+        r = h.get(sim.base + "/api/v2/organizations/me")
+        assert r.status_code == 401 and str(r.url) == other.base + "/landing"
+        assert [x.status_code for x in r.history] == [302]
+        assert bearers(other.seen) == [False]
+        expect_same(c.token(), old, "the still-valid token was invalidated")
+        assert counts(sim) == (1, 1)  # the API was asked once, not again for the foreign 401
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_httpx_redirected_post_to_a_foreign_401_runs_once(sim, other, redirector, status):
+    redirector.redirect_to = other.base + "/landing"
+    redirector.redirect_status = status
+    with cxoauth.Client(sim.config({"api_base": redirector.base})) as c, \
+            httpx.Client(auth=HttpxBearerAuth(c), timeout=10, follow_redirects=True) as h:
+        old = c.token()
+        r = h.post(redirector.base + "/api/v2/things", content=b"payload")
+        assert r.status_code == 401 and str(r.url) == other.base + "/landing"
+        assert redirector.requests == [("POST", "/api/v2/things")]  # the POST ran once
+        assert other.requests == [("POST", "/landing")] and bearers(other.seen) == [False]
+        expect_same(c.token(), old, "the still-valid token was invalidated")
+
+
+def test_httpx_async_redirected_post_to_a_foreign_401_runs_once(sim, other, redirector):
+    redirector.redirect_to = other.base + "/landing"
+
+    async def main():
+        with cxoauth.Client(sim.config({"api_base": redirector.base})) as c:
+            async with httpx.AsyncClient(auth=HttpxBearerAuth(c), timeout=10,
+                                         follow_redirects=True) as h:
+                old = c.token()
+                r = await h.post(redirector.base + "/api/v2/things", content=b"payload")
+                assert r.status_code == 401 and str(r.url) == other.base + "/landing"
+                expect_same(c.token(), old, "the still-valid token was invalidated")
+
+    asyncio.run(main())
+    assert redirector.requests == [("POST", "/api/v2/things")]
+    assert other.requests == [("POST", "/landing")] and bearers(other.seen) == [False]
+
+
+def test_httpx_same_origin_redirect_then_401_still_retries(sim):
+    with cxoauth.Client(sim.config()) as c, \
+            httpx.Client(auth=HttpxBearerAuth(c), timeout=10, follow_redirects=True) as h:
+        old = c.token()
+        sim.admin("POST", "revoke")
+        sim.fault({"target": "api", "count": 1,
+                   "action": {"kind": "redirect", "location": sim.base + "/api/v2/echo/moved"}})
+        r = h.get(sim.base + "/api/v2/organizations/me")
+        assert r.status_code == 200 and r.json()["name"] == "Simulated Org"
+        expect_differ(c.token(), old, "the rejected token is still cached")
+        expect_same(r.request.headers["Authorization"], "Bearer " + c.token(), "the resent bearer")

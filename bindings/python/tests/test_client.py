@@ -54,6 +54,89 @@ def test_request_with_headers_and_body(sim):
         assert "content-length" in r.headers and len(r.headers) >= 3
 
 
+def _holds(obj, needle, depth=3, seen=None):
+    """Whether ``needle`` is in any str/bytes reachable through the attributes (``vars``),
+    containers and closures of ``obj``, a few levels deep."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth < 0:
+        return False
+    seen.add(id(obj))
+    if isinstance(obj, str):
+        return needle in obj
+    if isinstance(obj, bytes):
+        return needle.encode() in obj
+    if isinstance(obj, dict):
+        items = list(obj.keys()) + list(obj.values())
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        items = list(obj)
+    else:
+        items = list(getattr(obj, "__dict__", {}).values())
+        items += [getattr(obj, n) for n in getattr(type(obj), "__slots__", ()) if hasattr(obj, n)]
+        items += [c.cell_contents for c in (getattr(obj, "__closure__", None) or ())]
+    return any(_holds(i, needle, depth - 1, seen) for i in items)
+
+
+def _holds_secret(obj):
+    return _holds(obj, SECRET)  # a failed assertion names the object, never the secret
+
+
+def test_client_does_not_keep_the_configuration_secrets(sim):
+    """The configuration JSON (with the client secret) is handed to the library and not kept:
+    vars(client) holds no secret."""
+    import cxoauth.aio
+    for cfg in (sim.config(), __import__("json").dumps(sim.config())):
+        with cxoauth.Client(cfg) as c:
+            assert c.token() and c.api_base == sim.base
+            assert not _holds_secret(c), "the Client keeps its client secret"
+            assert not _holds_secret(cxoauth.aio.AsyncClient(client=c))
+    with cxoauth.Client(**sim.config()) as c:
+        assert not _holds_secret(c), "the Client keeps its client secret"
+    assert _holds_secret({"k": [sim.config()]})  # the probe finds it where it is
+
+
+@pytest.mark.parametrize("method,path,headers", [
+    ("GET\x00X", "/api/v2/echo", None),
+    ("GET", "/api/v2/echo\x00/../secret", None),
+    ("GET", "/api/v2/echo", {"X-A": "v\x00injected"}),
+    ("GET", "/api/v2/echo", [("X-A\x00B", "v")]),
+])
+def test_nul_bytes_are_refused_not_truncated(sim, method, path, headers):
+    """A NUL inside a method, path or header would cut the C string short (the rest silently
+    dropped): InvalidArgumentError instead, and nothing is sent."""
+    import cxoauth.aio
+    with cxoauth.Client(sim.config()) as c:
+        c.token()
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.request(method, path, headers=headers)
+
+        async def via_aio():
+            with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+                await cxoauth.aio.AsyncClient(client=c).request(method, path, headers=headers)
+
+        import asyncio
+        asyncio.run(via_aio())
+        assert cxoauth.aio.pending_calls() == 0
+    assert sim.counters()["api_requests"] == 0
+
+
+def test_nul_bytes_refused_in_tokens_credentials_and_config(sim):
+    with cxoauth.Client(sim.config()) as c:
+        t = c.token()
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.invalidate_token(t + "\x00tail")  # would otherwise invalidate t itself
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.set_credentials(CLIENT_ID + "\x00x", "secret")
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.set_credentials(CLIENT_ID, "secret\x00x")
+        with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+            c.set_access_key("a", "b", "c\x00", "d")
+        assert c.stats()["token_fetches"] == 1 and c.token()
+    import json
+    with pytest.raises(cxoauth.InvalidArgumentError, match="NUL"):
+        cxoauth.Client(json.dumps(sim.config()) + "\x00{")  # a JSON text cut at the NUL
+    assert sim.counters()["token_requests"] == 1
+
+
 def test_api_error_is_a_response(sim):
     with cxoauth.Client(sim.config()) as c:
         r = c.request("GET", "/api/v2/users/me")

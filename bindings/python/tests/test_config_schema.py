@@ -101,15 +101,23 @@ def test_core_accepts_every_enum_value(schema, key, sim):
         cxoauth.Client(base, **{key: value}).close()
 
 
-def test_keywords_override_the_mapping_and_none_means_unset(sim):
+def test_keywords_override_the_mapping_and_none_means_unset(sim, monkeypatch):
     cfg = sim.config({"timeout_ms": 1})
     seen = []
     real = cxoauth._config.build_config_json
+
+    def spy(config, overrides):  # the JSON text handed to oauth_client_new
+        seen.append(real(config, overrides))
+        return seen[-1]
+
+    monkeypatch.setattr(cxoauth, "build_config_json", spy)
     with cxoauth.Client(cfg, timeout_ms=5000, scope=None) as c:
-        doc = json.loads(c._config_json)
+        assert len(seen) == 1
+        doc = json.loads(seen[0])
         assert doc["timeout_ms"] == 5000 and "scope" not in doc
         assert c.api_base == sim.base
-    assert real is cxoauth.build_config_json and not seen
+    monkeypatch.undo()
+    assert real is cxoauth.build_config_json
     with pytest.raises(TypeError):
         cxoauth.Client(cfg, no_such_key="x")
     with pytest.raises(TypeError):
