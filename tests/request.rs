@@ -440,8 +440,16 @@ fn api_gate_capped_window_ends_with_one_probe() {
         .map(|t| t.join().unwrap().unwrap())
         .collect();
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
-    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 3, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
     assert_eq!(sim.counters().api_requests, base + 5);
 }
 

@@ -29,7 +29,7 @@ use super::{Acquired, Entry, Lock, Seen};
 /// How often a waiter looks again.
 const POLL: Duration = Duration::from_millis(10);
 /// The largest file read (an entry is a few hundred bytes): anything larger is corrupt.
-pub const MAX_FILE: usize = 16 * 1024;
+const MAX_FILE: usize = 16 * 1024;
 
 pub struct FileCache {
     files: Arc<Files>,

@@ -28,11 +28,11 @@ const OP_TIMEOUT: Duration = Duration::from_secs(1);
 /// A waiter looks again at least this often (pub/sub usually wakes it first).
 const POLL: Duration = Duration::from_millis(100);
 /// A waiter looks again at most this often, however many notifications arrive.
-pub const MIN_RECHECK: Duration = Duration::from_millis(25);
+const MIN_RECHECK: Duration = Duration::from_millis(25);
 /// The lease's time to live; its holder renews it every third of that while it works.
-pub const LEASE_TTL: Duration = Duration::from_millis(3000);
+const LEASE_TTL: Duration = Duration::from_millis(3000);
 /// The largest value read (an entry is a few hundred bytes): anything larger is corrupt.
-pub const MAX_VALUE: usize = 16 * 1024;
+const MAX_VALUE: usize = 16 * 1024;
 
 const RELEASE: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
 const RENEW: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end"#;
