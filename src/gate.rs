@@ -46,15 +46,19 @@ impl Probe<'_> {
         self.answered = true;
         if status != 429 {
             self.gate.probe.store(PROBE_NONE, Ordering::Release);
+            self.gate.probe_answered.notify_waiters();
         } else {
             // close_for set PROBE_NEEDED again if the new window was capped too
-            let _ = self.gate.probe.compare_exchange(
-                PROBE_OUT,
-                PROBE_NONE,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            self.settle(PROBE_NONE);
         }
+    }
+
+    /// Ends this probe (unless close_for asked for another meanwhile) and wakes the waiters.
+    fn settle(&self, to: u8) {
+        let _ =
+            self.gate
+                .probe
+                .compare_exchange(PROBE_OUT, to, Ordering::AcqRel, Ordering::Acquire);
         self.gate.probe_answered.notify_waiters();
     }
 }
@@ -62,13 +66,8 @@ impl Probe<'_> {
 impl Drop for Probe<'_> {
     fn drop(&mut self) {
         if !self.answered {
-            let _ = self.gate.probe.compare_exchange(
-                PROBE_OUT,
-                PROBE_NEEDED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
-            self.gate.probe_answered.notify_waiters();
+            // no reply: the next call probes
+            self.settle(PROBE_NEEDED);
         }
     }
 }

@@ -308,15 +308,7 @@ impl RedisCache {
                 crate::logging::Level::Warn,
                 "token cache: a lease without a valid time to live (not set by this library) was removed"
             );
-            let key = self.lease.clone();
-            self.run(async move |c| {
-                redis::Script::new(RELEASE)
-                    .key(key)
-                    .arg(holder)
-                    .invoke_async::<i64>(c)
-                    .await
-            })
-            .await?;
+            self.compare_and_delete(&self.lease, holder).await?;
         }
         Ok(false)
     }
@@ -375,16 +367,28 @@ impl RedisCache {
     }
 
     async fn release(&self, owner: &str) {
-        let (key, owner) = (self.lease.clone(), owner.to_string());
         let _ = self
-            .run(async move |c| {
-                redis::Script::new(RELEASE)
-                    .key(key)
-                    .arg(owner)
-                    .invoke_async::<i64>(c)
-                    .await
-            })
+            .compare_and_delete(&self.lease, owner.as_bytes().to_vec())
             .await;
+    }
+
+    /// Deletes `key` only if it still holds `value`.
+    async fn compare_and_delete(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+    ) -> std::result::Result<(), String> {
+        let key = key.to_string();
+        let value = Zeroizing::new(value);
+        self.run(async move |c| {
+            redis::Script::new(RELEASE)
+                .key(key)
+                .arg(value.as_slice())
+                .invoke_async::<i64>(c)
+                .await
+        })
+        .await
+        .map(|_| ())
     }
 
     pub async fn invalidate(
@@ -398,16 +402,8 @@ impl RedisCache {
             return Ok(());
         }
         // compare-and-delete: only if it still holds the rejected token's entry
-        let key = self.entry.clone();
-        self.run(async move |c| {
-            redis::Script::new(RELEASE)
-                .key(key)
-                .arg(stored)
-                .invoke_async::<i64>(c)
-                .await
-        })
-        .await
-        .map(|_| ())
+        self.compare_and_delete(&self.entry, stored.into_bytes())
+            .await
     }
 
     /// Stores the sealed rate-limit window `text` for `ttl`.
