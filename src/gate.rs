@@ -5,9 +5,9 @@
 //! `max_retry_after`), ends at once with that 429 as its final response.
 //!
 //! No server closes it for longer than `max_retry_after_s` (default 180 s): a longer
-//! `Retry-After` (a WAF or CDN asking for a day) closes it for that cap, and when the capped
-//! window ends one call goes out as a probe while the others wait for its answer: a 429 closes
-//! the gate again, anything else opens it.
+//! `Retry-After` (a WAF or CDN asking for a day) closes it for that cap — calls meanwhile end at
+//! once with the 429 — and when the capped window ends one call goes out as a probe while the
+//! others wait for its answer: a 429 closes the gate again, anything else opens it.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -167,7 +167,10 @@ impl Gate {
         };
         let now = Instant::now();
         let wait = until.saturating_duration_since(now);
-        if until >= deadline || wait > cfg.max_retry_after {
+        // a capped window (the server asked for longer than max_retry_after_s) is not waited
+        // for: calls end with its 429 until the probe after it
+        let capped = self.probe.load(Ordering::Acquire) == PROBE_NEEDED;
+        if until >= deadline || wait > cfg.max_retry_after || capped {
             return Err(self.last());
         }
         let jitter = backoff(0, cfg.backoff_base, cfg.backoff_max)

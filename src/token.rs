@@ -120,7 +120,8 @@ pub struct FailureState {
     pub error: Error,
     /// No token request before this (boot clock).
     pub until_boot_ns: u64,
-    /// The window is the server's `Retry-After` (callers may wait for it).
+    /// The window is the server's `Retry-After`, within `max_retry_after_s` (callers may wait
+    /// for it; a longer one, capped, ends each call at once until the probe after it).
     pub server_window: bool,
     /// Consecutive failures.
     pub streak: u32,
@@ -130,9 +131,10 @@ impl FailureState {
     fn after(prev: Option<&FailureState>, error: Error, cfg: &Config) -> FailureState {
         let streak = prev.map_or(0, |p| p.streak + 1);
         let (window, server_window) = match error.retry_after {
-            // a server-imposed window is never longer than max_retry_after_s: then one
-            // request (this fetch is single-flight) probes whether it still holds
-            Some(d) => (d.min(cfg.max_retry_after), true),
+            // a server-imposed window is never longer than max_retry_after_s: a longer one is
+            // capped (calls meanwhile fail at once), then one request (this fetch is
+            // single-flight) probes whether it still holds
+            Some(d) => (d.min(cfg.max_retry_after), d <= cfg.max_retry_after),
             None => {
                 let rejected = matches!(
                     error.oauth_code.as_deref(),

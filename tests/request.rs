@@ -417,9 +417,10 @@ fn ca_file_is_loaded_and_validated() {
 }
 
 /// An API `Retry-After` longer than `max_retry_after_s` closes the client's gate for the cap
-/// only; when it ends, one call probes while the others wait for its answer: a second 429
-/// closes it again (that caller gets the 429), then the next probe's 200 opens it. 4 callers
-/// after the first 429: 3 get 200 within 10 s, 5 API requests in all (no burst into the limit).
+/// only, and calls meanwhile end at once with that 429 (no request). When the window ends, one
+/// call probes while the others wait for its answer: a second 429 closes it again (4 callers at
+/// once: 1 request, 4 × 429), and the next probe's 200 opens it (4 callers: 4 × 200). 6 API
+/// requests in all, within 10 s.
 #[test]
 fn api_gate_capped_window_ends_with_one_probe() {
     let sim = sim();
@@ -428,29 +429,34 @@ fn api_gate_capped_window_ends_with_one_probe() {
     let base = sim.counters().api_requests;
     sim.inject(fault(Target::Api, 2, status(429, Some("86400"))));
     assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 429);
+    assert_eq!(get(&c, "/api/v2/echo").unwrap().status, 429); // closed: no request
+    assert_eq!(sim.counters().api_requests, base + 1);
     let t0 = Instant::now();
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let c = Arc::clone(&c);
-            std::thread::spawn(move || get(&c, "/api/v2/echo").map(|r| r.status))
-        })
-        .collect();
-    let statuses: Vec<u16> = threads
-        .into_iter()
-        .map(|t| t.join().unwrap().unwrap())
-        .collect();
-    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        3,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 429).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(sim.counters().api_requests, base + 5);
+    let burst = |c: &Arc<cxoauth::Client>| -> Vec<u16> {
+        // once the capped window has ended, 4 callers at once
+        while c.rate_limited_until().is_some() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the gate never opened"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let go = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (c, go) = (Arc::clone(c), Arc::clone(&go));
+                std::thread::spawn(move || {
+                    go.wait();
+                    get(&c, "/api/v2/echo").unwrap().status
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    };
+    assert_eq!(burst(&c), vec![429; 4]);
+    assert_eq!(sim.counters().api_requests, base + 2, "one probe");
+    assert_eq!(burst(&c), vec![200; 4]);
+    assert_eq!(sim.counters().api_requests, base + 6);
 }
 
 /// With a proxy configured, a loopback target is reached directly: the proxy (a listener that
