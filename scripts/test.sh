@@ -102,6 +102,12 @@ for lang in python cpp go dotnet; do
   "bindings/$lang/run-tests.sh"
 done
 
+step "Lua binding (busted on Lua 5.1, LuaJIT, 5.3, 5.4; luarocks make)"
+bindings/lua/run-tests.sh
+
+step "Kamailio 5.6 as a real host: KEMI Lua and Python engines, 8 workers, SIP over UDP"
+scripts/kamailio-test.sh
+
 step "fuzzing (cargo-fuzz on stable, ${CXOAUTH_FUZZ_SECONDS:-60}s per target)"
 if [ "${CXOAUTH_FUZZ_SECONDS:-60}" = 0 ]; then
   echo "fuzzing NOT run: CXOAUTH_FUZZ_SECONDS=0"
