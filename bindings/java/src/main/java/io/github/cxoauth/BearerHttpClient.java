@@ -31,8 +31,8 @@ import javax.net.ssl.SSLParameters;
  * 401 is returned as it is. A 401 answered by another origin (after a redirect the wrapped
  * client followed) causes no invalidation and no resend.
  *
- * <p>Redirects: java.net.http keeps a request's headers when it follows a redirect, also to
- * another origin. So that the bearer never leaves the API origin, a request that carries it
+ * <p>Redirects: java.net.http does not promise to drop an {@code Authorization} header when it
+ * follows a redirect to another origin. So that the bearer never leaves the API origin, a request that carries it
  * is sent with redirects off and this class follows them itself, as the wrapped client's
  * {@link #followRedirects()} policy says (at most 5 hops, 303 and a POST's 301/302 become a
  * GET without a body): a hop to the API origin carries the bearer, a hop elsewhere goes out
