@@ -102,6 +102,9 @@ for lang in python cpp go dotnet; do
   "bindings/$lang/run-tests.sh"
 done
 
+step "java binding and example (Maven, JNA, JUnit 5; the jar carries libcxoauth.so)"
+bindings/java/run-tests.sh
+
 step "fuzzing (cargo-fuzz on stable, ${CXOAUTH_FUZZ_SECONDS:-60}s per target)"
 if [ "${CXOAUTH_FUZZ_SECONDS:-60}" = 0 ]; then
   echo "fuzzing NOT run: CXOAUTH_FUZZ_SECONDS=0"
