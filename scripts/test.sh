@@ -108,6 +108,9 @@ bindings/lua/run-tests.sh
 step "Kamailio 5.6 as a real host: KEMI Lua and Python engines, 8 workers, SIP over UDP"
 scripts/kamailio-test.sh
 
+step "java binding and example (Maven, JNA, JUnit 5; the jar carries libcxoauth.so)"
+bindings/java/run-tests.sh
+
 step "fuzzing (cargo-fuzz on stable, ${CXOAUTH_FUZZ_SECONDS:-60}s per target)"
 if [ "${CXOAUTH_FUZZ_SECONDS:-60}" = 0 ]; then
   echo "fuzzing NOT run: CXOAUTH_FUZZ_SECONDS=0"
