@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub(crate) mod conn;
 pub mod dispatch;
+pub mod encode;
 pub mod error;
 pub mod ffi;
 pub mod gate;

@@ -2,25 +2,14 @@
 //! authentication (RFC 6749 section 2.3.1), written straight into wiped buffers.
 
 use base64::Engine as _;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 
 use crate::config::{ClientAuth, Config};
+pub use crate::encode::form_encode;
+use crate::encode::FORM;
 use crate::error::Result;
 use crate::secret::{self, SecretBuf};
-
-/// application/x-www-form-urlencoded as RFC 6749 appendix B asks: everything but unreserved
-/// characters is percent-encoded (space as %20, which every server decodes).
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// `s` form-encoded (for values that are not secret).
-pub fn form_encode(s: &str) -> String {
-    utf8_percent_encode(s, FORM).to_string()
-}
 
 /// The most bytes `s` can take form-encoded.
 fn encoded_max(s: &str) -> usize {
