@@ -1,6 +1,6 @@
 //! Token providers: how a token is obtained from the configured server.
 //!
-//! Genesys Cloud (region → URLs, see [`genesys`]), NICE CXone ([`cxone`]) and any generic
+//! Genesys Cloud (region → URLs, see [`crate::config::genesys`]), NICE CXone ([`cxone`]) and any generic
 //! OAuth2 server share what is implemented here: OpenID discovery of the token endpoint
 //! ([`discovery`]), token request building (client credentials, password, refresh token),
 //! reply parsing and the token endpoint's retry policy. [`Provider`] holds what a client
@@ -9,8 +9,6 @@
 pub mod cxone;
 pub mod discovery;
 pub mod form;
-pub mod generic;
-pub mod genesys;
 pub mod reply;
 
 pub use form::{form_encode, token_request};
