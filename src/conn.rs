@@ -167,7 +167,7 @@ impl Dialer {
             sent: false,
         })?;
         let mut req = self.request(method, url, headers, body)?;
-        let mut idle = crate::local::with_pool(self, |p| p.conns.take(&origin)).flatten();
+        let mut idle = crate::pool::with_pool(self, |p| p.conns.take(&origin)).flatten();
         loop {
             let reused = idle.is_some();
             let mut conn = match idle.take() {
@@ -185,7 +185,7 @@ impl Dialer {
                 Ok(resp) => {
                     let reply = read_reply(resp, host, max_body).await?;
                     if !conn.sender.is_closed() {
-                        crate::local::with_pool(self, |p| p.conns.put(origin, conn));
+                        crate::pool::with_pool(self, |p| p.conns.put(origin, conn));
                     }
                     return Ok(reply);
                 }

@@ -23,6 +23,7 @@ pub(crate) mod hot;
 pub(crate) mod local;
 pub mod logging;
 pub mod panic;
+pub(crate) mod pool;
 pub mod process;
 pub mod providers;
 pub mod retry;

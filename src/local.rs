@@ -9,43 +9,25 @@
 //! workers while the caller waits (two thread hand-offs per request), see bench/RESULTS.md.
 //!
 //! Connections driven by this thread's reactor can only make progress while this thread is in
-//! a blocking call, so each thread has its own pool per client ([`route`]); connections in the
-//! process-wide pool are driven by the runtime's workers and serve every other caller (callback
-//! calls, token fetches, refresh timers, callers inside another tokio runtime). A thread gets a
-//! pool of its own from its [`LOCAL_AFTER`]th request on a client: a host that starts a thread
-//! per request keeps reusing the process-wide pool's warm connections instead of opening one
-//! per thread.
+//! a blocking call, so each thread has its own pool per client (`crate::pool`, with the
+//! connections); connections in the process-wide pool are driven by the runtime's workers and
+//! serve every other caller (callback calls, token fetches, refresh timers, callers inside
+//! another tokio runtime).
 //!
 //! What the runtime does is unchanged: the same futures (retry policy, token single-flight,
 //! cancellation, deadlines) run here, only polled on this thread. Name lookups are sent to the
 //! process-wide runtime's blocking threads (see [`crate::transport`]), so this runtime never
 //! starts a thread. After `fork()` the child's copy of a parent's thread state (its reactor
-//! shares the parent's epoll instance, its connections the parent's sockets) is recognised by
-//! its fork epoch and leaked, never used or closed.
+//! shares the parent's epoll instance) is recognised by its fork epoch and leaked, never used
+//! or closed.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
-use std::sync::{Arc, Weak};
 
 use tokio::runtime::{Builder, Runtime};
 
-use crate::conn::ThreadPool;
 use crate::error::{Error, ErrorKind, Result};
-
-/// A thread gets its own connection pool for a client from this many requests on that client
-/// on; before that its requests use the process-wide pool.
-pub(crate) const LOCAL_AFTER: u32 = 2;
-
-/// One client's state on this thread.
-pub(crate) struct Pool {
-    owner: Weak<dyn Any + Send + Sync>,
-    /// Requests this thread made on the client.
-    requests: u32,
-    /// This thread's idle connections for the client.
-    pub conns: ThreadPool,
-}
 
 struct Local {
     epoch: u64,
@@ -54,21 +36,8 @@ struct Local {
 
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
-    static POOLS: RefCell<Vec<Pool>> = const { RefCell::new(Vec::new()) };
     /// Set while this thread is inside [`block_on`].
     static INSIDE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Which connections send a request.
-pub(crate) enum Route<'a, K> {
-    /// This thread's own for `owner`, driven by this thread's reactor (we are inside
-    /// [`block_on`]): see [`crate::conn`].
-    Local(&'a Arc<K>),
-    /// The process-wide pool, from here: we are on the process-wide runtime.
-    Here,
-    /// The process-wide pool, whose connections must be driven by the process-wide runtime:
-    /// the request is spawned there.
-    Runtime,
 }
 
 /// Whether the current thread is inside [`block_on`] (its reactor drives what it polls).
@@ -80,7 +49,7 @@ pub(crate) fn inside() -> bool {
 /// Whether this thread's reactor can be used: not once its thread-locals are destroyed (a
 /// call from a pthread-key destructor at thread exit, which runs after them).
 pub(crate) fn available() -> bool {
-    LOCAL.try_with(|_| ()).is_ok() && POOLS.try_with(|_| ()).is_ok()
+    LOCAL.try_with(|_| ()).is_ok()
 }
 
 /// Drives `fut` to completion on this thread's own reactor.
@@ -110,9 +79,9 @@ fn runtime() -> Result<Rc<Runtime>> {
             }
             if let Some(parent) = local.take() {
                 // A forked child's copy of the parent's thread state: the reactor shares the
-                // parent's epoll instance and the pools the parent's sockets. Never touched again.
+                // parent's epoll instance. Never touched again (the connection pools, which
+                // share the parent's sockets, are left the same way: see crate::pool).
                 std::mem::forget(parent);
-                POOLS.with(|p| std::mem::forget(std::mem::take(&mut *p.borrow_mut())));
             }
             let rt = Builder::new_current_thread()
                 .enable_all()
@@ -134,57 +103,4 @@ fn runtime() -> Result<Rc<Runtime>> {
             Ok(rt)
         })
         .map_err(gone)?
-}
-
-/// Where to send a request of `owner`'s: this thread's own connections when inside
-/// [`block_on`], there is an `owner` (the client can use them: no proxy) and this thread made
-/// [`LOCAL_AFTER`] requests on it; else the process-wide pool.
-pub(crate) fn route<K: Send + Sync + 'static>(owner: Option<&Arc<K>>) -> Route<'_, K> {
-    if !inside() {
-        return Route::Here;
-    }
-    let Some(owner) = owner else {
-        return Route::Runtime;
-    };
-    let requests = with_pool(owner, |p| {
-        p.requests = p.requests.saturating_add(1);
-        p.requests
-    });
-    match requests {
-        Some(n) if n >= LOCAL_AFTER => Route::Local(owner),
-        _ => Route::Runtime,
-    }
-}
-
-/// Runs `f` on this thread's pool for `owner` (made if needed); `None` when this thread's
-/// storage is gone (the thread is exiting).
-pub(crate) fn with_pool<K: Send + Sync + 'static, R>(
-    owner: &Arc<K>,
-    f: impl FnOnce(&mut Pool) -> R,
-) -> Option<R> {
-    POOLS
-        .try_with(|cell| {
-            let mut pools = cell.borrow_mut();
-            // Pools of freed clients go (their connections close) at this thread's next
-            // request, whichever client it is for.
-            pools.retain(|p| p.owner.strong_count() > 0);
-            let key = Arc::as_ptr(owner) as *const ();
-            let found = pools
-                .iter()
-                .position(|p| p.owner.as_ptr() as *const () == key);
-            let i = match found {
-                Some(i) => i,
-                None => {
-                    let owner: Arc<dyn Any + Send + Sync> = owner.clone();
-                    pools.push(Pool {
-                        owner: Arc::downgrade(&owner),
-                        requests: 0,
-                        conns: ThreadPool::default(),
-                    });
-                    pools.len() - 1
-                }
-            };
-            f(&mut pools[i])
-        })
-        .ok()
 }

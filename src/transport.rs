@@ -257,18 +257,18 @@ impl Transport {
         timeout: Duration,
         max_body: usize,
     ) -> std::result::Result<HttpResponse, SendError> {
-        match crate::local::route(self.dialer.as_ref()) {
-            crate::local::Route::Local(dialer) => {
+        match crate::pool::route(self.dialer.as_ref()) {
+            crate::pool::Route::Local(dialer) => {
                 let host = url.host_str().unwrap_or("?").to_string();
                 // Boxed, as the other arms: the futures are large and the caller's future moves.
                 let fut = Box::pin(dialer.send(method, &url, headers, body, max_body));
                 with_timeout(&host, timeout, fut).await
             }
-            crate::local::Route::Here => {
+            crate::pool::Route::Here => {
                 let http = self.client_for(&url);
                 Box::pin(attempt(http, method, url, headers, body, timeout, max_body)).await
             }
-            crate::local::Route::Runtime => {
+            crate::pool::Route::Runtime => {
                 let handle = crate::runtime::handle().map_err(|error| SendError {
                     error,
                     retryable: false,
