@@ -30,7 +30,7 @@ use crate::log_line;
 use crate::logging::Level;
 use crate::providers::deadline_error;
 use crate::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
-use crate::runtime;
+use crate::rt::runtime;
 use crate::stats::{RetryCause, Stats};
 use crate::token::{CachedToken, TokenManager};
 use crate::transport::{header_name, HttpResponse, SendError};
@@ -137,8 +137,8 @@ impl Client {
                 .as_millis() as u64
         };
         let token_window = self.tokens.last_failure().and_then(|f| {
-            (f.server_window && crate::clock::boot_now_ns() < f.until_boot_ns)
-                .then(|| SystemTime::now() + crate::clock::boot_until(f.until_boot_ns))
+            (f.server_window && crate::rt::clock::boot_now_ns() < f.until_boot_ns)
+                .then(|| SystemTime::now() + crate::rt::clock::boot_until(f.until_boot_ns))
         });
         let limited = [self.rate_limited_until(), token_window]
             .into_iter()

@@ -1,5 +1,5 @@
 //! HTTP/1.1 on a calling thread's own connections: what a blocking call sends when it runs on
-//! its thread's reactor ([`crate::local`]).
+//! its thread's reactor ([`crate::rt::local`]).
 //!
 //! hyper's connection API directly (`hyper::client::conn::http1`), TLS through tokio-rustls on
 //! the same rustls configuration (trust store, `ca_file`, versions) as the process-wide pool,
@@ -151,7 +151,7 @@ impl Dialer {
 
     /// Sends one request on one of this thread's connections to the URL's origin (made if
     /// none is idle) and reads the whole reply, at most `max_body` bytes. The dialer is the key
-    /// of its client's per-thread pools. Must run inside [`crate::local::block_on`].
+    /// of its client's per-thread pools. Must run inside [`crate::rt::local::block_on`].
     pub async fn send(
         self: &Arc<Self>,
         method: Method,

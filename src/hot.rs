@@ -99,7 +99,7 @@ impl Drop for HotWriter<'_> {
 impl HotToken {
     /// Locks out other writers; the caller changes the token slot, then [`HotWriter::publish`].
     pub fn writer(&self) -> HotWriter<'_> {
-        let me = crate::process::epoch() + 1;
+        let me = crate::rt::process::epoch() + 1;
         let mut spins = 0u32;
         loop {
             match self

@@ -11,31 +11,27 @@
 pub mod cache;
 pub mod cancel;
 pub mod client;
-pub mod clock;
 pub mod config;
 pub(crate) mod conn;
-pub mod dispatch;
 pub mod encode;
 pub mod error;
 pub mod ffi;
 pub mod gate;
 pub(crate) mod hot;
-pub(crate) mod local;
 pub mod logging;
-pub mod panic;
 pub(crate) mod pool;
-pub mod process;
 pub mod providers;
 pub mod retry;
-pub mod runtime;
+pub(crate) mod rt;
 pub mod secret;
 pub mod stats;
-pub mod threads;
 pub mod token;
 pub mod transport;
 
 pub use cancel::CancelToken;
 pub use client::{ApiRequest, Client};
+/// `runtime::run_blocking` and `runtime::handle` (used by the CLI and the tests).
+pub use rt::runtime;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use transport::HttpResponse;

@@ -1,5 +1,5 @@
 //! The calling thread's own connection pools, one per client: a blocking call that runs on its
-//! thread's reactor ([`crate::local`]) sends on them (see [`crate::conn`]).
+//! thread's reactor ([`crate::rt::local`]) sends on them (see [`crate::conn`]).
 //!
 //! Connections driven by a thread's reactor can only make progress while that thread is in a
 //! blocking call, so each thread has its own pool per client ([`route`]); connections in the
@@ -47,7 +47,7 @@ thread_local! {
 /// Which connections send a request.
 pub(crate) enum Route<'a, K> {
     /// This thread's own for `owner`, driven by this thread's reactor (we are inside
-    /// [`crate::local::block_on`]): see [`crate::conn`].
+    /// [`crate::rt::local::block_on`]): see [`crate::conn`].
     Local(&'a Arc<K>),
     /// The process-wide pool, from here: we are on the process-wide runtime.
     Here,
@@ -57,10 +57,10 @@ pub(crate) enum Route<'a, K> {
 }
 
 /// Where to send a request of `owner`'s: this thread's own connections when inside
-/// [`crate::local::block_on`], there is an `owner` (the client can use them: no proxy) and this thread made
+/// [`crate::rt::local::block_on`], there is an `owner` (the client can use them: no proxy) and this thread made
 /// [`LOCAL_AFTER`] requests on it; else the process-wide pool.
 pub(crate) fn route<K: Send + Sync + 'static>(owner: Option<&Arc<K>>) -> Route<'_, K> {
-    if !crate::local::inside() {
+    if !crate::rt::local::inside() {
         return Route::Here;
     }
     let Some(owner) = owner else {
@@ -82,7 +82,7 @@ pub(crate) fn with_pool<K: Send + Sync + 'static, R>(
     owner: &Arc<K>,
     f: impl FnOnce(&mut Pool) -> R,
 ) -> Option<R> {
-    let epoch = crate::process::epoch();
+    let epoch = crate::rt::process::epoch();
     POOLS
         .try_with(|cell| {
             let mut pools = cell.borrow_mut();

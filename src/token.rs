@@ -16,7 +16,7 @@
 //!   token endpoint is the window itself: no token request is sent before it ends; callers
 //!   wait for it when their deadline (and `max_retry_after_s`) allow, else fail at once as
 //!   rate limited.
-//! * Lifetimes are measured on the boot clock ([`crate::clock`]), which keeps running across
+//! * Lifetimes are measured on the boot clock ([`crate::rt::clock`]), which keeps running across
 //!   suspend and VM pause.
 //! * After a 401 the request path invalidates the token *it used*, by generation (or a host by
 //!   value): a hundred concurrent 401s for one token cause one refetch, and a 401 for an
@@ -34,14 +34,14 @@ use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 use crate::cache::{Acquired, Entry, Seen, SharedCache};
-use crate::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
+use crate::rt::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_line;
 use crate::logging::Level;
 use crate::providers::{Provider, TokenGrant};
 use crate::retry::backoff;
-use crate::runtime;
+use crate::rt::runtime;
 use crate::secret::{self, SecretBuf};
 use crate::stats::Stats;
 use crate::transport::Transport;
@@ -206,7 +206,7 @@ pub struct Live {
 impl Live {
     fn new(cfg: &Arc<Config>, provider: Provider) -> Result<Live> {
         Ok(Live {
-            epoch: crate::process::epoch(),
+            epoch: crate::rt::process::epoch(),
             transport: Arc::new(Transport::new(cfg)?),
             provider,
             inflight: Mutex::new(None),
@@ -244,7 +244,7 @@ impl TokenManager {
                 shared,
                 rejected: Mutex::new(None),
                 current: watch::channel(0).0,
-                live_epoch: AtomicU64::new(crate::process::epoch()),
+                live_epoch: AtomicU64::new(crate::rt::process::epoch()),
             }),
         })
     }
@@ -253,7 +253,7 @@ impl TokenManager {
     /// (where the refresh timer of the cached token is armed again).
     pub fn live(&self) -> Result<Arc<Live>> {
         let live = self.inner.live.load_full();
-        let epoch = crate::process::epoch();
+        let epoch = crate::rt::process::epoch();
         if live.epoch == epoch {
             return Ok(live);
         }
@@ -286,11 +286,11 @@ impl TokenManager {
         alloc: impl Fn(usize) -> *mut u8,
         release: impl Fn(*mut u8, usize),
     ) -> Option<(*mut u8, u64)> {
-        if crate::process::epoch() != self.inner.live_epoch.load(Ordering::Relaxed) {
+        if crate::rt::process::epoch() != self.inner.live_epoch.load(Ordering::Relaxed) {
             // a forked child's first call: its own fetch state and refresh timer
             let _ = self.live();
         }
-        let now = crate::clock::wall_coarse_ms();
+        let now = crate::rt::clock::wall_coarse_ms();
         self.inner
             .hot
             .copy_out(|m| now < m.until_wall_ms, alloc, release)
@@ -524,7 +524,7 @@ impl Inner {
         replacing: Option<Zeroizing<String>>,
     ) -> Result<Arc<CachedToken>> {
         let mut shutdown = self.shutdown.subscribe();
-        let deadline = crate::clock::instant_after(started, self.cfg.deadline);
+        let deadline = crate::rt::clock::instant_after(started, self.cfg.deadline);
         let bounded =
             tokio::time::timeout_at(deadline.into(), self.obtain(live, deadline, replacing));
         let result = tokio::select! {
@@ -532,7 +532,7 @@ impl Inner {
             _ = shutdown.wait_for(|closed| *closed) => {
                 Err(Error::new(ErrorKind::Cancelled, "client closed during token fetch"))
             }
-            r = crate::panic::CatchUnwind::new(bounded) => match r {
+            r = crate::rt::panic::CatchUnwind::new(bounded) => match r {
                 Ok(Ok(r)) => r,
                 Ok(Err(_)) => Err(Error::new(ErrorKind::Timeout, "token fetch: deadline reached")),
                 Err(()) => Err(Error::new(ErrorKind::Internal, "internal error during the token fetch")),
@@ -711,13 +711,13 @@ impl Inner {
         // Lifetimes count from when the request was sent: never later than the server's clock.
         let lifetime = grant.expires_in;
         let margin = effective_margin(self.cfg.refresh_margin, lifetime);
-        let expires_at = crate::clock::instant_after(requested_at, lifetime);
+        let expires_at = crate::rt::clock::instant_after(requested_at, lifetime);
         let refresh_at = expires_at.checked_sub(margin).unwrap_or(requested_at);
         let elapsed = requested_at.elapsed();
         let left = lifetime.saturating_sub(elapsed);
         let guard = EXPIRY_GUARD.min(lifetime / 10);
         let usable_for = left.saturating_sub(guard);
-        let quick_until_wall_ms = crate::clock::wall_coarse_ms()
+        let quick_until_wall_ms = crate::rt::clock::wall_coarse_ms()
             .saturating_add(usable_for.saturating_sub(QUICK_SLACK).as_millis() as u64);
         let token = Arc::new(CachedToken {
             value: grant.access_token,
@@ -811,7 +811,7 @@ fn lock_wait_until(cfg: &Config, deadline: Instant) -> Instant {
     let now = Instant::now();
     let left = deadline.saturating_duration_since(now);
     let keep = cfg.timeout.min(left / 2);
-    crate::clock::instant_after(now, cfg.timeout).min(now + (left - keep))
+    crate::rt::clock::instant_after(now, cfg.timeout).min(now + (left - keep))
 }
 
 /// A grant made of a shared-cache entry (its remaining lifetime).

@@ -66,7 +66,7 @@ pub struct SendError {
 pub struct Transport {
     /// The process-wide pool: its connections are driven by the runtime's workers.
     http: reqwest::Client,
-    /// This client's connections on calling threads ([`crate::local`], [`crate::conn`]); also
+    /// This client's connections on calling threads ([`crate::rt::local`], [`crate::conn`]); also
     /// the key of their per-thread pools. `None` with a proxy: every request uses `http`.
     dialer: Option<Arc<crate::conn::Dialer>>,
     /// With a proxy (configured or from the environment): a client without any, for loopback
@@ -163,7 +163,7 @@ fn shared_client(
 /// Looks `host` up (`getaddrinfo` blocks) on the process-wide runtime's few blocking threads,
 /// whichever reactor asks: a calling thread's own reactor never starts a thread.
 pub(crate) async fn lookup(host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
-    let handle = crate::runtime::handle().map_err(std::io::Error::other)?;
+    let handle = crate::rt::runtime::handle().map_err(std::io::Error::other)?;
     let host = host.to_string();
     handle
         .spawn_blocking(move || {
@@ -246,7 +246,7 @@ impl Transport {
     }
 
     /// Sends one request and reads the whole reply (at most `max_body` bytes) within `timeout`:
-    /// on this thread's own connections inside a blocking call (see [`crate::local`]), else on
+    /// on this thread's own connections inside a blocking call (see [`crate::rt::local`]), else on
     /// the process-wide pool.
     pub async fn send(
         &self,
@@ -269,7 +269,7 @@ impl Transport {
                 Box::pin(attempt(http, method, url, headers, body, timeout, max_body)).await
             }
             crate::pool::Route::Runtime => {
-                let handle = crate::runtime::handle().map_err(|error| SendError {
+                let handle = crate::rt::runtime::handle().map_err(|error| SendError {
                     error,
                     retryable: false,
                     sent: false,

@@ -57,7 +57,7 @@ impl Drop for FileLock {
             HELD[slot].store(-1, Ordering::Release);
         }
         if let Some(fd) = self.fd.take() {
-            if self.epoch != crate::process::epoch() {
+            if self.epoch != crate::rt::process::epoch() {
                 std::mem::forget(fd); // closed in the child by the atfork handler
             }
         }
@@ -265,7 +265,7 @@ impl Files {
             let slot = register_held(fd.as_raw_fd());
             return Ok(Some(FileLock {
                 fd: Some(fd),
-                epoch: crate::process::epoch(),
+                epoch: crate::rt::process::epoch(),
                 slot,
             }));
         }

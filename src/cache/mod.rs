@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use ring::digest;
 
-use crate::clock::{boot_after, boot_now_ns};
+use crate::rt::clock::{boot_after, boot_now_ns};
 use crate::config::{CacheSetting, Config, Grant};
 use crate::error::Result;
 use crate::log_line;
@@ -164,7 +164,7 @@ impl SharedCache {
 
     fn open_fresh(&self, text: &str) -> Option<Entry> {
         let e = self.sealer.open(text)?;
-        (e.stale_unix_ms > crate::clock::unix_ms_after(Duration::ZERO)).then_some(e)
+        (e.stale_unix_ms > crate::rt::clock::unix_ms_after(Duration::ZERO)).then_some(e)
     }
 
     /// Waits for the cross-process lock of the entry, or for another process to store a
@@ -199,7 +199,7 @@ impl SharedCache {
         let ttl = Duration::from_millis(
             entry
                 .stale_unix_ms
-                .saturating_sub(crate::clock::unix_ms_after(Duration::ZERO)),
+                .saturating_sub(crate::rt::clock::unix_ms_after(Duration::ZERO)),
         );
         if ttl.is_zero() {
             return;
@@ -249,8 +249,8 @@ impl SharedCache {
         if !self.usable() {
             return;
         }
-        let now = crate::clock::unix_ms_after(Duration::ZERO);
-        let cap = crate::clock::unix_ms_after(self.max_wait);
+        let now = crate::rt::clock::unix_ms_after(Duration::ZERO);
+        let cap = crate::rt::clock::unix_ms_after(self.max_wait);
         let until = until_unix_ms.min(cap);
         let Some(text) = self.sealer.seal_number(until) else {
             return;
@@ -276,8 +276,8 @@ impl SharedCache {
             Backend::File(f) => f.rate_limited_until().await,
             Backend::Redis(r) => r.rate_limited_until().await,
         };
-        let now = crate::clock::unix_ms_after(Duration::ZERO);
-        let cap = crate::clock::unix_ms_after(self.max_wait);
+        let now = crate::rt::clock::unix_ms_after(Duration::ZERO);
+        let cap = crate::rt::clock::unix_ms_after(self.max_wait);
         match r {
             Ok(Some(text)) => self
                 .sealer

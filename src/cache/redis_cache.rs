@@ -87,7 +87,7 @@ impl Drop for Lease {
             return;
         }
         let (cache, owner) = (Arc::clone(&self.cache), std::mem::take(&mut self.owner));
-        if let Ok(h) = crate::runtime::handle() {
+        if let Ok(h) = crate::rt::runtime::handle() {
             h.spawn(async move { cache.release(&owner).await });
         }
     }
@@ -156,7 +156,7 @@ impl RedisCache {
     }
 
     async fn connection(&self) -> std::result::Result<MultiplexedConnection, String> {
-        let epoch = crate::process::epoch();
+        let epoch = crate::rt::process::epoch();
         if let Some((e, c)) = self.conn.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             if *e == epoch {
                 return Ok(c.clone());
@@ -230,7 +230,7 @@ impl RedisCache {
         let owner = format!(
             "{}-{}-{:016x}",
             std::process::id(),
-            crate::process::epoch(),
+            crate::rt::process::epoch(),
             fastrand::u64(..)
         );
         // Subscribed before looking, so a store between the look and the wait still wakes us.

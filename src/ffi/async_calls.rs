@@ -1,6 +1,6 @@
 //! Completion-callback calls: `oauth_request_async`, `oauth_get_token_async`. The call runs on
 //! the runtime (no thread per call) under the same policy, deadline and errors as the blocking
-//! calls; `done` runs on the completion thread ([`crate::dispatch`]).
+//! calls; `done` runs on the completion thread ([`crate::rt::dispatch`]).
 
 use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Condvar, Mutex};
@@ -53,7 +53,7 @@ thread_local! {
 
 impl Pending {
     fn add(&self) {
-        let epoch = crate::process::epoch();
+        let epoch = crate::rt::process::epoch();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.0 != epoch {
             *st = (epoch, 0);
@@ -62,7 +62,7 @@ impl Pending {
     }
 
     fn done(&self) {
-        let epoch = crate::process::epoch();
+        let epoch = crate::rt::process::epoch();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.0 == epoch {
             st.1 = st.1.saturating_sub(1);
@@ -73,7 +73,7 @@ impl Pending {
 
     fn count(&self) -> usize {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.0 == crate::process::epoch() {
+        if st.0 == crate::rt::process::epoch() {
             st.1
         } else {
             0
@@ -86,11 +86,11 @@ impl Pending {
     pub(crate) fn wait_until_done(self: &Arc<Self>) {
         let me = Arc::as_ptr(self) as usize;
         let own = usize::from(RUNNING_FOR.with(|r| r.get()) == me);
-        if crate::dispatch::on_dispatch_thread() {
-            crate::dispatch::run_queued_until(|| self.count() <= own, Duration::from_millis(10));
+        if crate::rt::dispatch::on_dispatch_thread() {
+            crate::rt::dispatch::run_queued_until(|| self.count() <= own, Duration::from_millis(10));
             return;
         }
-        let epoch = crate::process::epoch();
+        let epoch = crate::rt::process::epoch();
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         while st.0 == epoch && st.1 > own {
             st = self.zero.wait(st).unwrap_or_else(|p| p.into_inner());
@@ -126,16 +126,16 @@ fn deliver(pending: Arc<Pending>, call_done: impl FnOnce() + Send + 'static) {
     }
 }
 
-fn submit_or_return(job: crate::dispatch::Job) -> std::result::Result<(), crate::dispatch::Job> {
+fn submit_or_return(job: crate::rt::dispatch::Job) -> std::result::Result<(), crate::rt::dispatch::Job> {
     // `submit` consumes the job only on success; keep a way to run it otherwise.
     let slot = Arc::new(Mutex::new(Some(job)));
     let taken = Arc::clone(&slot);
-    let wrapper: crate::dispatch::Job = Box::new(move || {
+    let wrapper: crate::rt::dispatch::Job = Box::new(move || {
         if let Some(j) = taken.lock().unwrap_or_else(|p| p.into_inner()).take() {
             j();
         }
     });
-    match crate::dispatch::submit(wrapper) {
+    match crate::rt::dispatch::submit(wrapper) {
         Ok(()) => Ok(()),
         Err(_) => {
             let j = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -233,11 +233,11 @@ pub extern "C" fn oauth_request_async(
         req: RequestArgs = (method, path_or_url, headers, body, body_len),
         => {
             let req = req.prepare(call.c)?;
-            let handle = crate::runtime::handle()?;
+            let handle = crate::rt::runtime::handle()?;
             let Submission { client, pending, done, cancel, userdata, .. } = call;
             pending.add();
             handle.spawn(async move {
-                let result = crate::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
+                let result = crate::rt::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
                     .await
                     .unwrap_or_else(|()| Err(internal_panic()))
                     .map_err(accepted)
@@ -315,7 +315,7 @@ pub extern "C" fn oauth_get_token_async(
                 // thread the call is refused.
                 pending.add();
                 let job = complete(Arc::clone(&pending), finish(Ok(t)));
-                if crate::dispatch::submit(Box::new(job)).is_err() {
+                if crate::rt::dispatch::submit(Box::new(job)).is_err() {
                     pending.done();
                     return Err(Error::new(
                         ErrorKind::Internal,
@@ -324,10 +324,10 @@ pub extern "C" fn oauth_get_token_async(
                 }
                 return Ok(());
             }
-            let handle = crate::runtime::handle()?;
+            let handle = crate::rt::runtime::handle()?;
             pending.add();
             handle.spawn(async move {
-                let result = crate::panic::CatchUnwind::new(client.token(cancel.as_ref()))
+                let result = crate::rt::panic::CatchUnwind::new(client.token(cancel.as_ref()))
                     .await
                     .unwrap_or_else(|()| Err(internal_panic()))
                     .map_err(accepted)

@@ -61,7 +61,7 @@ pub extern "C" fn oauth_client_new(
         => {
             // In the C library this std is the library's own: a panic is recorded, never
             // printed.
-            crate::panic::install_hook();
+            crate::rt::panic::install_hook();
             let client = Client::new(Config::from_json(config_json)?)?;
             let handle = Owned::new(oauth_client {
                 client: Arc::new(client),

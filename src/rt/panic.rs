@@ -14,8 +14,9 @@ use std::task::{Context, Poll};
 static PANICS: AtomicU64 = AtomicU64::new(0);
 static HOOK: Once = Once::new();
 
-/// How many panics the hook recorded in this process.
-pub fn count() -> u64 {
+/// How many panics the hook recorded in this process (read by the tests only).
+#[cfg(test)]
+pub(crate) fn count() -> u64 {
     PANICS.load(Ordering::Relaxed)
 }
 

@@ -4,7 +4,7 @@
 //! 6200 -> 7600 requests/s single-threaded, 9200 -> 10800 with two host threads).
 //!
 //! A blocking C call from an ordinary host thread runs on that thread's own reactor
-//! ([`crate::local`]) while the workers drive token fetches, refresh timers and callback calls;
+//! ([`crate::rt::local`]) while the workers drive token fetches, refresh timers and callback calls;
 //! from a thread that is itself
 //! inside some other tokio runtime the future is spawned onto this runtime and waited for on a
 //! plain channel, so such calls work too. A call from one of this runtime's own threads would
@@ -14,10 +14,10 @@
 //! [`MAX_BLOCKING_THREADS`] short-lived threads for DNS lookups (`getaddrinfo` blocks), which
 //! exit after [`BLOCKING_KEEP_ALIVE`] without work; IP-literal hosts need none. Every one of
 //! them is named `cxoauth-rt`, blocks all signals, runs `SCHED_OTHER` at nice 0 on the process's
-//! CPU set (see [`crate::threads`]).
+//! CPU set (see [`crate::rt::threads`]).
 //!
 //! After `fork()` the child has none of the parent's threads: the runtime is recognised as the
-//! parent's by its fork epoch ([`crate::process`]) and a fresh one is created (the parent's is
+//! parent's by its fork epoch ([`crate::rt::process`]) and a fresh one is created (the parent's is
 //! leaked, never touched).
 
 use std::cell::Cell;
@@ -59,7 +59,7 @@ thread_local! {
 }
 
 fn current() -> Result<Arc<Entry>> {
-    let epoch = crate::process::epoch();
+    let epoch = crate::rt::process::epoch();
     if let Some(e) = CURRENT.load_full() {
         if e.epoch == epoch {
             return Ok(e);
@@ -76,14 +76,14 @@ fn current() -> Result<Arc<Entry>> {
     }
     // Workers are spawned while the runtime is built: with all signals blocked here they start
     // with every signal blocked, and harden_current_thread fixes the rest in each thread.
-    let rt = crate::threads::with_signals_blocked(|| {
+    let rt = crate::rt::threads::with_signals_blocked(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(worker_threads())
             .max_blocking_threads(MAX_BLOCKING_THREADS)
             .thread_keep_alive(BLOCKING_KEEP_ALIVE)
             .thread_name(THREAD_NAME)
             .on_thread_start(|| {
-                crate::threads::harden_current_thread();
+                crate::rt::threads::harden_current_thread();
                 ON_RUNTIME_THREAD.with(|f| f.set(true));
             })
             .enable_all()
@@ -117,7 +117,7 @@ where
 /// Runs `fut` and blocks the calling thread until it finishes.
 ///
 /// From an ordinary host thread the future, and the connection its request uses, are polled
-/// right here on this thread's own reactor ([`crate::local`]): no thread hand-off per request.
+/// right here on this thread's own reactor ([`crate::rt::local`]): no thread hand-off per request.
 /// From a thread that is inside some other tokio runtime (where blocking would stall that
 /// runtime's own tasks), and from inside such a call on this thread (a host callback that makes
 /// a blocking call), the future is spawned onto the process-wide runtime and waited for on a
@@ -142,10 +142,10 @@ where
             "blocking cxoauth call made from a cxoauth runtime thread",
         ));
     }
-    if Handle::try_current().is_err() && crate::local::available() {
+    if Handle::try_current().is_err() && crate::rt::local::available() {
         if on_this_thread {
             // Boxed: moved into the reactor as a pointer, not as a large future.
-            return crate::local::block_on(Box::pin(fut))?;
+            return crate::rt::local::block_on(Box::pin(fut))?;
         }
         return handle()?.block_on(fut);
     }
@@ -156,7 +156,7 @@ where
     let done = Arc::new((Mutex::new(None), std::sync::Condvar::new()));
     let tx = Arc::clone(&done);
     handle.spawn(async move {
-        let r = crate::panic::CatchUnwind::new(fut)
+        let r = crate::rt::panic::CatchUnwind::new(fut)
             .await
             .unwrap_or_else(|()| {
                 Err(Error::new(

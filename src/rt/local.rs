@@ -67,7 +67,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> Result<F::Output> {
 }
 
 fn runtime() -> Result<Rc<Runtime>> {
-    let epoch = crate::process::epoch();
+    let epoch = crate::rt::process::epoch();
     let gone = |_| Error::new(ErrorKind::Internal, "this thread's storage is gone");
     LOCAL
         .try_with(|cell| {

@@ -39,7 +39,7 @@ thread_local! {
 }
 
 fn queue() -> Arc<Queue> {
-    let epoch = crate::process::epoch();
+    let epoch = crate::rt::process::epoch();
     if let Some(q) = CURRENT.load_full().filter(|q| q.epoch == epoch) {
         return q;
     }
@@ -75,7 +75,7 @@ pub fn submit(job: Job) -> std::io::Result<()> {
     st.jobs.push_back(job);
     if !st.thread_alive {
         let worker = Arc::clone(&q);
-        crate::threads::with_signals_blocked(|| {
+        crate::rt::threads::with_signals_blocked(|| {
             std::thread::Builder::new()
                 .name(THREAD_NAME.into())
                 .spawn(move || run(worker))
@@ -91,7 +91,7 @@ pub fn submit(job: Job) -> std::io::Result<()> {
 }
 
 fn run(q: Arc<Queue>) {
-    crate::threads::harden_current_thread();
+    crate::rt::threads::harden_current_thread();
     ON_DISPATCH_THREAD.with(|f| f.set(true));
     loop {
         let job = {
