@@ -27,11 +27,11 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::gate::Gate;
 use crate::log_line;
-use crate::logging::Level;
+use crate::obs::logging::Level;
 use crate::providers::deadline_error;
 use crate::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
 use crate::rt::runtime;
-use crate::stats::{RetryCause, Stats};
+use crate::obs::stats::{RetryCause, Stats};
 use crate::token::{CachedToken, TokenManager};
 use crate::transport::{header_name, HttpResponse, SendError};
 

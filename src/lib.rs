@@ -18,13 +18,12 @@ pub mod error;
 pub mod ffi;
 pub mod gate;
 pub(crate) mod hot;
-pub mod logging;
 pub(crate) mod pool;
 pub mod providers;
 pub mod retry;
+pub(crate) mod obs;
 pub(crate) mod rt;
 pub mod secret;
-pub mod stats;
 pub mod token;
 pub mod transport;
 

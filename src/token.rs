@@ -38,12 +38,12 @@ use crate::rt::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_line;
-use crate::logging::Level;
+use crate::obs::logging::Level;
 use crate::providers::{Provider, TokenGrant};
 use crate::retry::backoff;
 use crate::rt::runtime;
 use crate::secret::{self, SecretBuf};
-use crate::stats::Stats;
+use crate::obs::stats::Stats;
 use crate::transport::Transport;
 
 /// A token is not handed out during the last part of its life: the lesser of 5 s and a tenth
@@ -548,12 +548,12 @@ impl Inner {
         live: &Live,
         result: &Result<Arc<CachedToken>>,
         started: Instant,
-    ) -> crate::logging::Deferred {
+    ) -> crate::obs::logging::Deferred {
         let mut f = live.failure.lock().unwrap_or_else(|p| p.into_inner());
         let (next, note) = match result {
             Ok(t) => (
                 None,
-                crate::logging::Deferred::new(
+                crate::obs::logging::Deferred::new(
                     Level::Info,
                     format!(
                         "token fetched: lifetime {} s, refresh in {} s",
@@ -565,7 +565,7 @@ impl Inner {
                 ),
             ),
             Err(e) if e.kind == ErrorKind::Cancelled || e.kind == ErrorKind::Closed => {
-                (f.take(), crate::logging::Deferred::none())
+                (f.take(), crate::obs::logging::Deferred::none())
             }
             Err(e) => {
                 self.stats
@@ -573,7 +573,7 @@ impl Inner {
                     .fetch_add(1, Ordering::Relaxed);
                 let next = FailureState::after(f.as_ref(), e.clone(), &self.cfg);
                 let refreshing = self.slot.load().as_ref().is_some_and(|t| t.is_usable());
-                let note = crate::logging::Deferred::new(
+                let note = crate::obs::logging::Deferred::new(
                     if refreshing {
                         Level::Warn
                     } else {

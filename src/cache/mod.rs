@@ -26,7 +26,7 @@ use crate::rt::clock::{boot_after, boot_now_ns};
 use crate::config::{CacheSetting, Config, Grant};
 use crate::error::Result;
 use crate::log_line;
-use crate::logging::Level;
+use crate::obs::logging::Level;
 pub use seal::Entry;
 use seal::Sealer;
 
