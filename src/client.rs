@@ -29,11 +29,11 @@ use crate::gate::Gate;
 use crate::log_line;
 use crate::obs::logging::Level;
 use crate::providers::deadline_error;
-use crate::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
+use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
 use crate::rt::runtime;
 use crate::obs::stats::{RetryCause, Stats};
 use crate::token::{CachedToken, TokenManager};
-use crate::transport::{header_name, HttpResponse, SendError};
+use crate::http::transport::{header_name, HttpResponse, SendError};
 
 /// Most header lines one request may carry.
 pub const MAX_HEADERS: usize = 256;

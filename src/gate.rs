@@ -14,8 +14,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Config;
-use crate::retry::backoff;
-use crate::transport::HttpResponse;
+use crate::http::retry::backoff;
+use crate::http::transport::HttpResponse;
 
 #[derive(Default)]
 pub struct Gate {

@@ -12,20 +12,17 @@ pub mod cache;
 pub mod cancel;
 pub mod client;
 pub mod config;
-pub(crate) mod conn;
 pub mod encode;
 pub mod error;
 pub mod ffi;
 pub mod gate;
 pub(crate) mod hot;
-pub(crate) mod pool;
 pub mod providers;
-pub mod retry;
+pub(crate) mod http;
 pub(crate) mod obs;
 pub(crate) mod rt;
 pub mod secret;
 pub mod token;
-pub mod transport;
 
 pub use cancel::CancelToken;
 pub use client::{ApiRequest, Client};
@@ -33,4 +30,7 @@ pub use client::{ApiRequest, Client};
 pub use rt::runtime;
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
-pub use transport::HttpResponse;
+pub use http::transport::HttpResponse;
+/// `retry::backoff`, `retry::parse_retry_after`, `transport::Transport` (used by the CLI,
+/// the fuzz targets and the tests).
+pub use http::{retry, transport};

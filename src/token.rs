@@ -40,11 +40,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::log_line;
 use crate::obs::logging::Level;
 use crate::providers::{Provider, TokenGrant};
-use crate::retry::backoff;
+use crate::http::retry::backoff;
 use crate::rt::runtime;
 use crate::secret::{self, SecretBuf};
 use crate::obs::stats::Stats;
-use crate::transport::Transport;
+use crate::http::transport::Transport;
 
 /// A token is not handed out during the last part of its life: the lesser of 5 s and a tenth
 /// of its lifetime (it would expire on the way).

@@ -6,7 +6,7 @@ use std::ptr;
 use super::boundary::Out;
 use super::handle::{Boxed, Castable, Owned};
 use super::{oauth_result, OAUTH_ERR_INVALID_ARGUMENT, OAUTH_OK};
-use crate::transport::HttpResponse;
+use crate::http::transport::HttpResponse;
 
 /// A complete HTTP response from `oauth_request`. Immutable: safe to read from any thread.
 /// Freed with `oauth_response_free`.

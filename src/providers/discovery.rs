@@ -15,11 +15,11 @@ use url::Url;
 
 use crate::config::{parse_url, ClientAuth, Config};
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::Transport;
+use crate::http::transport::Transport;
 
 use super::deadline_error;
 use crate::error::scrub;
-use crate::retry::{drive, parse_retry_after, Attempt, Policy, Verdict};
+use crate::http::retry::{drive, parse_retry_after, Attempt, Policy, Verdict};
 use std::time::SystemTime;
 
 /// Discovery documents larger than this are not discovery documents.

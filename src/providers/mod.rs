@@ -22,8 +22,8 @@ use zeroize::Zeroizing;
 
 use crate::config::{ClientAuth, Config, Grant};
 use crate::error::{Error, ErrorKind, Result};
-use crate::retry::{drive, Attempt, Policy, Verdict};
-use crate::transport::Transport;
+use crate::http::retry::{drive, Attempt, Policy, Verdict};
+use crate::http::transport::Transport;
 use discovery::Endpoints;
 use reqwest::header::HeaderMap;
 use url::Url;
@@ -50,7 +50,7 @@ impl std::fmt::Debug for TokenGrant {
     }
 }
 
-/// One token exchange under the retry policy ([`crate::retry::Policy`]): rate limits, 5xx and
+/// One token exchange under the retry policy ([`crate::http::retry::Policy`]): rate limits, 5xx and
 /// connection errors back off and retry; rejected credentials and malformed replies do not.
 /// `build` makes each attempt's headers and body (fresh, wiped buffers every time).
 pub async fn exchange(

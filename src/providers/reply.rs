@@ -8,8 +8,8 @@ use zeroize::Zeroizing;
 
 use super::{TokenGrant, MAX_LIFETIME};
 use crate::error::{scrub, Error, ErrorKind};
-use crate::retry::parse_retry_after;
-use crate::retry::Verdict;
+use crate::http::retry::parse_retry_after;
+use crate::http::retry::Verdict;
 use crate::secret;
 
 /// Interprets a token endpoint reply.

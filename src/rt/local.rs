@@ -9,14 +9,14 @@
 //! workers while the caller waits (two thread hand-offs per request), see bench/RESULTS.md.
 //!
 //! Connections driven by this thread's reactor can only make progress while this thread is in
-//! a blocking call, so each thread has its own pool per client (`crate::pool`, with the
+//! a blocking call, so each thread has its own pool per client (`crate::http::pool`, with the
 //! connections); connections in the process-wide pool are driven by the runtime's workers and
 //! serve every other caller (callback calls, token fetches, refresh timers, callers inside
 //! another tokio runtime).
 //!
 //! What the runtime does is unchanged: the same futures (retry policy, token single-flight,
 //! cancellation, deadlines) run here, only polled on this thread. Name lookups are sent to the
-//! process-wide runtime's blocking threads (see [`crate::transport`]), so this runtime never
+//! process-wide runtime's blocking threads (see [`crate::http::transport`]), so this runtime never
 //! starts a thread. After `fork()` the child's copy of a parent's thread state (its reactor
 //! shares the parent's epoll instance) is recognised by its fork epoch and leaked, never used
 //! or closed.
@@ -80,7 +80,7 @@ fn runtime() -> Result<Rc<Runtime>> {
             if let Some(parent) = local.take() {
                 // A forked child's copy of the parent's thread state: the reactor shares the
                 // parent's epoll instance. Never touched again (the connection pools, which
-                // share the parent's sockets, are left the same way: see crate::pool).
+                // share the parent's sockets, are left the same way: see crate::http::pool).
                 std::mem::forget(parent);
             }
             let rt = Builder::new_current_thread()

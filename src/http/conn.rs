@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use crate::error::{Error, ErrorKind};
-use crate::transport::{root_cause, too_large, HttpResponse, SendError};
+use crate::http::transport::{root_cause, too_large, HttpResponse, SendError};
 
 /// Most idle connections a thread keeps for one client.
 pub(crate) const MAX_IDLE: usize = 4;
@@ -167,7 +167,7 @@ impl Dialer {
             sent: false,
         })?;
         let mut req = self.request(method, url, headers, body)?;
-        let mut idle = crate::pool::with_pool(self, |p| p.conns.take(&origin)).flatten();
+        let mut idle = crate::http::pool::with_pool(self, |p| p.conns.take(&origin)).flatten();
         loop {
             let reused = idle.is_some();
             let mut conn = match idle.take() {
@@ -185,7 +185,7 @@ impl Dialer {
                 Ok(resp) => {
                     let reply = read_reply(resp, host, max_body).await?;
                     if !conn.sender.is_closed() {
-                        crate::pool::with_pool(self, |p| p.conns.put(origin, conn));
+                        crate::http::pool::with_pool(self, |p| p.conns.put(origin, conn));
                     }
                     return Ok(reply);
                 }
@@ -289,7 +289,7 @@ async fn tcp_connect(origin: &Origin) -> std::io::Result<tokio::net::TcpStream> 
     let literal = origin.host.trim_matches(['[', ']']).parse::<IpAddr>();
     let addrs: Vec<SocketAddr> = match literal {
         Ok(ip) => vec![SocketAddr::new(ip, origin.port)],
-        Err(_) => crate::transport::lookup(&origin.host, origin.port).await?,
+        Err(_) => crate::http::transport::lookup(&origin.host, origin.port).await?,
     };
     let mut last = None;
     for addr in addrs {

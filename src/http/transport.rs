@@ -66,9 +66,9 @@ pub struct SendError {
 pub struct Transport {
     /// The process-wide pool: its connections are driven by the runtime's workers.
     http: reqwest::Client,
-    /// This client's connections on calling threads ([`crate::rt::local`], [`crate::conn`]); also
+    /// This client's connections on calling threads ([`crate::rt::local`], [`crate::http::conn`]); also
     /// the key of their per-thread pools. `None` with a proxy: every request uses `http`.
-    dialer: Option<Arc<crate::conn::Dialer>>,
+    dialer: Option<Arc<crate::http::conn::Dialer>>,
     /// With a proxy (configured or from the environment): a client without any, for loopback
     /// targets. Plain http to loopback never goes through a proxy, which would receive the
     /// credential in clear (as Go's `ProxyFromEnvironment` bypasses loopback).
@@ -219,7 +219,7 @@ impl Transport {
         let dialer = if proxied {
             None
         } else {
-            crate::conn::Dialer::new(&tls, &cfg.user_agent, connect_timeout).map(Arc::new)
+            crate::http::conn::Dialer::new(&tls, &cfg.user_agent, connect_timeout).map(Arc::new)
         };
         let direct = if proxied {
             Some(shared_client(
@@ -257,18 +257,18 @@ impl Transport {
         timeout: Duration,
         max_body: usize,
     ) -> std::result::Result<HttpResponse, SendError> {
-        match crate::pool::route(self.dialer.as_ref()) {
-            crate::pool::Route::Local(dialer) => {
+        match crate::http::pool::route(self.dialer.as_ref()) {
+            crate::http::pool::Route::Local(dialer) => {
                 let host = url.host_str().unwrap_or("?").to_string();
                 // Boxed, as the other arms: the futures are large and the caller's future moves.
                 let fut = Box::pin(dialer.send(method, &url, headers, body, max_body));
                 with_timeout(&host, timeout, fut).await
             }
-            crate::pool::Route::Here => {
+            crate::http::pool::Route::Here => {
                 let http = self.client_for(&url);
                 Box::pin(attempt(http, method, url, headers, body, timeout, max_body)).await
             }
-            crate::pool::Route::Runtime => {
+            crate::http::pool::Route::Runtime => {
                 let handle = crate::rt::runtime::handle().map_err(|error| SendError {
                     error,
                     retryable: false,

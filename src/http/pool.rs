@@ -1,5 +1,5 @@
 //! The calling thread's own connection pools, one per client: a blocking call that runs on its
-//! thread's reactor ([`crate::rt::local`]) sends on them (see [`crate::conn`]).
+//! thread's reactor ([`crate::rt::local`]) sends on them (see [`crate::http::conn`]).
 //!
 //! Connections driven by a thread's reactor can only make progress while that thread is in a
 //! blocking call, so each thread has its own pool per client ([`route`]); connections in the
@@ -14,7 +14,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use crate::conn::ThreadPool;
+use crate::http::conn::ThreadPool;
 
 /// A thread gets its own connection pool for a client from this many requests on that client
 /// on; before that its requests use the process-wide pool.
@@ -47,7 +47,7 @@ thread_local! {
 /// Which connections send a request.
 pub(crate) enum Route<'a, K> {
     /// This thread's own for `owner`, driven by this thread's reactor (we are inside
-    /// [`crate::rt::local::block_on`]): see [`crate::conn`].
+    /// [`crate::rt::local::block_on`]): see [`crate::http::conn`].
     Local(&'a Arc<K>),
     /// The process-wide pool, from here: we are on the process-wide runtime.
     Here,
