@@ -28,7 +28,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::gate::Gate;
 use crate::log_line;
 use crate::obs::logging::Level;
-use crate::providers::deadline_error;
+use crate::token::providers::deadline_error;
 use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
 use crate::rt::runtime;
 use crate::obs::stats::{RetryCause, Stats};

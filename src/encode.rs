@@ -1,5 +1,5 @@
 //! application/x-www-form-urlencoded as RFC 6749 appendix B asks: a leaf, used by the token
-//! requests ([`crate::providers::form`]) and by error scrubbing ([`crate::error::scrub`], which
+//! requests ([`crate::token::providers::form`]) and by error scrubbing ([`crate::error::scrub`], which
 //! also looks for a secret in the form a server may echo it).
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};

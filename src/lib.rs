@@ -8,7 +8,6 @@
 //! checks) → [`client`] (request + retry policy) → [`token`] (cache, single-flight, refresh) →
 //! [`providers`] (Genesys regions, the client-credentials exchange) → [`transport`] (reqwest).
 
-pub mod cache;
 pub mod cancel;
 pub mod client;
 pub mod config;
@@ -16,13 +15,11 @@ pub mod encode;
 pub mod error;
 pub mod ffi;
 pub mod gate;
-pub(crate) mod hot;
-pub mod providers;
 pub(crate) mod http;
 pub(crate) mod obs;
 pub(crate) mod rt;
+pub(crate) mod token;
 pub mod secret;
-pub mod token;
 
 pub use cancel::CancelToken;
 pub use client::{ApiRequest, Client};
@@ -34,3 +31,6 @@ pub use http::transport::HttpResponse;
 /// `retry::backoff`, `retry::parse_retry_after`, `transport::Transport` (used by the CLI,
 /// the fuzz targets and the tests).
 pub use http::{retry, transport};
+/// `providers::form_encode`, `providers::parse_token_reply` (used by the fuzz targets and the
+/// tests).
+pub use token::providers;

@@ -1,5 +1,5 @@
 //! The `token_cache` and `token_cache_prefix` settings, parsed with the rest of the
-//! configuration (the caches themselves are in [`crate::cache`]).
+//! configuration (the caches themselves are in [`crate::token::cache`]).
 
 use std::path::PathBuf;
 

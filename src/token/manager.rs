@@ -26,20 +26,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::hot::{HotMeta, HotToken};
+use crate::token::hot::{HotMeta, HotToken};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::cache::{Acquired, Entry, Seen, SharedCache};
+use crate::token::cache::{Acquired, Entry, Seen, SharedCache};
 use crate::rt::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log_line;
 use crate::obs::logging::Level;
-use crate::providers::{Provider, TokenGrant};
+use crate::token::providers::{Provider, TokenGrant};
 use crate::http::retry::backoff;
 use crate::rt::runtime;
 use crate::secret::{self, SecretBuf};
@@ -164,7 +164,7 @@ type FetchResult = Option<Result<Arc<CachedToken>>>;
 struct Inner {
     cfg: Arc<Config>,
     slot: ArcSwapOption<CachedToken>,
-    /// `slot` as `oauth_get_token` reads it (see [`crate::hot`]); changed with `slot`, under
+    /// `slot` as `oauth_get_token` reads it (see [`crate::token::hot`]); changed with `slot`, under
     /// its writer lock.
     hot: HotToken,
     generation: AtomicU64,
@@ -276,7 +276,7 @@ impl TokenManager {
 
     /// Copies the cached token out if it is usable, without a reference count, a lock, a
     /// shared write or a fence: a coarse clock read and a sequence-locked copy (see
-    /// [`crate::hot`]). `alloc(len)` gives a buffer of `len + 1` bytes (NULL: out of memory),
+    /// [`crate::token::hot`]). `alloc(len)` gives a buffer of `len + 1` bytes (NULL: out of memory),
     /// `release(buf, len)` takes back one a concurrent change spoiled. Returns the
     /// NUL-terminated copy and the token's expiry (Unix ms); `None`: take the slow path. The
     /// hot path of `oauth_get_token`.
