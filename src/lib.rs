@@ -8,20 +8,18 @@
 //! checks) → [`client`] (request + retry policy) → [`token`] (cache, single-flight, refresh) →
 //! [`providers`] (Genesys regions, the client-credentials exchange) → [`transport`] (reqwest).
 
-pub mod cancel;
 pub mod client;
 pub mod config;
 pub mod encode;
 pub mod error;
 pub mod ffi;
-pub mod gate;
 pub(crate) mod http;
 pub(crate) mod obs;
 pub(crate) mod rt;
 pub(crate) mod token;
 pub mod secret;
 
-pub use cancel::CancelToken;
+pub use client::cancel::CancelToken;
 pub use client::{ApiRequest, Client};
 /// `runtime::run_blocking` and `runtime::handle` (used by the CLI and the tests).
 pub use rt::runtime;

@@ -168,7 +168,7 @@ struct Submission<'a, F> {
     client: Arc<crate::client::Client>,
     pending: Arc<Pending>,
     done: F,
-    cancel: Option<crate::cancel::CancelToken>,
+    cancel: Option<crate::client::cancel::CancelToken>,
     userdata: UserData,
 }
 

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::boundary::{FromArg, Out};
 use super::handle::{Arced, Boxed, Castable, Owned};
 use super::{oauth_error, oauth_response, oauth_result};
-use crate::cancel::CancelToken;
+use crate::client::cancel::CancelToken;
 use crate::client::{Client, MAX_HEADERS};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};

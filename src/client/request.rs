@@ -22,10 +22,10 @@ use reqwest::Method;
 use tokio::sync::watch;
 use url::Url;
 
-use crate::cancel::CancelToken;
+use crate::client::cancel::CancelToken;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::gate::Gate;
+use crate::client::gate::Gate;
 use crate::log_line;
 use crate::obs::logging::Level;
 use crate::token::providers::deadline_error;
