@@ -12,7 +12,7 @@ pub mod client;
 pub mod config;
 pub mod encode;
 pub mod error;
-pub mod ffi;
+pub(crate) mod abi;
 pub(crate) mod http;
 pub(crate) mod obs;
 pub(crate) mod rt;

@@ -19,10 +19,8 @@ pub(crate) mod handle;
 mod observe;
 mod response;
 
-pub use async_calls::*;
 pub use client::*;
 pub use error::*;
-pub use observe::*;
 pub use response::*;
 
 use crate::error::ErrorKind;

@@ -6,7 +6,7 @@
 //! cbindgen, which does not expand macros, still sees it); its body is one `ffi_body!`. Every
 //! pointer argument is named in the macro's list with the type it is checked into (a
 //! [`FromArg`] conversion) and shadowed by it, so the body never sees an unchecked pointer; a
-//! unit test (`ffi::tests`) fails for an export that does not go through `ffi_body!` or leaves
+//! unit test (`abi::tests`) fails for an export that does not go through `ffi_body!` or leaves
 //! a pointer or callback argument out of its list.
 
 use std::ffi::{c_char, c_void, CStr};
@@ -46,15 +46,15 @@ macro_rules! ffi_body {
     (@arg $arg:ident) => {
         // SAFETY: the argument is what the header documents for it (NULL or a valid pointer
         // of its kind); the conversion checks the rest.
-        unsafe { $crate::ffi::boundary::FromArg::from_arg($arg, stringify!($arg)) }
+        unsafe { $crate::abi::boundary::FromArg::from_arg($arg, stringify!($arg)) }
     };
     (@arg $arg:ident = $raw:expr) => {
         // SAFETY: as above, for each argument in `$raw`.
-        unsafe { $crate::ffi::boundary::FromArg::from_arg($raw, stringify!($arg)) }
+        unsafe { $crate::abi::boundary::FromArg::from_arg($raw, stringify!($arg)) }
     };
     (errors: $out_err:ident; $($arg:ident : $ty:ty $(= $raw:expr)?),* $(,)? => $body:block) => {{
         fn here() {}
-        $crate::ffi::boundary::call(
+        $crate::abi::boundary::call(
             ::std::any::type_name_of_val(&here),
             ffi_body!(@out_err $out_err),
             || -> $crate::error::Result<()> {
@@ -65,7 +65,7 @@ macro_rules! ffi_body {
     }};
     // A `void` export (the `_free`s, `oauth_cancel_token_cancel`): nothing to fall back to.
     (or: (); $($arg:ident : $ty:ty $(= $raw:expr)?),* $(,)? => $body:block) => {{
-        $crate::ffi::boundary::value(
+        $crate::abi::boundary::value(
             || {},
             || {
                 $( let Ok($arg): $crate::error::Result<$ty> = ffi_body!(@arg $arg $(= $raw)?)
@@ -75,7 +75,7 @@ macro_rules! ffi_body {
         )
     }};
     (or: $fallback:expr; $($arg:ident : $ty:ty $(= $raw:expr)?),* $(,)? => $body:block) => {{
-        $crate::ffi::boundary::value(
+        $crate::abi::boundary::value(
             || $fallback,
             || {
                 $( let Ok($arg): $crate::error::Result<$ty> = ffi_body!(@arg $arg $(= $raw)?)
@@ -87,7 +87,7 @@ macro_rules! ffi_body {
 }
 
 /// Runs a fallible export's body behind the panic boundary and reports its error. `here` is
-/// the type name of a fn item inside the export (`cxoauth::ffi::client::oauth_close::here`):
+/// the type name of a fn item inside the export (`cxoauth::abi::client::oauth_close::here`):
 /// the export's name, for the message of a caught panic.
 pub(crate) fn call(
     here: &'static str,
