@@ -87,7 +87,10 @@ impl Pending {
         let me = Arc::as_ptr(self) as usize;
         let own = usize::from(RUNNING_FOR.with(|r| r.get()) == me);
         if crate::rt::dispatch::on_dispatch_thread() {
-            crate::rt::dispatch::run_queued_until(|| self.count() <= own, Duration::from_millis(10));
+            crate::rt::dispatch::run_queued_until(
+                || self.count() <= own,
+                Duration::from_millis(10),
+            );
             return;
         }
         let epoch = crate::rt::process::epoch();
@@ -126,7 +129,9 @@ fn deliver(pending: Arc<Pending>, call_done: impl FnOnce() + Send + 'static) {
     }
 }
 
-fn submit_or_return(job: crate::rt::dispatch::Job) -> std::result::Result<(), crate::rt::dispatch::Job> {
+fn submit_or_return(
+    job: crate::rt::dispatch::Job,
+) -> std::result::Result<(), crate::rt::dispatch::Job> {
     // `submit` consumes the job only on success; keep a way to run it otherwise.
     let slot = Arc::new(Mutex::new(Some(job)));
     let taken = Arc::clone(&slot);

@@ -23,17 +23,17 @@ use tokio::sync::watch;
 use url::Url;
 
 use crate::client::cancel::CancelToken;
+use crate::client::gate::Gate;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::client::gate::Gate;
+use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
+use crate::http::transport::{header_name, HttpResponse, SendError};
 use crate::log_line;
 use crate::obs::logging::Level;
-use crate::token::providers::deadline_error;
-use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
-use crate::rt::runtime;
 use crate::obs::stats::{RetryCause, Stats};
+use crate::rt::runtime;
+use crate::token::providers::deadline_error;
 use crate::token::{CachedToken, TokenManager};
-use crate::http::transport::{header_name, HttpResponse, SendError};
 
 /// Most header lines one request may carry.
 pub const MAX_HEADERS: usize = 256;

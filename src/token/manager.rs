@@ -33,18 +33,18 @@ use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::token::cache::{Acquired, Entry, Seen, SharedCache};
-use crate::rt::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::retry::backoff;
+use crate::http::transport::Transport;
 use crate::log_line;
 use crate::obs::logging::Level;
-use crate::token::providers::{Provider, TokenGrant};
-use crate::http::retry::backoff;
+use crate::obs::stats::Stats;
+use crate::rt::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::rt::runtime;
 use crate::secret::{self, SecretBuf};
-use crate::obs::stats::Stats;
-use crate::http::transport::Transport;
+use crate::token::cache::{Acquired, Entry, Seen, SharedCache};
+use crate::token::providers::{Provider, TokenGrant};
 
 /// A token is not handed out during the last part of its life: the lesser of 5 s and a tenth
 /// of its lifetime (it would expire on the way).

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 
 use ring::digest;
 
-use crate::rt::clock::{boot_after, boot_now_ns};
 use crate::config::{CacheSetting, Config, Grant};
 use crate::error::Result;
 use crate::log_line;
 use crate::obs::logging::Level;
+use crate::rt::clock::{boot_after, boot_now_ns};
 pub use seal::Entry;
 use seal::Sealer;
 

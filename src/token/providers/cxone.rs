@@ -121,5 +121,4 @@ mod tests {
             assert!(!e.message.contains(&bad) || bad.len() < 4);
         }
     }
-
 }
