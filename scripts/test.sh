@@ -29,6 +29,9 @@ fi
 step "format"
 cargo fmt --all -- --check
 
+step "layer check"
+./scripts/check-layers.sh
+
 step "build"
 cargo build --workspace --all-targets
 

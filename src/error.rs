@@ -158,7 +158,7 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
     for s in secrets.iter().filter(|s| !s.is_empty()) {
         let plain: Zeroizing<String> =
             Zeroizing::new(s.chars().filter(|c| !c.is_control()).collect());
-        let encoded = Zeroizing::new(crate::providers::form_encode(s));
+        let encoded = Zeroizing::new(crate::encode::form_encode(s));
         for form in [*s, plain.as_str(), encoded.as_str()] {
             if !form.is_empty() && t.contains(form) {
                 t = Zeroizing::new(t.replace(form, "<redacted>"));
@@ -215,8 +215,8 @@ mod tests {
         for id in ["a", "ab", "abc", "test-client"] {
             let basic = format!(
                 "{}:{}",
-                crate::providers::form_encode(id),
-                crate::providers::form_encode(secret)
+                crate::encode::form_encode(id),
+                crate::encode::form_encode(secret)
             );
             let b64 = base64::engine::general_purpose::STANDARD.encode(basic);
             let out = scrub(&format!("bad header: Basic {b64}"), &[secret]);

@@ -1,39 +1,41 @@
 //! # cxoauth
 //!
 //! OAuth2 client-credentials tokens and authenticated REST calls for Genesys Cloud CX and any
-//! OAuth2 server, for Rust and — through the C ABI in [`ffi`] (header `include/cxoauth.h`) — for
+//! OAuth2 server, for Rust and — through the C ABI in `abi` (header `include/cxoauth.h`) — for
 //! C, C++, Go, .NET and Python hosts.
 //!
-//! Layers, top to bottom: [`ffi`] (ABI only: handles, result codes, panic boundary, argument
-//! checks) → [`client`] (request + retry policy) → [`token`] (cache, single-flight, refresh) →
-//! [`providers`] (Genesys regions, the client-credentials exchange) → [`transport`] (reqwest).
+//! The top-level modules are the layers; every dependency points down (checked by
+//! `scripts/check-layers.sh`):
+//!
+//! ```text
+//! abi      the C ABI only: handles, result codes, panic boundary, argument checks
+//!  -> client   entry points, request validation, the API gate, cancellation
+//!  -> token    the token slot, lock-free mirror, refresh timer, providers, shared caches
+//!  -> http     transport (TLS, the reply type), the calling thread's connections, retry
+//!  -> rt       the runtime, the calling thread's reactor, dispatch, threads, fork, clocks
+//! leaves:  config (incl. platform data), obs (logging, stats), secret, error, encode
+//! ```
 
-pub mod cache;
-pub mod cancel;
+pub(crate) mod abi;
 pub mod client;
-pub mod clock;
 pub mod config;
-pub(crate) mod conn;
-pub mod dispatch;
-pub mod error;
-pub mod ffi;
-pub mod gate;
-pub(crate) mod hot;
-pub(crate) mod local;
-pub mod logging;
-pub mod panic;
-pub mod process;
-pub mod providers;
-pub mod retry;
-pub mod runtime;
-pub mod secret;
-pub mod stats;
-pub mod threads;
-pub mod token;
-pub mod transport;
+pub(crate) mod encode;
+pub(crate) mod error;
+pub(crate) mod http;
+pub(crate) mod obs;
+pub(crate) mod rt;
+pub(crate) mod secret;
+pub(crate) mod token;
 
-pub use cancel::CancelToken;
+// The Rust API (the CLI, the fuzz targets and the tests use these paths).
+pub use client::cancel::CancelToken;
 pub use client::{ApiRequest, Client};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
-pub use transport::HttpResponse;
+pub use http::transport::HttpResponse;
+/// `retry::backoff`, `retry::parse_retry_after`, `transport::Transport`.
+pub use http::{retry, transport};
+/// `runtime::run_blocking`, `runtime::handle`.
+pub use rt::runtime;
+/// `providers::form_encode`, `providers::parse_token_reply`.
+pub use token::providers;

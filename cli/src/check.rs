@@ -164,8 +164,8 @@ fn report_raw_secrets(
         _ => Platform::Genesys,
     };
     let secret_vars: &[&str] = match platform {
-        Platform::Genesys => &["GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYS_CLIENT_SECRET"],
-        Platform::Cxone => &["CXONE_CLIENT_SECRET"],
+        Platform::Genesys => cxoauth::config::genesys::SECRET_VARS,
+        Platform::Cxone => cxoauth::config::cxone::SECRET_VARS,
         Platform::Generic => &[],
     };
     writeln!(
@@ -177,7 +177,10 @@ fn report_raw_secrets(
         writeln!(
             out,
             "access_key_secret: {}",
-            set(found("access_key_secret", &["CXONE_ACCESS_KEY_SECRET"]))
+            set(found(
+                "access_key_secret",
+                cxoauth::config::schema::env_vars("access_key_secret")
+            ))
         )?;
     }
     Ok(())

@@ -171,7 +171,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Cmd::Regions => {
             let mut out = io::stdout().lock();
-            for (aws, domain) in cxoauth::providers::genesys::REGIONS {
+            for (aws, domain) in cxoauth::config::genesys::REGIONS {
                 writeln!(out, "{aws:<16}{domain}")?;
             }
             out.flush()?;

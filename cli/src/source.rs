@@ -10,18 +10,24 @@ use serde_json::{Map, Value};
 /// The environment variable holding a JSON config when `--config` is not given.
 pub const CONFIG_VAR: &str = "CXOAUTH_CONFIG";
 
-/// Every environment variable the library reads for missing config keys.
-pub const LIBRARY_VARS: &[&str] = &[
-    "GENESYSCLOUD_REGION",
-    "GENESYSCLOUD_OAUTHCLIENT_ID",
-    "GENESYSCLOUD_OAUTHCLIENT_SECRET",
-    "GENESYS_CLIENT_ID",
-    "GENESYS_CLIENT_SECRET",
-    "CXONE_CLIENT_ID",
-    "CXONE_CLIENT_SECRET",
-    "CXONE_ACCESS_KEY_ID",
-    "CXONE_ACCESS_KEY_SECRET",
-];
+/// Every environment variable the library reads for a missing endpoint or credential, from the
+/// library's own lists: the region, each platform's client id and secret variables (pairwise),
+/// the CXone access key.
+pub fn library_vars() -> Vec<&'static str> {
+    use cxoauth::config::{cxone, genesys, schema};
+    let mut vars = schema::env_vars("region").to_vec();
+    for (ids, secrets) in [
+        (genesys::ID_VARS, genesys::SECRET_VARS),
+        (cxone::ID_VARS, cxone::SECRET_VARS),
+    ] {
+        for (id, secret) in ids.iter().zip(secrets) {
+            vars.extend([*id, *secret]);
+        }
+    }
+    vars.extend(schema::env_vars("access_key_id"));
+    vars.extend(schema::env_vars("access_key_secret"));
+    vars
+}
 
 /// Where the JSON text came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,9 +89,8 @@ impl Source {
                 _ => None,
             },
         };
-        let env_vars = LIBRARY_VARS
-            .iter()
-            .copied()
+        let env_vars = library_vars()
+            .into_iter()
             .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
             .collect();
         Ok(Source {

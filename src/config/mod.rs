@@ -4,11 +4,16 @@
 //! `env_file` (which is read, never exported: the library never calls `setenv`, which is not
 //! thread-safe in a multi-threaded host).
 
+mod cache;
+pub mod cxone;
 mod env;
+mod generic;
+pub mod genesys;
 mod json;
 pub mod schema;
 mod url;
 
+pub use self::cache::{check_prefix, CacheSetting, DEFAULT_PREFIX};
 pub(crate) use self::env::{credential, Layered, WipedMap};
 pub use self::env::{parse_env_text, read_env_file, Env, ProcessEnv};
 pub use self::json::MAX_CONFIG_BYTES;
@@ -26,7 +31,6 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::providers::{cxone, generic, genesys};
 
 /// How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +134,7 @@ pub struct Config {
     pub proxy: Option<Url>,
     pub ca_file: Option<PathBuf>,
     /// Where tokens are shared between processes (`token_cache`).
-    pub token_cache: crate::cache::CacheSetting,
+    pub token_cache: CacheSetting,
     /// Key namespace of the shared cache (`token_cache_prefix`).
     pub token_cache_prefix: String,
 }
@@ -271,23 +275,23 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         None => None,
     };
     let token_cache = match opt_string(obj, "token_cache")? {
-        Some(t) => crate::cache::CacheSetting::parse(&t)?,
+        Some(t) => CacheSetting::parse(&t)?,
         None => match env.get("CXOAUTH_TOKEN_CACHE") {
-            Some(t) => crate::cache::CacheSetting::parse(&t).map_err(|_| {
+            Some(t) => CacheSetting::parse(&t).map_err(|_| {
                 Error::config(
                     "CXOAUTH_TOKEN_CACHE must be \"memory\", \"file:///dir\", \"redis://...\" or \"rediss://...\"",
                 )
             })?,
-            None => crate::cache::CacheSetting::Memory,
+            None => CacheSetting::Memory,
         },
     };
     let token_cache_prefix = match opt_string(obj, "token_cache_prefix")? {
         Some(p) => p,
         None => env
             .get("CXOAUTH_TOKEN_CACHE_PREFIX")
-            .unwrap_or_else(|| crate::cache::DEFAULT_PREFIX.to_string()),
+            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
     };
-    crate::cache::check_prefix(&token_cache_prefix)?;
+    check_prefix(&token_cache_prefix)?;
     let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
     if let Some(p) = &ca_file {
         if !p.is_file() {

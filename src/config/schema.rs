@@ -133,6 +133,12 @@ pub const SCHEMA: &[Key] = &[
 ];
 
 /// The schema as a JSON document: `{"version", "keys": [{name, type, default, ...}]}`.
+/// The environment variables read for `key` when it is absent (in order); none for an unknown
+/// key.
+pub fn env_vars(key: &str) -> &'static [&'static str] {
+    SCHEMA.iter().find(|k| k.name == key).map_or(&[], |k| k.env)
+}
+
 pub fn schema_json() -> Value {
     let keys: Vec<Value> = SCHEMA
         .iter()
