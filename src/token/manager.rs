@@ -498,6 +498,10 @@ impl Inner {
             let result = task.fetch_once(&live, started, replacing).await;
             let note = task.record_outcome(&live, &result, started);
             *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            // Logged before the callers get the result (a caller may be about to exit), with
+            // no lock held and the fetch no longer in flight: a log callback that calls the
+            // library gets the stored token or the remembered failure, never a wait on itself.
+            note.emit();
             let timer = match &result {
                 Ok(t) => Some(task.refresh_timer(&live, t)),
                 Err(_) => None,
@@ -506,7 +510,6 @@ impl Inner {
             // the result (a token) is held by the receivers only: no copy stays with the timer
             drop(tx);
             drop(task);
-            note.emit();
             // This task goes on as the new token's refresh timer (no task spawned while the
             // reply's connection goes back to the pool).
             if let Some(timer) = timer {
