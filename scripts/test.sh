@@ -26,6 +26,16 @@ if ! command -v redis-server >/dev/null; then
   fi
 fi
 
+# promtool (Debian's prometheus package) checks the metrics exposition in tests/metrics.rs
+if ! command -v promtool >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+  else
+    echo "promtool is needed for the metrics tests: apt-get install --no-install-recommends prometheus" >&2; exit 1
+  fi
+fi
+
 step "format"
 cargo fmt --all -- --check
 

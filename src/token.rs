@@ -231,7 +231,7 @@ pub struct TokenManager {
 impl TokenManager {
     pub fn new(cfg: Arc<Config>, stats: Arc<Stats>) -> Result<Self> {
         let live = Live::new(&cfg, Provider::new(Arc::clone(&cfg)))?;
-        let shared = ArcSwapOption::new(SharedCache::new(&cfg)?.map(Arc::new));
+        let shared = ArcSwapOption::new(SharedCache::new(&cfg, &stats)?.map(Arc::new));
         Ok(TokenManager {
             inner: Arc::new(Inner {
                 cfg,
@@ -386,7 +386,11 @@ impl TokenManager {
                 _ => return false,
             }
         };
-        self.invalidate(generation)
+        let dropped = self.invalidate(generation);
+        if dropped {
+            self.inner.stats.metrics.invalidated(0);
+        }
+        dropped
     }
 
     /// Rotates the credentials: the next fetch uses them (the cached token stays until then);
@@ -406,7 +410,7 @@ impl TokenManager {
             let cfg = live.provider.config();
             self.inner
                 .shared
-                .store(SharedCache::new(&cfg)?.map(Arc::new));
+                .store(SharedCache::new(&cfg, &self.inner.stats)?.map(Arc::new));
         }
         log_line!(
             Level::Info,
@@ -495,6 +499,7 @@ impl Inner {
             let started = Instant::now();
             let result = task.fetch_once(&live, started, replacing).await;
             let note = task.record_outcome(&live, &result, started);
+            task.stats.metrics.fetch_done(&result, started.elapsed());
             *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             let timer = match &result {
                 Ok(t) => Some(task.refresh_timer(&live, t)),

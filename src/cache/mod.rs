@@ -168,6 +168,10 @@ pub struct SharedCache {
     down_until: AtomicU64,
     /// The longest server-imposed wait taken from the cache (`max_retry_after_s`).
     max_wait: Duration,
+    /// The client's counters and events (operations, down/up).
+    stats: Arc<crate::stats::Stats>,
+    /// The last operation failed (for the down/up events).
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
@@ -195,7 +199,7 @@ pub fn cache_key(cfg: &Config) -> String {
 
 impl SharedCache {
     /// The shared cache `cfg` asks for, or `None` for the process cache only.
-    pub fn new(cfg: &Config) -> Result<Option<SharedCache>> {
+    pub fn new(cfg: &Config, stats: &Arc<crate::stats::Stats>) -> Result<Option<SharedCache>> {
         let setting = cfg.token_cache.clone();
         let key = cache_key(cfg);
         let name = format!("{}-{key}", cfg.token_cache_prefix);
@@ -215,6 +219,8 @@ impl SharedCache {
             setting,
             down_until: AtomicU64::new(0),
             max_wait: cfg.max_retry_after,
+            stats: Arc::clone(stats),
+            down: Default::default(),
         }))
     }
 
@@ -222,7 +228,30 @@ impl SharedCache {
         boot_now_ns() >= self.down_until.load(Ordering::Relaxed)
     }
 
+    /// An operation succeeded: counted; after a failure, `SHARED_CACHE_UP`.
+    fn ok(&self) {
+        let redis = matches!(self.backend, Backend::Redis(_));
+        self.stats.metrics.shared_cache_op(redis, true);
+        if self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::Relaxed) {
+            self.stats.metrics.events.emit(crate::events::Event::new(
+                crate::events::EventKind::SharedCacheUp,
+                format!("token cache {} is answering again", self.setting.describe()),
+            ));
+        }
+    }
+
     fn failed(&self, what: &str, e: &str) {
+        let redis = matches!(self.backend, Backend::Redis(_));
+        self.stats.metrics.shared_cache_op(redis, false);
+        if !self.down.swap(true, Ordering::Relaxed) {
+            self.stats.metrics.events.emit(crate::events::Event::new(
+                crate::events::EventKind::SharedCacheDown,
+                format!(
+                    "token cache {} unavailable ({what}): using the process cache",
+                    self.setting.describe()
+                ),
+            ));
+        }
         self.down_until
             .store(boot_after(COOL_DOWN), Ordering::Relaxed);
         log_line!(
@@ -242,6 +271,9 @@ impl SharedCache {
             Backend::File(f) => f.load().await,
             Backend::Redis(r) => r.load().await.map(|(t, _)| t),
         };
+        if text.is_ok() {
+            self.ok();
+        }
         match text {
             Ok(Some(t)) => self.open_fresh(&t),
             Ok(None) => None,
@@ -269,7 +301,10 @@ impl SharedCache {
             Backend::Redis(r) => r.acquire(wait_until, fresh).await,
         };
         match r {
-            Ok(a) => a,
+            Ok(a) => {
+                self.ok();
+                a
+            }
             Err(e) => {
                 self.failed("lock", &e);
                 Acquired::Unavailable
@@ -298,8 +333,9 @@ impl SharedCache {
             Backend::File(f) => f.store(&text).await,
             Backend::Redis(r) => r.store(&text, ttl, seen).await,
         };
-        if let Err(e) = r {
-            self.failed("write", &e);
+        match r {
+            Ok(()) => self.ok(),
+            Err(e) => self.failed("write", &e),
         }
     }
 
@@ -328,8 +364,9 @@ impl SharedCache {
             Backend::File(f) => f.invalidate(matches, wait_until).await,
             Backend::Redis(r) => r.invalidate(matches).await,
         };
-        if let Err(e) = r {
-            self.failed("invalidate", &e);
+        match r {
+            Ok(()) => self.ok(),
+            Err(e) => self.failed("invalidate", &e),
         }
     }
 
@@ -350,8 +387,9 @@ impl SharedCache {
             Backend::File(f) => f.note_rate_limit(&text).await,
             Backend::Redis(r) => r.note_rate_limit(&text, ttl).await,
         };
-        if let Err(e) = r {
-            self.failed("write", &e);
+        match r {
+            Ok(()) => self.ok(),
+            Err(e) => self.failed("write", &e),
         }
     }
 
@@ -368,6 +406,9 @@ impl SharedCache {
         };
         let now = crate::clock::unix_ms_after(Duration::ZERO);
         let cap = crate::clock::unix_ms_after(self.max_wait);
+        if r.is_ok() {
+            self.ok();
+        }
         match r {
             Ok(Some(text)) => self
                 .sealer

@@ -133,6 +133,8 @@ pub struct Config {
     pub token_cache: crate::cache::CacheSetting,
     /// Key namespace of the shared cache (`token_cache_prefix`).
     pub token_cache_prefix: String,
+    /// The `client` label of the metrics (`metrics_name`); `None`: a hash of the client id.
+    pub metrics_name: Option<String>,
 }
 
 impl Config {
@@ -288,6 +290,10 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
             .unwrap_or_else(|| crate::cache::DEFAULT_PREFIX.to_string()),
     };
     crate::cache::check_prefix(&token_cache_prefix)?;
+    let metrics_name = opt_string(obj, "metrics_name")?;
+    if let Some(n) = &metrics_name {
+        crate::metrics::check_name(n)?;
+    }
     let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
     if let Some(p) = &ca_file {
         if !p.is_file() {
@@ -425,6 +431,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         ca_file,
         token_cache,
         token_cache_prefix,
+        metrics_name,
     })
 }
 

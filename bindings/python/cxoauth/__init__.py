@@ -378,6 +378,7 @@ class Client:
         env_file: Optional[str] = None,
         token_cache: Optional[str] = None,
         token_cache_prefix: Optional[str] = None,
+        metrics_name: Optional[str] = None,
     ) -> None:
         overrides: Dict[str, Optional[ConfigValue]] = {
             "platform": platform, "region": region, "issuer": issuer, "token_url": token_url,
@@ -391,6 +392,7 @@ class Client:
             "backoff_max_ms": backoff_max_ms, "max_body_bytes": max_body_bytes,
             "user_agent": user_agent, "proxy": proxy, "ca_file": ca_file, "env_file": env_file,
             "token_cache": token_cache, "token_cache_prefix": token_cache_prefix,
+            "metrics_name": metrics_name,
         }
         # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the
         # library holds the secret (and zeroizes it when the client goes).
