@@ -93,6 +93,7 @@ tests/c/build-asan/test_limits
 tests/c/build-asan/test_async
 tests/c/build-asan/test_cache
 tests/c/build-asan/test_faults
+tests/c/build-asan/test_metrics
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -106,6 +107,7 @@ CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_ha
 "${VG[@]}" tests/c/build/test_host '!fork'
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_limits
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_async
+"${VG[@]}" tests/c/build/test_metrics
 
 for lang in python cpp go dotnet; do
   step "$lang binding and example"
@@ -136,3 +138,8 @@ tests/c/build/test_cache
 tests/c/build/test_faults
 tests/c/build/test_hardening
 tests/c/build/test_abi
+METRICS_OUT="$(mktemp)"
+CXOAUTH_METRICS_OUT="$METRICS_OUT" tests/c/build/test_metrics
+step "the C ABI's Prometheus exposition through promtool check metrics"
+promtool check metrics <"$METRICS_OUT"
+rm -f "$METRICS_OUT"
