@@ -542,6 +542,27 @@ class Client:
 
         return self._call(None, call)
 
+    def metrics(self, format: str = "prometheus") -> str:
+        """The client's metrics (``oauth_client_metrics``): ``"prometheus"`` (text exposition
+        format 0.0.4, ready to serve from a ``/metrics`` handler) or ``"json"``. See the
+        README's "Metrics" section for the families."""
+
+        fmt = _cstr(format, "format")
+
+        def call(ptr: int, _tok: Optional[int]) -> str:
+            out = ctypes.c_void_p()
+            err = ctypes.c_void_p()
+            rc = int(lib.oauth_client_metrics(ptr, fmt, ctypes.byref(out), ctypes.byref(err)))
+            if rc:
+                _raise(rc, err)
+            assert out.value is not None
+            try:
+                return ctypes.string_at(out.value).decode("utf-8")
+            finally:
+                lib.oauth_string_free(out.value)
+
+        return self._call(None, call)
+
     def set_credentials(self, client_id: str, client_secret: str) -> None:
         """Secret rotation: the next token fetch uses ``client_id`` / ``client_secret``. The
         cached token stays valid until then (call :meth:`invalidate_token` with it to switch
