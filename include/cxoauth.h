@@ -25,6 +25,42 @@
 
 
 /**
+ * A token was fetched (`expires_unix_ms` is its expiry).
+ */
+#define OAUTH_EVENT_TOKEN_FETCHED 1
+
+/**
+ * A token fetch or refresh failed (`result`, `http_status`: why).
+ */
+#define OAUTH_EVENT_TOKEN_REFRESH_FAILED 2
+
+/**
+ * The cached token was dropped: the API answered 401 (`http_status` 401), or the host called
+ * `oauth_invalidate_token` (`http_status` 0).
+ */
+#define OAUTH_EVENT_TOKEN_INVALIDATED 3
+
+/**
+ * The API or the token endpoint answered 429: once per episode.
+ */
+#define OAUTH_EVENT_RATE_LIMITED 4
+
+/**
+ * The first reply that is not a 429 after `OAUTH_EVENT_RATE_LIMITED`.
+ */
+#define OAUTH_EVENT_RATE_LIMIT_CLEARED 5
+
+/**
+ * The shared token cache (`token_cache`) failed: the process cache is used alone.
+ */
+#define OAUTH_EVENT_SHARED_CACHE_DOWN 6
+
+/**
+ * The shared token cache answered again after `OAUTH_EVENT_SHARED_CACHE_DOWN`.
+ */
+#define OAUTH_EVENT_SHARED_CACHE_UP 7
+
+/**
  * Longest server-provided text kept in an error message, in characters.
  */
 #define MAX_SERVER_TEXT 300
@@ -88,6 +124,42 @@ typedef void (*oauth_token_done)(void *userdata,
                                  char *token,
                                  uint64_t expires_unix_ms,
                                  struct oauth_error *error);
+
+/**
+ * A token event (see `oauth_set_event_callback`). Kinds are the `OAUTH_EVENT_*` numbers:
+ * stable, new kinds appended (ignore a kind you do not know).
+ */
+typedef struct oauth_event {
+  /**
+   * `OAUTH_EVENT_*`.
+   */
+  uint32_t kind;
+  /**
+   * The `oauth_result` of what failed, else `OAUTH_OK`.
+   */
+  uint32_t result;
+  /**
+   * The HTTP status involved; 0 when none.
+   */
+  uint16_t http_status;
+  /**
+   * When it happened (Unix time, ms).
+   */
+  uint64_t time_unix_ms;
+  /**
+   * The token's expiry for `OAUTH_EVENT_TOKEN_FETCHED`, else 0.
+   */
+  uint64_t expires_unix_ms;
+  /**
+   * What happened, for a log line; valid during the call only; never a secret or a token.
+   */
+  const char *message;
+} oauth_event;
+
+/**
+ * An event sink: `event` and its `message` are valid during the call only.
+ */
+typedef void (*oauth_event_fn)(void *userdata, const struct oauth_event *event);
 
 /**
  * A log sink: `level` 1 error, 2 warn, 3 info, 4 debug; `message` is valid during the call
@@ -424,6 +496,49 @@ const char *oauth_config_schema(void);
  * The library version, e.g. `"0.2.0"`. Static: never free it.
  */
 const char *oauth_version(void);
+
+/**
+ * The client's metrics as text into `*out_text` (free with `oauth_string_free`). `format`
+ * `"prometheus"`: Prometheus text exposition format 0.0.4, one `# HELP`/`# TYPE` per family;
+ * `"json"`: `{"families": [{"name", "type", "help", "samples": [{"name", "labels",
+ * "value"}]}]}` with the same samples. Families (every sample also carries `client`, the
+ * config key `metrics_name`, default a hash prefix of the client id):
+ * * `http_client_request_duration_seconds` histogram (OpenTelemetry
+ *   `http.client.request.duration`), labels `http_request_method`,
+ *   `http_response_status_code` or `error_type`, `server_address`: one observation per
+ *   `oauth_request*` call as the caller saw it, retries and waits included;
+ * * `cxoauth_http_attempts_total{cause}`: API requests sent, `cause` `first`, `429`, `5xx`,
+ *   `network`, `401`;
+ * * `cxoauth_token_fetches_total{outcome}` (`ok`, `auth`, `rate_limited`, `server`,
+ *   `network`, `timeout`, `protocol`, `cancelled`, `other`) and the
+ *   `cxoauth_token_fetch_duration_seconds` histogram;
+ * * `cxoauth_token_cache_hits_total`, `cxoauth_token_remaining_lifetime_seconds` (gauge, 0
+ *   without a usable token), `cxoauth_shared_cache_operations_total{backend,outcome}`;
+ * * `cxoauth_rate_limited_until_timestamp_seconds` (gauge, 0 when open).
+ *
+ * Histogram buckets (seconds): 0.005 0.01 0.025 0.05 0.075 0.1 0.25 0.5 0.75 1 2.5 5 7.5 10
+ * +Inf. No label holds a secret, a token, the client id or a query string. Another `format`
+ * is `OAUTH_ERR_INVALID_ARGUMENT`. Works on a closed client too (ABI 0.3).
+ */
+oauth_result oauth_client_metrics(struct oauth_client *client,
+                                  const char *format,
+                                  char **out_text,
+                                  struct oauth_error **out_err);
+
+/**
+ * Sets the client's event callback: `fn(userdata, event)` is called for each token event
+ * (`OAUTH_EVENT_*`) on the library's completion thread (`cxoauth-cb`, as the `done` of the
+ * completion-callback calls), one at a time, in the order the events happened, never with a
+ * lock of the library held; it may call the library (blocking calls included). A NULL `fn`
+ * turns events off. When this returns, the previous callback is not running and is not
+ * called again (unless this is called on the completion thread itself), so its `userdata` may
+ * be freed; `oauth_close` turns events off, `oauth_free` also waits for a delivery in
+ * progress. Keep it short: completions of the completion-callback calls wait behind it
+ * (ABI 0.3).
+ */
+oauth_result oauth_set_event_callback(struct oauth_client *client,
+                                      oauth_event_fn fn,
+                                      void *userdata);
 
 /**
  * Sets the process-wide log callback: lines at `min_level` and more severe (1 error, 2 warn,

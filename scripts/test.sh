@@ -26,6 +26,16 @@ if ! command -v redis-server >/dev/null; then
   fi
 fi
 
+# promtool (Debian's prometheus package) checks the metrics exposition in tests/metrics.rs
+if ! command -v promtool >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+  else
+    echo "promtool is needed for the metrics tests: apt-get install --no-install-recommends prometheus" >&2; exit 1
+  fi
+fi
+
 step "format"
 cargo fmt --all -- --check
 
@@ -86,6 +96,7 @@ tests/c/build-asan/test_limits
 tests/c/build-asan/test_async
 tests/c/build-asan/test_cache
 tests/c/build-asan/test_faults
+tests/c/build-asan/test_metrics
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -99,6 +110,7 @@ CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_ha
 "${VG[@]}" tests/c/build/test_host '!fork'
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_limits
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_async
+"${VG[@]}" tests/c/build/test_metrics
 
 for lang in python cpp go dotnet; do
   step "$lang binding and example"
@@ -130,11 +142,18 @@ if grep -aF -e "$TEST_SECRET" -e "demo-secret" -e "demo-key-secret" -e "Wr0ngSec
 fi
 echo "scanned $(wc -l <"$LOG") lines: no secret"
 
+step "the C ABI's Prometheus exposition through promtool check metrics"
+METRICS_OUT="$(mktemp)"
+CXOAUTH_METRICS_OUT="$METRICS_OUT" tests/c/build/test_metrics
+promtool check metrics <"$METRICS_OUT"
+rm -f "$METRICS_OUT"
+
 step "C host-safety, limits, hardening and ABI tests"
 tests/c/build/test_host
 tests/c/build/test_limits
 tests/c/build/test_async
 tests/c/build/test_cache
 tests/c/build/test_faults
+tests/c/build/test_metrics
 tests/c/build/test_hardening
 tests/c/build/test_abi

@@ -12,8 +12,9 @@
 //!  -> client   entry points, request validation, the API gate, cancellation
 //!  -> token    the token slot, lock-free mirror, refresh timer, providers, shared caches
 //!  -> http     transport (TLS, the reply type), the calling thread's connections, retry
+//!  -> obs      per-client counters, recorded metrics, token events (used by client, token)
 //!  -> rt       the runtime, the calling thread's reactor, dispatch, threads, fork, clocks
-//! leaves:  config (incl. platform data), obs (logging, stats), secret, error, encode
+//! leaves:  config (incl. platform data), logging, secret, error, encode
 //! ```
 
 pub(crate) mod abi;
@@ -22,6 +23,7 @@ pub mod config;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod http;
+pub mod logging;
 pub(crate) mod obs;
 pub(crate) mod rt;
 pub(crate) mod secret;
@@ -36,6 +38,14 @@ pub use http::transport::HttpResponse;
 /// `retry::backoff`, `retry::parse_retry_after`, `transport::Transport`.
 pub use http::{retry, transport};
 /// `runtime::run_blocking`, `runtime::handle`.
+pub use obs::events;
 pub use rt::runtime;
+
+/// The metrics of `oauth_client_metrics` ([`Client::metrics`]): the output formats and the
+/// default `client` label.
+pub mod metrics {
+    pub use crate::client::metrics::Format;
+    pub use crate::obs::metrics::default_name;
+}
 /// `providers::form_encode`, `providers::parse_token_reply`.
 pub use token::providers;

@@ -333,6 +333,8 @@ namespace CxOAuth
         /// <summary>Shared token cache: memory (default), file:///dir, redis://... (secret: may hold a password).</summary>
         [ConfigKey("token_cache")] public string TokenCache { get; set; }
         [ConfigKey("token_cache_prefix")] public string TokenCachePrefix { get; set; }
+        /// <summary>The client label of the metrics (default: a hash of the client id).</summary>
+        [ConfigKey("metrics_name")] public string MetricsName { get; set; }
 
         /// <summary>Further keys by their library name (keys newer than this binding). Values
         /// are strings, typed by the library's schema when serialised; a key also set by a

@@ -14,7 +14,7 @@ trap 'rm -rf "$WORK"' EXIT
 echo "--- fresh venv"
 python3 -m venv "$WORK/venv"
 PY="$WORK/venv/bin/python"
-"$PY" -m pip install -q --disable-pip-version-check pytest requests httpx mypy types-requests
+"$PY" -m pip install -q --disable-pip-version-check pytest requests httpx mypy types-requests prometheus-client
 
 echo "--- wheel (setuptools-rust, release profile without LTO for CI time)"
 # CI speed only: LTO off, 16 codegen units (a plain `pip install ./bindings/python` keeps the

@@ -107,6 +107,8 @@ pub extern "C" fn oauth_free(client: *mut oauth_client) {
         => {
             if let Some(handle) = client {
                 handle.client.close();
+                // no event delivery of this client runs after this returns
+                handle.client.stats().metrics.events.set(None);
                 // Completion-callback calls end CANCELLED; their `done` has run before this
                 // returns.
                 handle.pending.wait_until_done();

@@ -16,6 +16,7 @@ mod async_calls;
 mod client;
 mod error;
 pub(crate) mod handle;
+mod metrics;
 mod observe;
 mod response;
 
@@ -106,6 +107,7 @@ mod tests {
         ("client.rs", include_str!("client.rs")),
         ("error.rs", include_str!("error.rs")),
         ("handle.rs", include_str!("handle.rs")),
+        ("metrics.rs", include_str!("metrics.rs")),
         ("mod.rs", include_str!("mod.rs")),
         ("observe.rs", include_str!("observe.rs")),
         ("response.rs", include_str!("response.rs")),
@@ -167,7 +169,7 @@ mod tests {
     #[test]
     fn every_export_goes_through_ffi_body() {
         let exports = exports();
-        assert_eq!(exports.len(), 34, "exports found: {}", exports.len());
+        assert_eq!(exports.len(), 36, "exports found: {}", exports.len());
         for Export {
             file,
             name,

@@ -34,7 +34,7 @@ pub extern "C" fn oauth_set_log_callback(
             if min_level > 4 {
                 return Err(Error::invalid("min_level must be 0 to 4"));
             }
-            crate::obs::logging::set_callback(min_level, r#fn.map(|f| (f, userdata.0)));
+            crate::logging::set_callback(min_level, r#fn.map(|f| (f, userdata.0)));
             Ok(())
         }
     }

@@ -128,7 +128,7 @@ impl Gate {
             ) {
                 Ok(_) => {
                     crate::log_line!(
-                        crate::obs::logging::Level::Info,
+                        crate::logging::Level::Info,
                         "API rate limit window (capped at max_retry_after_s) ended: one probe request"
                     );
                     return Ok(Some(Probe {
@@ -176,7 +176,7 @@ impl Gate {
         let jitter = backoff(0, cfg.backoff_base, cfg.backoff_max)
             .min(deadline.saturating_duration_since(until) / 2);
         crate::log_line!(
-            crate::obs::logging::Level::Info,
+            crate::logging::Level::Info,
             "API rate limited (429 with Retry-After): waiting {} ms for the client's gate",
             (wait + jitter).as_millis()
         );

@@ -5,6 +5,7 @@
 
 pub mod cancel;
 pub(crate) mod gate;
+pub mod metrics;
 pub mod request;
 
 pub use request::*;

@@ -12,7 +12,7 @@
 //! * The whole call, token fetch included, ends by `deadline`.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,7 +29,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
 use crate::http::transport::{header_name, HttpResponse, SendError};
 use crate::log_line;
-use crate::obs::logging::Level;
+use crate::logging::Level;
 use crate::obs::stats::{RetryCause, Stats};
 use crate::rt::runtime;
 use crate::token::providers::deadline_error;
@@ -186,6 +186,7 @@ impl Client {
         self.closed.store(true, Ordering::SeqCst);
         self.cancel();
         self.tokens.shutdown();
+        self.stats.metrics.events.clear();
     }
 
     /// Whether [`Client::close`] was called.
@@ -273,7 +274,17 @@ impl Client {
         req: ApiRequest,
         cancel: Option<&CancelToken>,
     ) -> Result<HttpResponse> {
-        self.guarded(self.request_inner(req), cancel).await
+        let started = Instant::now();
+        let method = req.method.clone();
+        let r = self.guarded(self.request_inner(req), cancel).await;
+        let live = self.tokens.live().ok();
+        let server = live
+            .as_ref()
+            .and_then(|l| l.provider.known_api_base().and_then(|u| u.host_str()));
+        self.stats
+            .metrics
+            .api_call(&method, server, started.elapsed(), &r);
+        r
     }
 
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
@@ -281,6 +292,8 @@ impl Client {
         let deadline = Instant::now() + cfg.deadline;
         let replayable = is_idempotent(&req.method) || cfg.retry_non_idempotent;
         let retried_401 = AtomicBool::new(false);
+        // why the next attempt is sent (crate::obs::metrics::CAUSES), set by `on_wait`
+        let next_cause = AtomicU8::new(crate::obs::metrics::CAUSE_FIRST);
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut policy = Policy::new(cfg, deadline);
         let on_wait = |value: &Result<HttpResponse>, wait: Duration, retry: u32| {
@@ -290,6 +303,7 @@ impl Client {
                 Err(e) => (RetryCause::Network, e.message.clone()),
             };
             self.stats.retry(cause);
+            next_cause.store(1 + cause as u8, Ordering::Relaxed);
             log_line!(
                 Level::Info,
                 "{} {}: retry {retry} in {} ms after {why}",
@@ -303,13 +317,17 @@ impl Client {
                 Ok(p) => p,
                 Err(last) => return Attempt::done(Ok(last)),
             };
+            let mut cause = next_cause.load(Ordering::Relaxed);
             let sent = loop {
                 let token = match self.tokens.get(deadline).await {
                     Ok(t) => t,
                     Err(e) => return Attempt::done(Err(e)),
                 };
                 let sent = match self.send_once(&req, &token, deadline).await {
-                    Ok(sent) => sent,
+                    Ok(sent) => {
+                        self.stats.metrics.attempt(cause);
+                        sent
+                    }
                     Err(e) => return Attempt::done(Err(e)),
                 };
                 match sent {
@@ -317,8 +335,11 @@ impl Client {
                     Ok(resp)
                         if resp.status == 401 && !retried_401.swap(true, Ordering::Relaxed) =>
                     {
-                        self.tokens.invalidate(token.generation);
+                        if self.tokens.invalidate(token.generation) {
+                            self.stats.metrics.invalidated(401);
+                        }
                         self.stats.retry(RetryCause::Unauthorized);
+                        cause = crate::obs::metrics::CAUSE_401;
                         log_line!(
                             Level::Info,
                             "{} {}: HTTP 401, the token was dropped: sending again with a new one",
@@ -334,6 +355,7 @@ impl Client {
                     let retry_after = resp
                         .header("Retry-After")
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    self.stats.metrics.api_status(resp.status, retry_after);
                     let verdict = match resp.status {
                         429 => {
                             if let Some(d) = retry_after {

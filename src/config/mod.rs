@@ -137,6 +137,8 @@ pub struct Config {
     pub token_cache: CacheSetting,
     /// Key namespace of the shared cache (`token_cache_prefix`).
     pub token_cache_prefix: String,
+    /// The `client` label of the metrics (`metrics_name`); `None`: a hash of the client id.
+    pub metrics_name: Option<String>,
 }
 
 impl Config {
@@ -150,6 +152,29 @@ impl Config {
         }
         s.retain(|s| !s.is_empty());
         s
+    }
+}
+
+/// Checks a `metrics_name` (the `client` label of the metrics).
+pub fn check_metrics_name(n: &str) -> Result<()> {
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "config key \"metrics_name\" must be 1 to 64 of A-Z a-z 0-9 - _ . :",
+        ))
+    }
+}
+
+#[test]
+fn metrics_names_are_checked() {
+    assert!(check_metrics_name("pbx-1.eu:a_b").is_ok());
+    for bad in ["", "a b", "a\"b", "x\n", &"a".repeat(65)] {
+        assert!(check_metrics_name(bad).is_err(), "{bad:?}");
     }
 }
 
@@ -292,6 +317,10 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
             .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
     };
     check_prefix(&token_cache_prefix)?;
+    let metrics_name = opt_string(obj, "metrics_name")?;
+    if let Some(n) = &metrics_name {
+        crate::config::check_metrics_name(n)?;
+    }
     let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
     if let Some(p) = &ca_file {
         if !p.is_file() {
@@ -429,6 +458,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         ca_file,
         token_cache,
         token_cache_prefix,
+        metrics_name,
     })
 }
 

@@ -130,6 +130,7 @@ pub const SCHEMA: &[Key] = &[
         env: &["CXOAUTH_TOKEN_CACHE_PREFIX"],
         ..key("token_cache_prefix", Str, "key namespace in the shared token cache")
     },
+    key("metrics_name", Str, "the client label of oauth_client_metrics (1 to 64 of A-Z a-z 0-9 - _ . :); default: a hash of the client id"),
 ];
 
 /// The schema as a JSON document: `{"version", "keys": [{name, type, default, ...}]}`.

@@ -1,5 +1,7 @@
-//! Observability, a leaf: log lines and the host's log callback ([`logging`], with the
-//! crate-root `log_line!` macro) and the per-client counters ([`stats`]).
+//! Observability: the per-client counters ([`stats`]), the metrics recorded for
+//! `oauth_client_metrics` ([`metrics`]) and token events ([`events`], delivered on the
+//! completion thread of [`crate::rt`]). Log lines are the leaf [`crate::logging`].
 
-pub mod logging;
+pub mod events;
+pub mod metrics;
 pub mod stats;

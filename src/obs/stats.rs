@@ -44,6 +44,7 @@ impl Sharded {
 /// Why a request or token exchange was sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryCause {
+    // in the order of `crate::obs::metrics::CAUSES` after "first"
     RateLimited,
     Server,
     Network,
@@ -68,6 +69,8 @@ pub struct Stats {
     pub retries_5xx: AtomicU64,
     pub retries_network: AtomicU64,
     pub retries_401: AtomicU64,
+    /// The families of `oauth_client_metrics` and the token events.
+    pub metrics: crate::obs::metrics::Metrics,
     last_error: Mutex<Option<LastError>>,
 }
 

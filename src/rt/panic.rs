@@ -31,7 +31,7 @@ pub fn install_hook() {
                 .map(|l| format!("{}:{}", l.file(), l.line()))
                 .unwrap_or_default();
             crate::log_line!(
-                crate::obs::logging::Level::Error,
+                crate::logging::Level::Error,
                 "internal error (panic at {at}): the call ends with OAUTH_ERR_INTERNAL"
             );
         }));

@@ -38,7 +38,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::retry::backoff;
 use crate::http::transport::Transport;
 use crate::log_line;
-use crate::obs::logging::Level;
+use crate::logging::Level;
 use crate::obs::stats::Stats;
 use crate::rt::clock::{boot_after, boot_now_ns, boot_until, unix_ms_after};
 use crate::rt::runtime;
@@ -233,7 +233,7 @@ pub struct TokenManager {
 impl TokenManager {
     pub fn new(cfg: Arc<Config>, stats: Arc<Stats>) -> Result<Self> {
         let live = Live::new(&cfg, Provider::new(Arc::clone(&cfg)))?;
-        let shared = ArcSwapOption::new(SharedCache::new(&cfg)?.map(Arc::new));
+        let shared = ArcSwapOption::new(SharedCache::new(&cfg, &stats)?.map(Arc::new));
         Ok(TokenManager {
             inner: Arc::new(Inner {
                 cfg,
@@ -388,7 +388,11 @@ impl TokenManager {
                 _ => return false,
             }
         };
-        self.invalidate(generation)
+        let dropped = self.invalidate(generation);
+        if dropped {
+            self.inner.stats.metrics.invalidated(0);
+        }
+        dropped
     }
 
     /// Rotates the credentials: the next fetch uses them (the cached token stays until then);
@@ -408,7 +412,7 @@ impl TokenManager {
             let cfg = live.provider.config();
             self.inner
                 .shared
-                .store(SharedCache::new(&cfg)?.map(Arc::new));
+                .store(SharedCache::new(&cfg, &self.inner.stats)?.map(Arc::new));
         }
         log_line!(
             Level::Info,
@@ -497,6 +501,11 @@ impl Inner {
             let started = Instant::now();
             let result = task.fetch_once(&live, started, replacing).await;
             let note = task.record_outcome(&live, &result, started);
+            let outcome = result
+                .as_ref()
+                .map(|t| t.expires_unix_ms)
+                .map_err(Clone::clone);
+            task.stats.metrics.fetch_done(&outcome, started.elapsed());
             *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
             // Logged before the callers get the result (a caller may be about to exit), with
             // no lock held and the fetch no longer in flight: a log callback that calls the
@@ -553,12 +562,12 @@ impl Inner {
         live: &Live,
         result: &Result<Arc<CachedToken>>,
         started: Instant,
-    ) -> crate::obs::logging::Deferred {
+    ) -> crate::logging::Deferred {
         let mut f = live.failure.lock().unwrap_or_else(|p| p.into_inner());
         let (next, note) = match result {
             Ok(t) => (
                 None,
-                crate::obs::logging::Deferred::new(
+                crate::logging::Deferred::new(
                     Level::Info,
                     format!(
                         "token fetched: lifetime {} s, refresh in {} s",
@@ -570,7 +579,7 @@ impl Inner {
                 ),
             ),
             Err(e) if e.kind == ErrorKind::Cancelled || e.kind == ErrorKind::Closed => {
-                (f.take(), crate::obs::logging::Deferred::none())
+                (f.take(), crate::logging::Deferred::none())
             }
             Err(e) => {
                 self.stats
@@ -578,7 +587,7 @@ impl Inner {
                     .fetch_add(1, Ordering::Relaxed);
                 let next = FailureState::after(f.as_ref(), e.clone(), &self.cfg);
                 let refreshing = self.slot.load().as_ref().is_some_and(|t| t.is_usable());
-                let note = crate::obs::logging::Deferred::new(
+                let note = crate::logging::Deferred::new(
                     if refreshing {
                         Level::Warn
                     } else {

@@ -110,6 +110,8 @@ type Config struct {
 	// "redis://[user:password@]host:port[/db]" or "rediss://..." (secret: may hold a password).
 	TokenCache       string `json:"token_cache,omitempty"`
 	TokenCachePrefix string `json:"token_cache_prefix,omitempty"` // key namespace, default "cxoauth"
+	// MetricsName is the client label of oauth_client_metrics (default: a hash of the client id).
+	MetricsName string `json:"metrics_name,omitempty"`
 
 	// Extra holds keys this struct does not know yet; they are merged into the JSON (and
 	// override the typed fields). Unknown keys are a CodeConfig error in the library.

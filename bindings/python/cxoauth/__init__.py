@@ -378,6 +378,7 @@ class Client:
         env_file: Optional[str] = None,
         token_cache: Optional[str] = None,
         token_cache_prefix: Optional[str] = None,
+        metrics_name: Optional[str] = None,
     ) -> None:
         overrides: Dict[str, Optional[ConfigValue]] = {
             "platform": platform, "region": region, "issuer": issuer, "token_url": token_url,
@@ -391,6 +392,7 @@ class Client:
             "backoff_max_ms": backoff_max_ms, "max_body_bytes": max_body_bytes,
             "user_agent": user_agent, "proxy": proxy, "ca_file": ca_file, "env_file": env_file,
             "token_cache": token_cache, "token_cache_prefix": token_cache_prefix,
+            "metrics_name": metrics_name,
         }
         # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the
         # library holds the secret (and zeroizes it when the client goes).
@@ -535,6 +537,27 @@ class Client:
             assert out.value is not None
             try:
                 return cast(Dict[str, Any], _json.loads(ctypes.string_at(out.value)))
+            finally:
+                lib.oauth_string_free(out.value)
+
+        return self._call(None, call)
+
+    def metrics(self, format: str = "prometheus") -> str:
+        """The client's metrics (``oauth_client_metrics``): ``"prometheus"`` (text exposition
+        format 0.0.4, ready to serve from a ``/metrics`` handler) or ``"json"``. See the
+        README's "Metrics" section for the families."""
+
+        fmt = _cstr(format, "format")
+
+        def call(ptr: int, _tok: Optional[int]) -> str:
+            out = ctypes.c_void_p()
+            err = ctypes.c_void_p()
+            rc = int(lib.oauth_client_metrics(ptr, fmt, ctypes.byref(out), ctypes.byref(err)))
+            if rc:
+                _raise(rc, err)
+            assert out.value is not None
+            try:
+                return ctypes.string_at(out.value).decode("utf-8")
             finally:
                 lib.oauth_string_free(out.value)
 

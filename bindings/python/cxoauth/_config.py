@@ -50,6 +50,7 @@ class ClientConfig(TypedDict, total=False):
     env_file: str
     token_cache: str
     token_cache_prefix: str
+    metrics_name: str
 
 
 def build_config_json(

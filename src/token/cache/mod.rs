@@ -25,7 +25,7 @@ use ring::digest;
 use crate::config::{CacheSetting, Config, Grant};
 use crate::error::Result;
 use crate::log_line;
-use crate::obs::logging::Level;
+use crate::logging::Level;
 use crate::rt::clock::{boot_after, boot_now_ns};
 pub use seal::Entry;
 use seal::Sealer;
@@ -78,6 +78,10 @@ pub struct SharedCache {
     down_until: AtomicU64,
     /// The longest server-imposed wait taken from the cache (`max_retry_after_s`).
     max_wait: Duration,
+    /// The client's counters and events (operations, down/up).
+    stats: Arc<crate::obs::stats::Stats>,
+    /// The last operation failed (for the down/up events).
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
@@ -105,7 +109,7 @@ pub fn cache_key(cfg: &Config) -> String {
 
 impl SharedCache {
     /// The shared cache `cfg` asks for, or `None` for the process cache only.
-    pub fn new(cfg: &Config) -> Result<Option<SharedCache>> {
+    pub fn new(cfg: &Config, stats: &Arc<crate::obs::stats::Stats>) -> Result<Option<SharedCache>> {
         let setting = cfg.token_cache.clone();
         let key = cache_key(cfg);
         let name = format!("{}-{key}", cfg.token_cache_prefix);
@@ -125,6 +129,8 @@ impl SharedCache {
             setting,
             down_until: AtomicU64::new(0),
             max_wait: cfg.max_retry_after,
+            stats: Arc::clone(stats),
+            down: Default::default(),
         }))
     }
 
@@ -132,7 +138,36 @@ impl SharedCache {
         boot_now_ns() >= self.down_until.load(Ordering::Relaxed)
     }
 
+    /// An operation succeeded: counted; after a failure, `SHARED_CACHE_UP`.
+    fn ok(&self) {
+        let redis = matches!(self.backend, Backend::Redis(_));
+        self.stats.metrics.shared_cache_op(redis, true);
+        if self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::Relaxed) {
+            self.stats
+                .metrics
+                .events
+                .emit(crate::obs::events::Event::new(
+                    crate::obs::events::EventKind::SharedCacheUp,
+                    format!("token cache {} is answering again", self.setting.describe()),
+                ));
+        }
+    }
+
     fn failed(&self, what: &str, e: &str) {
+        let redis = matches!(self.backend, Backend::Redis(_));
+        self.stats.metrics.shared_cache_op(redis, false);
+        if !self.down.swap(true, Ordering::Relaxed) {
+            self.stats
+                .metrics
+                .events
+                .emit(crate::obs::events::Event::new(
+                    crate::obs::events::EventKind::SharedCacheDown,
+                    format!(
+                        "token cache {} unavailable ({what}): using the process cache",
+                        self.setting.describe()
+                    ),
+                ));
+        }
         self.down_until
             .store(boot_after(COOL_DOWN), Ordering::Relaxed);
         log_line!(
@@ -152,6 +187,9 @@ impl SharedCache {
             Backend::File(f) => f.load().await,
             Backend::Redis(r) => r.load().await.map(|(t, _)| t),
         };
+        if text.is_ok() {
+            self.ok();
+        }
         match text {
             Ok(Some(t)) => self.open_fresh(&t),
             Ok(None) => None,
@@ -179,7 +217,10 @@ impl SharedCache {
             Backend::Redis(r) => r.acquire(wait_until, fresh).await,
         };
         match r {
-            Ok(a) => a,
+            Ok(a) => {
+                self.ok();
+                a
+            }
             Err(e) => {
                 self.failed("lock", &e);
                 Acquired::Unavailable
@@ -208,8 +249,9 @@ impl SharedCache {
             Backend::File(f) => f.store(&text).await,
             Backend::Redis(r) => r.store(&text, ttl, seen).await,
         };
-        if let Err(e) = r {
-            self.failed("write", &e);
+        match r {
+            Ok(()) => self.ok(),
+            Err(e) => self.failed("write", &e),
         }
     }
 
@@ -238,8 +280,9 @@ impl SharedCache {
             Backend::File(f) => f.invalidate(matches, wait_until).await,
             Backend::Redis(r) => r.invalidate(matches).await,
         };
-        if let Err(e) = r {
-            self.failed("invalidate", &e);
+        match r {
+            Ok(()) => self.ok(),
+            Err(e) => self.failed("invalidate", &e),
         }
     }
 
@@ -260,8 +303,9 @@ impl SharedCache {
             Backend::File(f) => f.note_rate_limit(&text).await,
             Backend::Redis(r) => r.note_rate_limit(&text, ttl).await,
         };
-        if let Err(e) = r {
-            self.failed("write", &e);
+        match r {
+            Ok(()) => self.ok(),
+            Err(e) => self.failed("write", &e),
         }
     }
 
@@ -278,6 +322,9 @@ impl SharedCache {
         };
         let now = crate::rt::clock::unix_ms_after(Duration::ZERO);
         let cap = crate::rt::clock::unix_ms_after(self.max_wait);
+        if r.is_ok() {
+            self.ok();
+        }
         match r {
             Ok(Some(text)) => self
                 .sealer

@@ -305,7 +305,7 @@ impl RedisCache {
         let squatted = pttl == -1 || pttl > LEASE_TTL.as_millis() as i64;
         if let (true, Some(holder)) = (squatted, holder) {
             crate::log_line!(
-                crate::obs::logging::Level::Warn,
+                crate::logging::Level::Warn,
                 "token cache: a lease without a valid time to live (not set by this library) was removed"
             );
             self.compare_and_delete(&self.lease, holder).await?;

@@ -80,8 +80,8 @@ pub fn emit(level: Level, message: std::fmt::Arguments<'_>) {
 #[macro_export]
 macro_rules! log_line {
     ($level:expr, $($arg:tt)+) => {
-        if $crate::obs::logging::enabled($level) {
-            $crate::obs::logging::emit($level, format_args!($($arg)+));
+        if $crate::logging::enabled($level) {
+            $crate::logging::emit($level, format_args!($($arg)+));
         }
     };
 }
