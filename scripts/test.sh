@@ -26,6 +26,17 @@ if ! command -v redis-server >/dev/null; then
   fi
 fi
 
+# nginx (Debian's nginx-light) as the egress gateway / mTLS front of the simulator in the
+# gateway tests; the tests start their own on free loopback ports.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light; }
+  else
+    echo "nginx is needed for the gateway tests: apt-get install nginx-light" >&2; exit 1
+  fi
+fi
+
 step "format"
 cargo fmt --all -- --check
 

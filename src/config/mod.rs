@@ -5,6 +5,7 @@
 //! thread-safe in a multi-threaded host).
 
 mod env;
+pub mod gateway;
 mod json;
 pub mod schema;
 mod url;
@@ -133,6 +134,8 @@ pub struct Config {
     pub token_cache: crate::cache::CacheSetting,
     /// Key namespace of the shared cache (`token_cache_prefix`).
     pub token_cache_prefix: String,
+    /// The egress gateway the endpoints are routed through (`gateway`).
+    pub gateway: Option<gateway::Gateway>,
 }
 
 impl Config {
@@ -183,6 +186,7 @@ impl fmt::Debug for Config {
             .field("ca_file", &self.ca_file)
             .field("token_cache", &self.token_cache.describe())
             .field("token_cache_prefix", &self.token_cache_prefix)
+            .field("gateway", &self.gateway)
             .finish()
     }
 }
@@ -333,10 +337,27 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
             platform.name()
         )));
     }
-    let ep = match platform {
-        Platform::Genesys => genesys::endpoints(obj, env)?,
-        Platform::Generic => generic::endpoints(obj)?,
-        Platform::Cxone => cxone::endpoints(obj)?,
+    let gateway = gateway::Gateway::parse(obj)?;
+    if gateway.is_some() {
+        let replaced: &[&str] = match platform {
+            Platform::Cxone => &["token_url", "api_base"],
+            _ => &["region", "token_url", "api_base", "issuer"],
+        };
+        if let Some(k) = replaced.iter().find(|k| obj.contains_key(**k)) {
+            return Err(Error::config(format!(
+                "config key \"{k}\" is not used with \"gateway\" (the gateway gives the endpoints)"
+            )));
+        }
+    }
+    let ep = match (platform, &gateway) {
+        (Platform::Genesys | Platform::Generic, Some(g)) => ConfiguredEndpoints {
+            token_url: Some(g.token_url()),
+            api_base: Some(g.api_base()),
+            issuer: None,
+        },
+        (Platform::Genesys, None) => genesys::endpoints(obj, env)?,
+        (Platform::Generic, None) => generic::endpoints(obj)?,
+        (Platform::Cxone, _) => cxone::endpoints(obj)?,
     };
 
     let (id_vars, secret_vars): (&[&str], &[&str]) = match platform {
@@ -356,7 +377,11 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     let mut ep = ep;
     if legacy {
         if ep.token_url.is_none() {
-            ep.token_url = Some(cxone::legacy_token_url(opt_string(obj, "cxone_area")?)?);
+            let url = cxone::legacy_token_url(opt_string(obj, "cxone_area")?)?;
+            ep.token_url = Some(match &gateway {
+                Some(g) => g.login_url(&url),
+                None => url,
+            });
         }
     } else if obj.contains_key("cxone_area") {
         return Err(Error::config(
@@ -425,6 +450,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         ca_file,
         token_cache,
         token_cache_prefix,
+        gateway,
     })
 }
 

@@ -11,6 +11,8 @@ pub enum Kind {
     String,
     Integer,
     Boolean,
+    /// A JSON object with the sub-keys of [`Key::fields`].
+    Object,
 }
 
 /// One configuration key.
@@ -28,6 +30,8 @@ pub struct Key {
     pub env: &'static [&'static str],
     pub secret: bool,
     pub description: &'static str,
+    /// The sub-keys of an object key (`"properties"` in the JSON schema).
+    pub fields: &'static [Key],
 }
 
 const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
@@ -41,6 +45,7 @@ const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
         env: &[],
         secret: false,
         description,
+        fields: &[],
     }
 }
 
@@ -59,7 +64,7 @@ const fn int(
     }
 }
 
-use Kind::{Boolean, String as Str};
+use Kind::{Boolean, Object, String as Str};
 
 /// Every key, in the order of the README's table.
 pub const SCHEMA: &[Key] = &[
@@ -130,12 +135,44 @@ pub const SCHEMA: &[Key] = &[
         env: &["CXOAUTH_TOKEN_CACHE_PREFIX"],
         ..key("token_cache_prefix", Str, "key namespace in the shared token cache")
     },
+    Key {
+        fields: GATEWAY_FIELDS,
+        ..key("gateway", Object, "route the token endpoint and the API through an egress gateway: {host, protocol, port, login_path_prefix, api_path_prefix}; token endpoint protocol://host:port{login_path_prefix}/oauth/token, API base protocol://host:port{api_path_prefix}")
+    },
+];
+
+/// The sub-keys of `"gateway"` (see `config/gateway.rs`).
+pub const GATEWAY_FIELDS: &[Key] = &[
+    key("host", Str, "gateway host name or address"),
+    Key {
+        default: Some("\"https\""),
+        values: &["https", "http"],
+        ..key("protocol", Str, "https (http only to loopback)")
+    },
+    Key {
+        min: Some(1),
+        max: Some(65_535),
+        ..key("port", Kind::Integer, "default 443 (https) or 80 (http)")
+    },
+    key(
+        "login_path_prefix",
+        Str,
+        "path prefix of the login (token) side, e.g. /login",
+    ),
+    key(
+        "api_path_prefix",
+        Str,
+        "path prefix of the API side, e.g. /api",
+    ),
 ];
 
 /// The schema as a JSON document: `{"version", "keys": [{name, type, default, ...}]}`.
 pub fn schema_json() -> Value {
-    let keys: Vec<Value> = SCHEMA
-        .iter()
+    json!({ "version": env!("CARGO_PKG_VERSION"), "keys": keys_json(SCHEMA) })
+}
+
+fn keys_json(keys: &[Key]) -> Vec<Value> {
+    keys.iter()
         .map(|k| {
             let mut o = json!({
                 "name": k.name,
@@ -143,6 +180,7 @@ pub fn schema_json() -> Value {
                     Kind::String => "string",
                     Kind::Integer => "integer",
                     Kind::Boolean => "boolean",
+                    Kind::Object => "object",
                 },
                 "default": k.default.map(|d| serde_json::from_str::<Value>(d).expect("default is JSON")),
                 "secret": k.secret,
@@ -158,10 +196,12 @@ pub fn schema_json() -> Value {
             if !k.values.is_empty() {
                 o["enum"] = json!(k.values);
             }
+            if !k.fields.is_empty() {
+                o["properties"] = json!(keys_json(k.fields));
+            }
             o
         })
-        .collect();
-    json!({ "version": env!("CARGO_PKG_VERSION"), "keys": keys })
+        .collect()
 }
 
 /// [`schema_json`] as pretty-printed text with a final newline (the committed file's form).
