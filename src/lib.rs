@@ -29,6 +29,7 @@ pub mod runtime;
 pub mod secret;
 pub mod stats;
 pub mod threads;
+pub mod tls_identity;
 pub mod token;
 pub mod transport;
 

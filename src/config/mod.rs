@@ -136,6 +136,9 @@ pub struct Config {
     pub token_cache_prefix: String,
     /// The egress gateway the endpoints are routed through (`gateway`).
     pub gateway: Option<gateway::Gateway>,
+    /// The client certificate presented on every TLS connection (`client_cert_file` +
+    /// `client_key_file`, or `client_cert_pem` + `client_key_pem`).
+    pub client_identity: Option<std::sync::Arc<crate::tls_identity::ClientIdentity>>,
 }
 
 impl Config {
@@ -187,6 +190,7 @@ impl fmt::Debug for Config {
             .field("token_cache", &self.token_cache.describe())
             .field("token_cache_prefix", &self.token_cache_prefix)
             .field("gateway", &self.gateway)
+            .field("client_identity", &self.client_identity)
             .finish()
     }
 }
@@ -338,6 +342,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         )));
     }
     let gateway = gateway::Gateway::parse(obj)?;
+    let client_identity = crate::tls_identity::ClientIdentity::from_config(obj)?;
     if gateway.is_some() {
         let replaced: &[&str] = match platform {
             Platform::Cxone => &["token_url", "api_base"],
@@ -451,6 +456,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         token_cache,
         token_cache_prefix,
         gateway,
+        client_identity,
     })
 }
 

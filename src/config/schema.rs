@@ -135,6 +135,13 @@ pub const SCHEMA: &[Key] = &[
         env: &["CXOAUTH_TOKEN_CACHE_PREFIX"],
         ..key("token_cache_prefix", Str, "key namespace in the shared token cache")
     },
+    key("client_cert_file", Str, "PEM client certificate (chain) presented on every TLS connection (mTLS); re-read when it changes (checked at most once a minute)"),
+    key("client_key_file", Str, "PEM private key of client_cert_file (PKCS#8, RSA or EC)"),
+    key("client_cert_pem", Str, "the client certificate as inline PEM text (instead of client_cert_file)"),
+    Key {
+        secret: true,
+        ..key("client_key_pem", Str, "the client certificate's private key as inline PEM text (instead of client_key_file)")
+    },
     Key {
         fields: GATEWAY_FIELDS,
         ..key("gateway", Object, "route the token endpoint and the API through an egress gateway: {host, protocol, port, login_path_prefix, api_path_prefix}; token endpoint protocol://host:port{login_path_prefix}/oauth/token, API base protocol://host:port{api_path_prefix}")
