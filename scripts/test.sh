@@ -15,26 +15,21 @@ exec > >(tee "$LOG") 2>&1
 step() { printf '\n==> %s\n' "$*"; }
 TEST_SECRET='s3cr:/+=%&et value'
 
-# redis-server for the shared-cache tests (Debian package; no service is started: the tests
-# run their own on free loopback ports)
-if ! command -v redis-server >/dev/null; then
+# Debian packages the tests use as real servers or tools (no service is started: the tests run
+# their own on free loopback ports): installed where missing when we are root with apt-get.
+need() { # need COMMAND PACKAGE WHAT
+  command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] && return 0
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; }
   else
-    echo "redis-server is needed for the token-cache tests: apt-get install redis-server" >&2; exit 1
+    echo "$1 is needed for $3: apt-get install --no-install-recommends $2" >&2; exit 1
   fi
-fi
-
-# promtool (Debian's prometheus package) checks the metrics exposition in tests/metrics.rs
-if ! command -v promtool >/dev/null; then
-  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
-      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
-  else
-    echo "promtool is needed for the metrics tests: apt-get install --no-install-recommends prometheus" >&2; exit 1
-  fi
-fi
+}
+need redis-server redis-server "the token-cache tests"
+need promtool prometheus "the metrics tests (promtool check metrics)"
+need nginx nginx-light "the gateway and mTLS tests (nginx in front of the simulator)"
+need openssl openssl "the test certificates"
 
 step "format"
 cargo fmt --all -- --check

@@ -335,6 +335,11 @@ namespace CxOAuth
         [ConfigKey("token_cache_prefix")] public string TokenCachePrefix { get; set; }
         /// <summary>The client label of the metrics (default: a hash of the client id).</summary>
         [ConfigKey("metrics_name")] public string MetricsName { get; set; }
+        /// <summary>Client certificate (mTLS): PEM files, or inline PEM text (secret: the key).</summary>
+        [ConfigKey("client_cert_file")] public string ClientCertFile { get; set; }
+        [ConfigKey("client_key_file")] public string ClientKeyFile { get; set; }
+        [ConfigKey("client_cert_pem")] public string ClientCertPem { get; set; }
+        [ConfigKey("client_key_pem")] public string ClientKeyPem { get; set; }
 
         /// <summary>Further keys by their library name (keys newer than this binding). Values
         /// are strings, typed by the library's schema when serialised; a key also set by a
@@ -343,7 +348,7 @@ namespace CxOAuth
 
         /// <summary>Core keys that this binding knowingly has no property for: they are
         /// reachable through <see cref="Extra"/> only (checked by the tests against the schema).</summary>
-        public static readonly IReadOnlyList<string> ReachableViaExtraOnly = new string[0];
+        public static readonly IReadOnlyList<string> ReachableViaExtraOnly = new[] { "gateway" }; // a JSON object: Extra["gateway"] = "{\"host\":...}"
 
         public OAuthConfig() { Extra = new Dictionary<string, string>(StringComparer.Ordinal); }
 
@@ -414,6 +419,13 @@ namespace CxOAuth
                 if (!bool.TryParse(value.Trim(), out b))
                     throw new ArgumentException("config key \"" + key + "\" needs true or false, got \"" + value + "\"");
                 return b ? "true" : "false";
+            }
+            if (type == "object")
+            {
+                var t = value.Trim();
+                if (!(t.StartsWith("{") && t.EndsWith("}")))
+                    throw new ArgumentException("config key \"" + key + "\" needs a JSON object");
+                return t; // checked by the library's parser
             }
             return JsonString(value); // strings, and keys the library does not know (it names them)
         }

@@ -569,7 +569,26 @@ pub fn resolve_target(api_base: &Url, path_or_url: &str) -> Result<Url> {
         }
         url
     };
+    // An API base with a path (a gateway's API prefix) confines the token to that path: no
+    // absolute URL elsewhere on the host, no `..` climbing out of it.
+    if !under_base_path(&url, api_base) {
+        return Err(Error::invalid(format!(
+            "refusing to send the token to {}: only paths under {} are allowed",
+            url.path(),
+            api_base.path().trim_end_matches('/')
+        )));
+    }
     Ok(url)
+}
+
+/// Whether `url`'s path is under the path of `api_base` (always, for a base at `/`).
+fn under_base_path(url: &Url, api_base: &Url) -> bool {
+    let prefix = api_base.path().trim_end_matches('/');
+    prefix.is_empty()
+        || url
+            .path()
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Whether `url`, resolved from `target` earlier, is what [`resolve_target`] makes of it
@@ -666,6 +685,17 @@ mod tests {
             resolve_target(&with_prefix, "/api/v2/x").unwrap().as_str(),
             "http://127.0.0.1:8080/prefix/api/v2/x"
         );
+        // a gateway's API prefix confines the token to it
+        for bad in [
+            "http://127.0.0.1:8080/login/oauth/token",
+            "http://127.0.0.1:8080/prefixed/x",
+            "/../login/x",
+            "/%2e%2e/login/x",
+        ] {
+            let e = resolve_target(&with_prefix, bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument, "{bad:?}");
+        }
+        assert!(resolve_target(&with_prefix, "http://127.0.0.1:8080/prefix/api/v2/x").is_ok());
     }
 
     #[test]

@@ -7,10 +7,12 @@
 mod cache;
 pub mod cxone;
 mod env;
+pub mod gateway;
 mod generic;
 pub mod genesys;
 mod json;
 pub mod schema;
+pub mod tls_identity;
 mod url;
 
 pub use self::cache::{check_prefix, CacheSetting, DEFAULT_PREFIX};
@@ -139,6 +141,11 @@ pub struct Config {
     pub token_cache_prefix: String,
     /// The `client` label of the metrics (`metrics_name`); `None`: a hash of the client id.
     pub metrics_name: Option<String>,
+    /// The egress gateway the endpoints are routed through (`gateway`).
+    pub gateway: Option<gateway::Gateway>,
+    /// The client certificate presented on every TLS connection (`client_cert_file` +
+    /// `client_key_file`, or `client_cert_pem` + `client_key_pem`).
+    pub client_identity: Option<std::sync::Arc<crate::config::tls_identity::ClientIdentity>>,
 }
 
 impl Config {
@@ -212,6 +219,8 @@ impl fmt::Debug for Config {
             .field("ca_file", &self.ca_file)
             .field("token_cache", &self.token_cache.describe())
             .field("token_cache_prefix", &self.token_cache_prefix)
+            .field("gateway", &self.gateway)
+            .field("client_identity", &self.client_identity)
             .finish()
     }
 }
@@ -366,10 +375,28 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
             platform.name()
         )));
     }
-    let ep = match platform {
-        Platform::Genesys => genesys::endpoints(obj, env)?,
-        Platform::Generic => generic::endpoints(obj)?,
-        Platform::Cxone => cxone::endpoints(obj)?,
+    let gateway = gateway::Gateway::parse(obj)?;
+    let client_identity = crate::config::tls_identity::ClientIdentity::from_config(obj)?;
+    if gateway.is_some() {
+        let replaced: &[&str] = match platform {
+            Platform::Cxone => &["token_url", "api_base"],
+            _ => &["region", "token_url", "api_base", "issuer"],
+        };
+        if let Some(k) = replaced.iter().find(|k| obj.contains_key(**k)) {
+            return Err(Error::config(format!(
+                "config key \"{k}\" is not used with \"gateway\" (the gateway gives the endpoints)"
+            )));
+        }
+    }
+    let ep = match (platform, &gateway) {
+        (Platform::Genesys | Platform::Generic, Some(g)) => ConfiguredEndpoints {
+            token_url: Some(g.token_url()),
+            api_base: Some(g.api_base()),
+            issuer: None,
+        },
+        (Platform::Genesys, None) => genesys::endpoints(obj, env)?,
+        (Platform::Generic, None) => generic::endpoints(obj)?,
+        (Platform::Cxone, _) => cxone::endpoints(obj)?,
     };
 
     let (id_vars, secret_vars): (&[&str], &[&str]) = match platform {
@@ -389,7 +416,11 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     let mut ep = ep;
     if legacy {
         if ep.token_url.is_none() {
-            ep.token_url = Some(cxone::legacy_token_url(opt_string(obj, "cxone_area")?)?);
+            let url = cxone::legacy_token_url(opt_string(obj, "cxone_area")?)?;
+            ep.token_url = Some(match &gateway {
+                Some(g) => g.login_url(&url),
+                None => url,
+            });
         }
     } else if obj.contains_key("cxone_area") {
         return Err(Error::config(
@@ -459,6 +490,8 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         token_cache,
         token_cache_prefix,
         metrics_name,
+        gateway,
+        client_identity,
     })
 }
 

@@ -11,6 +11,8 @@ pub enum Kind {
     String,
     Integer,
     Boolean,
+    /// A JSON object with the sub-keys of [`Key::fields`].
+    Object,
 }
 
 /// One configuration key.
@@ -28,6 +30,8 @@ pub struct Key {
     pub env: &'static [&'static str],
     pub secret: bool,
     pub description: &'static str,
+    /// The sub-keys of an object key (`"properties"` in the JSON schema).
+    pub fields: &'static [Key],
 }
 
 const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
@@ -41,6 +45,7 @@ const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
         env: &[],
         secret: false,
         description,
+        fields: &[],
     }
 }
 
@@ -59,7 +64,7 @@ const fn int(
     }
 }
 
-use Kind::{Boolean, String as Str};
+use Kind::{Boolean, Object, String as Str};
 
 /// Every key, in the order of the README's table.
 pub const SCHEMA: &[Key] = &[
@@ -131,6 +136,42 @@ pub const SCHEMA: &[Key] = &[
         ..key("token_cache_prefix", Str, "key namespace in the shared token cache")
     },
     key("metrics_name", Str, "the client label of oauth_client_metrics (1 to 64 of A-Z a-z 0-9 - _ . :); default: a hash of the client id"),
+    key("client_cert_file", Str, "PEM client certificate (chain) presented on every TLS connection (mTLS); re-read when it changes (checked at most once a minute)"),
+    key("client_key_file", Str, "PEM private key of client_cert_file (PKCS#8, RSA or EC)"),
+    key("client_cert_pem", Str, "the client certificate as inline PEM text (instead of client_cert_file)"),
+    Key {
+        secret: true,
+        ..key("client_key_pem", Str, "the client certificate's private key as inline PEM text (instead of client_key_file)")
+    },
+    Key {
+        fields: GATEWAY_FIELDS,
+        ..key("gateway", Object, "route the token endpoint and the API through an egress gateway: {host, protocol, port, login_path_prefix, api_path_prefix}; token endpoint protocol://host:port{login_path_prefix}/oauth/token, API base protocol://host:port{api_path_prefix}")
+    },
+];
+
+/// The sub-keys of `"gateway"` (see `config/gateway.rs`).
+pub const GATEWAY_FIELDS: &[Key] = &[
+    key("host", Str, "gateway host name or address"),
+    Key {
+        default: Some("\"https\""),
+        values: &["https", "http"],
+        ..key("protocol", Str, "https (http only to loopback)")
+    },
+    Key {
+        min: Some(1),
+        max: Some(65_535),
+        ..key("port", Kind::Integer, "default 443 (https) or 80 (http)")
+    },
+    key(
+        "login_path_prefix",
+        Str,
+        "path prefix of the login (token) side, e.g. /login",
+    ),
+    key(
+        "api_path_prefix",
+        Str,
+        "path prefix of the API side, e.g. /api",
+    ),
 ];
 
 /// The schema as a JSON document: `{"version", "keys": [{name, type, default, ...}]}`.
@@ -141,8 +182,11 @@ pub fn env_vars(key: &str) -> &'static [&'static str] {
 }
 
 pub fn schema_json() -> Value {
-    let keys: Vec<Value> = SCHEMA
-        .iter()
+    json!({ "version": env!("CARGO_PKG_VERSION"), "keys": keys_json(SCHEMA) })
+}
+
+fn keys_json(keys: &[Key]) -> Vec<Value> {
+    keys.iter()
         .map(|k| {
             let mut o = json!({
                 "name": k.name,
@@ -150,6 +194,7 @@ pub fn schema_json() -> Value {
                     Kind::String => "string",
                     Kind::Integer => "integer",
                     Kind::Boolean => "boolean",
+                    Kind::Object => "object",
                 },
                 "default": k.default.map(|d| serde_json::from_str::<Value>(d).expect("default is JSON")),
                 "secret": k.secret,
@@ -165,10 +210,12 @@ pub fn schema_json() -> Value {
             if !k.values.is_empty() {
                 o["enum"] = json!(k.values);
             }
+            if !k.fields.is_empty() {
+                o["properties"] = json!(keys_json(k.fields));
+            }
             o
         })
-        .collect();
-    json!({ "version": env!("CARGO_PKG_VERSION"), "keys": keys })
+        .collect()
 }
 
 /// [`schema_json`] as pretty-printed text with a final newline (the committed file's form).

@@ -80,11 +80,19 @@ pub struct Transport {
 /// certificates of `ca_file`. Built with an explicit provider, so the library never installs a
 /// process-wide rustls default behind a host's back. Loading the OS store costs tens of
 /// milliseconds, so the default configuration is built once per process and shared.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
+fn tls_config(
+    ca_file: Option<&Path>,
+    identity: Option<&Arc<crate::config::tls_identity::ClientIdentity>>,
+) -> Result<rustls::ClientConfig> {
     static DEFAULT: OnceLock<std::result::Result<rustls::ClientConfig, String>> = OnceLock::new();
     let Some(path) = ca_file else {
+        if let Some(id) = identity {
+            // a client certificate: this client's own configuration
+            return build_tls(Vec::new(), Some(id))
+                .map_err(|e| Error::new(ErrorKind::Tls, format!("cannot set up TLS: {e}")));
+        }
         return DEFAULT
-            .get_or_init(|| build_tls(Vec::new()).map_err(|e| e.to_string()))
+            .get_or_init(|| build_tls(Vec::new(), None).map_err(|e| e.to_string()))
             .clone()
             .map_err(|m| Error::new(ErrorKind::Tls, format!("cannot set up TLS: {m}")));
     };
@@ -108,21 +116,32 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
             path.display()
         )));
     }
-    build_tls(certs)
+    build_tls(certs, identity)
         .map_err(|e| Error::config(format!("config key \"ca_file\": {}: {e}", path.display())))
 }
 
 fn build_tls(
     extra_roots: Vec<CertificateDer<'static>>,
+    identity: Option<&Arc<crate::config::tls_identity::ClientIdentity>>,
 ) -> std::result::Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())?;
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous() // the platform verifier *is* full verification; nothing is disabled
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut cfg = match identity {
+        // asked at each handshake: a rotated certificate file is picked up there
+        Some(id) => builder
+            .with_client_cert_resolver(Arc::new(crate::config::tls_identity::Resolver(id.clone()))),
+        None => builder.with_no_client_auth(),
+    };
+    if identity.is_some() {
+        // No session resumption with a client certificate: a resumed session would carry the
+        // identity of its first handshake past a certificate rotation.
+        cfg.resumption = rustls::client::Resumption::disabled();
+    }
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }
@@ -213,7 +232,7 @@ impl<T> Drop for AbortOnDrop<T> {
 
 impl Transport {
     pub fn new(cfg: &Config) -> Result<Transport> {
-        let tls = tls_config(cfg.ca_file.as_deref())?;
+        let tls = tls_config(cfg.ca_file.as_deref(), cfg.client_identity.as_ref())?;
         let connect_timeout = cfg.timeout.min(Duration::from_secs(10));
         let proxied = cfg.proxy.is_some() || proxy_in_environment();
         let dialer = if proxied {

@@ -20,6 +20,7 @@ import (
 // them). Empty: every key of the library is a typed field.
 var notExposed = map[string]string{
 	// "key": "why it is not a field",
+	"gateway": "a nested object: Extra[\"gateway\"] = map[string]any{\"host\": ...}",
 }
 
 type schemaKey struct {

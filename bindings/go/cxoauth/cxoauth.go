@@ -113,6 +113,12 @@ type Config struct {
 	// MetricsName is the client label of oauth_client_metrics (default: a hash of the client id).
 	MetricsName string `json:"metrics_name,omitempty"`
 
+	// Client certificate (mTLS), PEM files or inline PEM text (secret: ClientKeyPEM).
+	ClientCertFile string `json:"client_cert_file,omitempty"`
+	ClientKeyFile  string `json:"client_key_file,omitempty"`
+	ClientCertPEM  string `json:"client_cert_pem,omitempty"`
+	ClientKeyPEM   string `json:"client_key_pem,omitempty"`
+
 	// Extra holds keys this struct does not know yet; they are merged into the JSON (and
 	// override the typed fields). Unknown keys are a CodeConfig error in the library.
 	Extra map[string]any `json:"-"`
@@ -147,7 +153,7 @@ type configJSON Config // without the methods, so %v of the alias cannot recurse
 // password, by "<set>") and without Extra (whose values may be secrets too).
 func (c Config) redacted() configJSON {
 	r := configJSON(c)
-	for _, s := range []*string{&r.ClientSecret, &r.AccessKeySecret, &r.TokenCache} {
+	for _, s := range []*string{&r.ClientSecret, &r.AccessKeySecret, &r.TokenCache, &r.ClientKeyPEM} {
 		if *s != "" {
 			*s = "<redacted>"
 		}

@@ -379,6 +379,11 @@ class Client:
         token_cache: Optional[str] = None,
         token_cache_prefix: Optional[str] = None,
         metrics_name: Optional[str] = None,
+        client_cert_file: Optional[str] = None,
+        client_key_file: Optional[str] = None,
+        client_cert_pem: Optional[str] = None,
+        client_key_pem: Optional[str] = None,
+        gateway: Optional[Dict[str, Any]] = None,
     ) -> None:
         overrides: Dict[str, Optional[ConfigValue]] = {
             "platform": platform, "region": region, "issuer": issuer, "token_url": token_url,
@@ -393,6 +398,9 @@ class Client:
             "user_agent": user_agent, "proxy": proxy, "ca_file": ca_file, "env_file": env_file,
             "token_cache": token_cache, "token_cache_prefix": token_cache_prefix,
             "metrics_name": metrics_name,
+            "client_cert_file": client_cert_file, "client_key_file": client_key_file,
+            "client_cert_pem": client_cert_pem, "client_key_pem": client_key_pem,
+            "gateway": gateway,
         }
         # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the
         # library holds the secret (and zeroizes it when the client goes).

@@ -14,13 +14,13 @@ from typing import TypedDict
 
 __all__ = ["ClientConfig", "ConfigValue", "build_config_json"]
 
-ConfigValue = Union[str, int, bool]
+ConfigValue = Union[str, int, bool, Dict[str, Any]]
 
 
 class ClientConfig(TypedDict, total=False):
     """Every key the library accepts (see ``cxoauth.config_schema()`` for types, defaults,
     ranges, enums and environment variables). Secrets: client_secret, access_key_secret, token_cache (may hold a
-    Redis password)."""
+    Redis password), client_key_pem."""
 
     platform: str
     region: str
@@ -51,6 +51,11 @@ class ClientConfig(TypedDict, total=False):
     token_cache: str
     token_cache_prefix: str
     metrics_name: str
+    client_cert_file: str
+    client_key_file: str
+    client_cert_pem: str
+    client_key_pem: str
+    gateway: Dict[str, Any]
 
 
 def build_config_json(

@@ -11,7 +11,7 @@ import pytest
 import cxoauth
 import cxoauth._config
 
-PY_TYPES = {"string": str, "integer": int, "boolean": bool}
+PY_TYPES = {"string": str, "integer": int, "boolean": bool, "object": typing.Dict[str, typing.Any]}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_every_core_key_is_a_typed_config_key(schema):
     stale = sorted(set(hints) - set(core))
     assert not stale, f"ClientConfig keys the core does not know: {stale}"
     for name, key in core.items():
-        assert hints[name] is PY_TYPES[key["type"]], (name, hints[name], key["type"])
+        assert hints[name] == PY_TYPES[key["type"]], (name, hints[name], key["type"])
 
 
 def test_every_core_key_is_a_client_keyword(schema):
@@ -55,6 +55,8 @@ def _sample(key):
         return key["default"] if key["default"] is not None else key.get("minimum", 1)
     if key["type"] == "boolean":
         return True
+    if key["type"] == "object":
+        return {f["name"]: _sample(f) for f in key.get("properties", [])}
     return "sample-" + key["name"]
 
 

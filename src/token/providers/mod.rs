@@ -225,7 +225,11 @@ impl Provider {
                         fallback_auth: None,
                     }),
                     (None, Some(issuer)) => {
-                        discovery::discover(transport, cfg, issuer, deadline).await
+                        let mut ep = discovery::discover(transport, cfg, issuer, deadline).await?;
+                        if let Some(g) = &cfg.gateway {
+                            ep.token_url = g.login_url(&ep.token_url);
+                        }
+                        Ok(ep)
                     }
                     (None, None) => Err(Error::config("no token endpoint configured")),
                 }
@@ -397,7 +401,12 @@ impl Provider {
                     return Err(Error::config("no API base configured (\"api_base\")"));
                 };
                 let tenant = cxone::tenant_from_jwt(access_token)?;
-                discovery::cxone_api_base(transport, &cfg, issuer, &tenant, deadline).await
+                let base =
+                    discovery::cxone_api_base(transport, &cfg, issuer, &tenant, deadline).await?;
+                Ok(match &cfg.gateway {
+                    Some(g) => g.api_url(&base),
+                    None => base,
+                })
             })
             .await
     }
