@@ -30,6 +30,7 @@ pub mod secret;
 pub mod stats;
 pub mod threads;
 pub mod token;
+pub(crate) mod token_timing;
 pub mod transport;
 
 pub use cancel::CancelToken;

@@ -11,6 +11,8 @@ pub enum Kind {
     String,
     Integer,
     Boolean,
+    /// A fraction (JSON number); its range is `fmin`..=`fmax`.
+    Number,
 }
 
 /// One configuration key.
@@ -22,6 +24,8 @@ pub struct Key {
     pub default: Option<&'static str>,
     pub min: Option<u64>,
     pub max: Option<u64>,
+    /// Range of a [`Kind::Number`] key.
+    pub frange: Option<(f64, f64)>,
     /// Allowed values of a string key (empty: any).
     pub values: &'static [&'static str],
     /// Environment variables read when the key is absent (in order).
@@ -37,6 +41,7 @@ const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
         default: None,
         min: None,
         max: None,
+        frange: None,
         values: &[],
         env: &[],
         secret: false,
@@ -104,6 +109,12 @@ pub const SCHEMA: &[Key] = &[
     },
     key("scope", Str, "sent as scope"),
     int("refresh_margin_s", "60", 0, 86_400, "refresh this long before expiry (at most half the lifetime)"),
+    Key {
+        default: Some("0.5"),
+        frange: Some((0.1, 0.95)),
+        ..key("refresh_at_fraction", Kind::Number, "proactive refresh starts at this fraction of the token's lifetime (refresh_margin_s still bounds it from the end)")
+    },
+    int("token_idle_timeout_s", "0", 0, 86_400, "a cached token unused this long is treated as revoked (the org's inactivity timeout; 0: off)"),
     int("timeout_ms", "10000", 1, 3_600_000, "per attempt: connect, send, whole reply"),
     int("deadline_ms", "60000", 1, 86_400_000, "whole call, retries and waits included"),
     int("max_retries", "3", 0, 100, "retries after 429 / 5xx / connection failures"),
@@ -143,6 +154,7 @@ pub fn schema_json() -> Value {
                     Kind::String => "string",
                     Kind::Integer => "integer",
                     Kind::Boolean => "boolean",
+                    Kind::Number => "number",
                 },
                 "default": k.default.map(|d| serde_json::from_str::<Value>(d).expect("default is JSON")),
                 "secret": k.secret,
@@ -154,6 +166,10 @@ pub fn schema_json() -> Value {
             }
             if let Some(m) = k.max {
                 o["maximum"] = json!(m);
+            }
+            if let Some((lo, hi)) = k.frange {
+                o["minimum"] = json!(lo);
+                o["maximum"] = json!(hi);
             }
             if !k.values.is_empty() {
                 o["enum"] = json!(k.values);
@@ -201,6 +217,16 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(d("refresh_margin_s"), DEFAULT_REFRESH_MARGIN_S);
+        assert_eq!(d("token_idle_timeout_s"), 0);
+        let f = SCHEMA
+            .iter()
+            .find(|k| k.name == "refresh_at_fraction")
+            .unwrap();
+        assert_eq!(
+            f.default.unwrap().parse::<f64>().unwrap(),
+            DEFAULT_REFRESH_AT_FRACTION
+        );
+        assert_eq!(f.frange, Some(REFRESH_AT_FRACTION_RANGE));
         assert_eq!(d("timeout_ms"), DEFAULT_TIMEOUT_MS);
         assert_eq!(d("deadline_ms"), DEFAULT_DEADLINE_MS);
         assert_eq!(d("max_retries"), DEFAULT_MAX_RETRIES);
