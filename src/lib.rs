@@ -21,6 +21,7 @@ pub mod gate;
 pub(crate) mod hot;
 pub(crate) mod local;
 pub mod logging;
+pub mod pacing;
 pub mod panic;
 pub mod process;
 pub mod providers;

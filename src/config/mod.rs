@@ -119,6 +119,9 @@ pub struct Config {
     /// A cached token unused this long is treated as revoked (`token_idle_timeout_s`); zero:
     /// off.
     pub token_idle_timeout: Duration,
+    /// Pace API calls to the replies' rate-limit headers (`rate_limit_pacing`, see
+    /// `pacing.rs`).
+    pub rate_limit_pacing: bool,
     /// Per-attempt timeout (connect + send + whole reply).
     pub timeout: Duration,
     /// Whole call, retries and waits included.
@@ -180,6 +183,7 @@ impl fmt::Debug for Config {
             .field("refresh_margin", &self.refresh_margin)
             .field("refresh_at_fraction", &self.refresh_at_fraction)
             .field("token_idle_timeout", &self.token_idle_timeout)
+            .field("rate_limit_pacing", &self.rate_limit_pacing)
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .field("max_retries", &self.max_retries)
@@ -251,6 +255,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     let refresh_at_fraction = json::opt_fraction(obj, "refresh_at_fraction", lo, hi)?
         .unwrap_or(DEFAULT_REFRESH_AT_FRACTION);
     let token_idle_timeout = secs(opt_u64(obj, "token_idle_timeout_s", 0, 86_400)?.unwrap_or(0));
+    let rate_limit_pacing = opt_bool(obj, "rate_limit_pacing")?.unwrap_or(true);
     let timeout = ms(opt_u64(obj, "timeout_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_TIMEOUT_MS));
     let deadline = ms(opt_u64(obj, "deadline_ms", 1, 86_400_000)?.unwrap_or(DEFAULT_DEADLINE_MS));
     let max_retries = opt_u64(obj, "max_retries", 0, 100)?.unwrap_or(DEFAULT_MAX_RETRIES) as u32;
@@ -428,6 +433,7 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         refresh_margin,
         refresh_at_fraction,
         token_idle_timeout,
+        rate_limit_pacing,
         timeout,
         deadline,
         max_retries,

@@ -123,6 +123,10 @@ pub const SCHEMA: &[Key] = &[
         ..key("retry_non_idempotent", Boolean, "also retry POST/PATCH after 502-504 or a failure after sending")
     },
     int("max_retry_after_s", "180", 0, 86_400, "a longer Retry-After is not waited for"),
+    Key {
+        default: Some("true"),
+        ..key("rate_limit_pacing", Boolean, "pace API calls to the replies' rate-limit headers (inin-ratelimit-*, RateLimit, X-RateLimit-*)")
+    },
     int("backoff_base_ms", "200", 1, 600_000, "exponential backoff base (full jitter)"),
     int("backoff_max_ms", "10000", 1, 3_600_000, "exponential backoff cap"),
     int("max_body_bytes", "16777216", 1024, 1 << 32, "larger replies are OAUTH_ERR_PROTOCOL"),
