@@ -710,7 +710,9 @@ impl Inner {
     }
 
     fn entry_of(&self, g: &TokenGrant) -> Entry {
-        let margin = crate::token_timing::refresh_margin(&self.cfg, g.expires_in);
+        // the shared entry stays until expiry − margin (as before refresh_at_fraction): a
+        // process starting during a login-service outage still finds it
+        let margin = effective_margin(self.cfg.refresh_margin, g.expires_in);
         Entry {
             token: g.access_token.clone(),
             expires_unix_ms: unix_ms_after(g.expires_in),
