@@ -30,9 +30,9 @@ fn discovery_access_key_grant_and_tenant_api_base() {
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["totalRecords"], 1);
-    // token lifetime from expires_in (3600)
+    // token lifetime from expires_in (3600), refreshed half-way (refresh_at_fraction 0.5)
     let t = c.token_blocking(None).unwrap();
-    assert!(t.expires_at - t.refresh_at == std::time::Duration::from_secs(60));
+    assert!(t.expires_at - t.refresh_at == std::time::Duration::from_secs(1800));
     let k = sim.counters();
     assert_eq!(k.password_grants, 1);
     assert_eq!(

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::http::{Request, Response};
 use crate::state::Shared;
-use crate::{Action, Fault};
+use crate::{Action, Fault, RateLimitScope};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,6 +15,15 @@ struct ConfigBody {
     token_prefix: Option<String>,
     /// Close connections idle longer than this (0: never), until reset.
     keep_alive_idle_ms: Option<u64>,
+    /// API requests per window (0: no limit).
+    rate_limit: Option<u64>,
+    rate_limit_window_ms: Option<u64>,
+    /// `token` (default) or `client`.
+    rate_limit_scope: Option<String>,
+    /// Revoke tokens unused for longer than this (0: never).
+    token_idle_timeout_ms: Option<u64>,
+    /// The token endpoint answers 503 for this long from now (0: the outage ends).
+    token_outage_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +104,24 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 }
                 if let Some(ms) = c.keep_alive_idle_ms {
                     shared.set_keep_alive_idle_ms(ms);
+                }
+                let scope = match c.rate_limit_scope.as_deref().map(RateLimitScope::parse) {
+                    Some(None) => return bad("rate_limit_scope must be token or client"),
+                    Some(s) => s,
+                    None => None,
+                };
+                if c.rate_limit.is_some() || c.rate_limit_window_ms.is_some() || scope.is_some() {
+                    shared.set_rate_limit(
+                        c.rate_limit,
+                        c.rate_limit_window_ms.map(std::time::Duration::from_millis),
+                        scope,
+                    );
+                }
+                if let Some(ms) = c.token_idle_timeout_ms {
+                    shared.set_token_idle_timeout_ms(ms);
+                }
+                if let Some(ms) = c.token_outage_ms {
+                    shared.set_token_outage(std::time::Duration::from_millis(ms));
                 }
                 if let Some(p) = &c.token_prefix {
                     if !p

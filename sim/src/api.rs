@@ -61,9 +61,31 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
 }
 
 pub fn handle(shared: &Shared, req: &Request, corr: &str) -> Response {
-    let Some(client_id) = bearer_token(req).and_then(|t| shared.token_client(t)) else {
+    let Some((token, client_id)) =
+        bearer_token(req).and_then(|t| Some((t, shared.token_client(t)?)))
+    else {
         return error(401, "bad.credentials", MSG_BAD_CREDENTIALS, corr);
     };
+    let Some(standing) = shared.rate_limit(token, &client_id) else {
+        return route(req, &client_id, corr, true);
+    };
+    if standing.limited {
+        let secs = standing.reset_s().max(1);
+        let resp = error(
+            429,
+            "too.many.requests.retry.after",
+            &format!("Rate limit exceeded the maximum. Retry the request in [{secs}] seconds"),
+            corr,
+        )
+        .header("Retry-After", &secs.to_string());
+        return standing.headers(resp);
+    }
+    standing.headers(route(req, &client_id, corr, false))
+}
+
+/// The reply to an authenticated request. `constant_limit_headers`: no rate limit is
+/// configured, `/api/v2/organizations/me` carries constant rate-limit headers as before.
+fn route(req: &Request, client_id: &str, corr: &str, constant_limit_headers: bool) -> Response {
     let path = req.path.as_str();
     if path == "/api/v2/echo" || path.starts_with("/api/v2/echo/") {
         return echo(req);
@@ -77,10 +99,12 @@ pub fn handle(shared: &Shared, req: &Request, corr: &str) -> Response {
         }
     };
     match path {
-        "/api/v2/tokens/me" => read_only(tokens_me(&client_id)),
+        "/api/v2/tokens/me" => read_only(tokens_me(client_id)),
         // Like the real service behind its AWS load balancer: two Set-Cookie headers whose
         // dates contain commas, and the rate-limit headers.
-        "/api/v2/organizations/me" => with_lb_headers(read_only(organization())),
+        "/api/v2/organizations/me" => {
+            with_lb_headers(read_only(organization()), constant_limit_headers)
+        }
         "/api/v2/users/me" => error(400, "bad.request", MSG_USER_CONTEXT, corr),
         _ => {
             let (code, message) = code_for(404);
@@ -89,7 +113,14 @@ pub fn handle(shared: &Shared, req: &Request, corr: &str) -> Response {
     }
 }
 
-fn with_lb_headers(r: Response) -> Response {
+fn with_lb_headers(r: Response, constant_limit_headers: bool) -> Response {
+    let r = if constant_limit_headers {
+        r.header("inin-ratelimit-count", "1")
+            .header("inin-ratelimit-allowed", "300")
+            .header("inin-ratelimit-reset", "60")
+    } else {
+        r
+    };
     let expires = httpdate::fmt_http_date(
         std::time::SystemTime::now() + std::time::Duration::from_secs(7 * 86400),
     );
@@ -107,9 +138,6 @@ fn with_lb_headers(r: Response) -> Response {
             crate::util::uuid_v4()
         ),
     )
-    .header("inin-ratelimit-count", "1")
-    .header("inin-ratelimit-allowed", "300")
-    .header("inin-ratelimit-reset", "60")
 }
 
 fn org_ref() -> Value {

@@ -16,12 +16,15 @@
 //! Admin HTTP API (same port, never counted, never faulted): `GET /__admin/health`,
 //! `GET /__admin/counters`, `GET /__admin/faults`, `POST /__admin/faults` (one [`Fault`] or an
 //! array), `POST /__admin/reset`, `POST /__admin/revoke`, `POST /__admin/config`
-//! (`{"token_lifetime_s":N, "token_prefix":"..."}`, both optional), `POST /__admin/clients` (`{"client_id":..,"client_secret":..}`).
+//! (`{"token_lifetime_s":N, "token_prefix":"...", "keep_alive_idle_ms":N, "rate_limit":N,
+//! "rate_limit_window_ms":N, "rate_limit_scope":"token"|"client", "token_idle_timeout_ms":N,
+//! "token_outage_ms":N}`, all optional), `POST /__admin/clients` (`{"client_id":..,"client_secret":..}`).
 
 mod admin;
 mod api;
 mod cxone;
 mod http;
+mod quota;
 mod routes;
 mod server;
 mod state;
@@ -38,6 +41,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+pub use crate::quota::RateLimitScope;
 use crate::state::Shared;
 
 /// Start-up options of a [`Simulator`].
@@ -64,6 +68,20 @@ pub struct SimOptions {
     /// Serve HTTPS instead of HTTP, with a self-signed certificate for `127.0.0.1` and
     /// `localhost` made at start-up ([`Simulator::ca_pem`] is what a client must trust).
     pub tls: bool,
+    /// API requests allowed per window (`rate_limit_window_ms`) and per `rate_limit_scope`,
+    /// as Genesys Cloud counts them (about 300 a minute per access token); over it the API
+    /// answers 429 with `Retry-After`. With a limit every API reply of a valid token carries
+    /// `inin-ratelimit-allowed/-count/-reset` computed from the window. 0 (the default): no
+    /// limit (only `/api/v2/organizations/me` carries constant rate-limit headers). Also
+    /// `POST /__admin/config {"rate_limit": N}`.
+    pub rate_limit: u64,
+    /// Length of the rate-limit window (default 60000: Genesys' minute; tests use seconds).
+    pub rate_limit_window_ms: u64,
+    /// What the limit is counted per: each access token (default, as Genesys) or each client.
+    pub rate_limit_scope: RateLimitScope,
+    /// A token unused for longer than this is revoked: the API answers 401 (Genesys revokes
+    /// tokens idle longer than the organisation's inactivity timeout). 0 (the default): never.
+    pub token_idle_timeout_ms: u64,
 }
 
 impl Default for SimOptions {
@@ -77,6 +95,10 @@ impl Default for SimOptions {
             cxone_token_lifetime_s: 3600,
             keep_alive_idle_ms: 0,
             tls: false,
+            rate_limit: 0,
+            rate_limit_window_ms: 60_000,
+            rate_limit_scope: RateLimitScope::Token,
+            token_idle_timeout_ms: 0,
         }
     }
 }
@@ -101,6 +123,10 @@ impl fmt::Debug for SimOptions {
             .field("cxone_token_lifetime_s", &self.cxone_token_lifetime_s)
             .field("keep_alive_idle_ms", &self.keep_alive_idle_ms)
             .field("tls", &self.tls)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_window_ms", &self.rate_limit_window_ms)
+            .field("rate_limit_scope", &self.rate_limit_scope)
+            .field("token_idle_timeout_ms", &self.token_idle_timeout_ms)
             .finish()
     }
 }
@@ -133,6 +159,12 @@ pub struct Counters {
     /// Client connections open now (a gauge, not reset by `/__admin/reset`).
     #[serde(default)]
     pub open_connections: u64,
+    /// 429 replies sent on the API (the rate limit's and injected faults' alike).
+    #[serde(default)]
+    pub api_429s: u64,
+    /// Tokens revoked for being idle longer than `token_idle_timeout_ms`.
+    #[serde(default)]
+    pub idle_revocations: u64,
 }
 
 /// A fault to inject. It applies to the next `count` requests matching `target` (and the
@@ -399,6 +431,25 @@ impl Simulator {
     /// Invalidates every issued token (the API then answers 401).
     pub fn revoke_all(&self) {
         self.shared.revoke_all();
+    }
+
+    /// Sets the API rate limit: `limit` requests per `window` (0: no limit). Windows in
+    /// progress are forgotten.
+    pub fn set_rate_limit(&self, limit: u64, window: Duration, scope: RateLimitScope) {
+        self.shared
+            .set_rate_limit(Some(limit), Some(window), Some(scope));
+    }
+
+    /// Tokens unused for longer than `idle` are revoked (`Duration::ZERO`: never).
+    pub fn set_token_idle_timeout(&self, idle: Duration) {
+        self.shared
+            .set_token_idle_timeout_ms(idle.as_millis() as u64);
+    }
+
+    /// The token endpoint answers 503 for `d` from now (a login-service outage; a zero `d`
+    /// ends one). API requests with valid tokens are not affected.
+    pub fn token_outage(&self, d: Duration) {
+        self.shared.set_token_outage(d);
     }
 
     /// Lifetime (`expires_in`) of tokens issued from now on, Genesys and CXone alike.

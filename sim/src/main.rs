@@ -11,6 +11,8 @@ const USAGE: &str = "\
 Usage: cxoauth-sim [--port N] [--port-file PATH] [--client ID:SECRET]... [--token-lifetime SECS]
                    [--access-key ID:SECRET]... [--tenant-id ID] [--cxone-token-lifetime SECS]
                    [--keep-alive-idle-ms MS] [--tls-cert-file PATH]
+                   [--rate-limit N] [--rate-limit-window-ms MS] [--rate-limit-scope token|client]
+                   [--token-idle-timeout-ms MS]
 
 Loopback-only simulator of the Genesys Cloud CX login service and REST API (and of NICE CXone's
 OpenID discovery, access-key grant and tenant discovery), with fault
@@ -28,6 +30,13 @@ Options:
   --cxone-token-lifetime SECS  expires_in of CXone tokens (default 3600)
   --keep-alive-idle-ms MS close connections idle longer than MS, as servers and load
                          balancers do (default 0: never)
+  --rate-limit N         API requests allowed per window and per access token (as Genesys
+                         counts them; about 300 a minute there): over it 429 + Retry-After;
+                         every API reply carries inin-ratelimit-* (default 0: no limit)
+  --rate-limit-window-ms MS  length of the rate-limit window (default 60000)
+  --rate-limit-scope token|client  count the limit per access token (default) or per client
+  --token-idle-timeout-ms MS  revoke tokens unused for longer than MS: the API answers 401
+                         (default 0: never)
   --tls-cert-file PATH   serve HTTPS with a new self-signed certificate for 127.0.0.1 and
                          localhost, written (PEM) to PATH before the port file
   -h, --help             print this help
@@ -36,7 +45,9 @@ Endpoints: POST /oauth/token, GET /api/v2/tokens/me, GET /api/v2/organizations/m
 GET /api/v2/users/me, ANY /api/v2/echo[/...]; CXone: GET /.well-known/openid-configuration,
 GET /.well-known/cxone-configuration?tenantId=.., POST /auth/token, /cxone/....
 Admin: GET /__admin/health, GET /__admin/counters, GET|POST /__admin/faults,
-POST /__admin/reset, POST /__admin/revoke, POST /__admin/config {\"token_lifetime_s\":N},
+POST /__admin/reset, POST /__admin/revoke, POST /__admin/config {\"token_lifetime_s\":N,
+\"keep_alive_idle_ms\":N, \"rate_limit\":N, \"rate_limit_window_ms\":N, \"rate_limit_scope\":..,
+\"token_idle_timeout_ms\":N, \"token_outage_ms\":N} (any of them),
 POST /__admin/clients {\"client_id\":..,\"client_secret\":..}, POST /__admin/revoke_refresh,
 POST /__admin/access_keys {\"access_key_id\":..,\"access_key_secret\":..}.
 ";
@@ -105,6 +116,29 @@ fn parse_args() -> Result<Option<Args>, String> {
                 let v = value()?;
                 opts.keep_alive_idle_ms =
                     v.parse().map_err(|_| format!("invalid idle time: {v}"))?;
+            }
+            "--rate-limit" => {
+                let v = value()?;
+                opts.rate_limit = v.parse().map_err(|_| format!("invalid rate limit: {v}"))?;
+            }
+            "--rate-limit-window-ms" => {
+                let v = value()?;
+                opts.rate_limit_window_ms = v
+                    .parse()
+                    .ok()
+                    .filter(|&ms| ms > 0)
+                    .ok_or_else(|| format!("invalid rate-limit window: {v}"))?;
+            }
+            "--rate-limit-scope" => {
+                let v = value()?;
+                opts.rate_limit_scope = cxoauth_sim::RateLimitScope::parse(&v)
+                    .ok_or_else(|| format!("--rate-limit-scope must be token or client: {v}"))?;
+            }
+            "--token-idle-timeout-ms" => {
+                let v = value()?;
+                opts.token_idle_timeout_ms = v
+                    .parse()
+                    .map_err(|_| format!("invalid idle timeout: {v}"))?;
             }
             other => return Err(format!("unknown argument: {other}")),
         }

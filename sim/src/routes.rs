@@ -59,6 +59,9 @@ pub async fn handle(shared: &Shared, req: &Request) -> Outcome {
 
     let mut delivery = Delivery::Whole;
     let resp = match shared.take_fault(target, &req.method, &req.path) {
+        None if target == Target::Token && shared.token_outage() => {
+            status_fault(target, 503, None, None, corr)
+        }
         None => normal(shared, req, target, corr),
         Some(Action::Delay { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -91,6 +94,9 @@ pub async fn handle(shared: &Shared, req: &Request) -> Outcome {
         Some(Action::LargeBody { bytes }) => Response::json_raw(200, large_body(bytes)),
         Some(Action::Redirect { location }) => Response::new(302).header("Location", &location),
     };
+    if target == Target::Api && resp.status == 429 {
+        shared.count_429();
+    }
     Outcome::Respond(with_correlation(resp, corr), delivery)
 }
 

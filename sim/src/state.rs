@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::quota::{Quota, RateLimitScope, Standing};
 use crate::{Action, Counters, Fault, SimOptions, Target};
 
 /// Prune expired tokens once the table grows beyond this size.
@@ -19,6 +20,14 @@ pub struct Shared {
     tenant_id: String,
     base_url: OnceLock<String>,
     inner: Mutex<Inner>,
+    /// The API rate limit (see [`crate::quota`]) and its start-up settings.
+    quota: Mutex<Quota>,
+    start_quota: (u64, Duration, RateLimitScope),
+    /// A token unused for longer than this is revoked (answers 401); 0: never.
+    token_idle_ms: std::sync::atomic::AtomicU64,
+    start_token_idle_ms: u64,
+    /// The token endpoint answers 503 until then (a login-service outage).
+    token_outage_until: Mutex<Option<Instant>>,
 }
 
 struct Inner {
@@ -45,6 +54,8 @@ struct TokenInfo {
     client_id: String,
     /// `None` when the lifetime is too large to represent (never expires).
     expires: Option<Instant>,
+    /// Issued or last presented to the API (idle revocation).
+    last_used: Instant,
 }
 
 impl TokenInfo {
@@ -71,6 +82,19 @@ impl Shared {
             start_cxone_lifetime: opts.cxone_token_lifetime_s,
             tenant_id: opts.tenant_id.clone(),
             base_url: OnceLock::new(),
+            quota: Mutex::new(Quota::new(
+                opts.rate_limit,
+                Duration::from_millis(opts.rate_limit_window_ms),
+                opts.rate_limit_scope,
+            )),
+            start_quota: (
+                opts.rate_limit,
+                Duration::from_millis(opts.rate_limit_window_ms),
+                opts.rate_limit_scope,
+            ),
+            token_idle_ms: opts.token_idle_timeout_ms.into(),
+            start_token_idle_ms: opts.token_idle_timeout_ms,
+            token_outage_until: Mutex::new(None),
             inner: Mutex::new(Inner {
                 counters: Counters::default(),
                 clients: opts.clients.iter().cloned().collect(),
@@ -204,6 +228,61 @@ impl Shared {
         inner.token_prefix.clear();
         drop(inner);
         self.set_keep_alive_idle_ms(self.start_keep_alive_idle_ms);
+        let (limit, window, scope) = self.start_quota;
+        *self.quota.lock().unwrap_or_else(|e| e.into_inner()) = Quota::new(limit, window, scope);
+        self.set_token_idle_timeout_ms(self.start_token_idle_ms);
+        *self
+            .token_outage_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Changes the API rate limit (what is `None` stays); windows in progress are forgotten.
+    pub fn set_rate_limit(
+        &self,
+        limit: Option<u64>,
+        window: Option<Duration>,
+        scope: Option<RateLimitScope>,
+    ) {
+        let mut q = self.quota.lock().unwrap_or_else(|e| e.into_inner());
+        *q = Quota::new(
+            limit.unwrap_or(q.limit),
+            window.unwrap_or(q.window),
+            scope.unwrap_or(q.scope),
+        );
+    }
+
+    /// Counts one API request of an authenticated token (`None`: no limit configured).
+    pub fn rate_limit(&self, token: &str, client_id: &str) -> Option<Standing> {
+        self.quota
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take(token, client_id, Instant::now())
+    }
+
+    pub fn count_429(&self) {
+        self.lock().counters.api_429s += 1;
+    }
+
+    pub fn set_token_idle_timeout_ms(&self, ms: u64) {
+        self.token_idle_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The token endpoint answers 503 for `d` from now (`Duration::ZERO`: the outage ends).
+    pub fn set_token_outage(&self, d: Duration) {
+        *self
+            .token_outage_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Instant::now().checked_add(d);
+    }
+
+    /// Whether the login service is out now (see [`Shared::set_token_outage`]).
+    pub fn token_outage(&self) -> bool {
+        self.token_outage_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|until| Instant::now() < until)
     }
 
     pub fn set_token_prefix(&self, prefix: &str) {
@@ -274,6 +353,7 @@ impl Shared {
             TokenInfo {
                 client_id: client_id.to_string(),
                 expires: now.checked_add(Duration::from_secs(lifetime)),
+                last_used: now,
             },
         );
         inner
@@ -346,20 +426,34 @@ impl Shared {
             TokenInfo {
                 client_id: client_id.to_string(),
                 expires: now.checked_add(Duration::from_secs(lifetime)),
+                last_used: now,
             },
         );
         inner.counters.tokens_issued += 1;
         (token, lifetime)
     }
 
-    /// The client id of a known, unexpired, unrevoked token.
+    /// The client id of a known, unexpired, unrevoked token. A token unused for longer than
+    /// the idle timeout is revoked here (as Genesys does after the organisation's inactivity
+    /// timeout); any other is marked used.
     pub fn token_client(&self, token: &str) -> Option<String> {
         let now = Instant::now();
-        self.lock()
-            .tokens
-            .get(token)
-            .filter(|t| t.is_valid(now))
-            .map(|t| t.client_id.clone())
+        let idle = match self
+            .token_idle_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        let mut inner = self.lock();
+        let t = inner.tokens.get_mut(token).filter(|t| t.is_valid(now))?;
+        if idle.is_some_and(|idle| now.saturating_duration_since(t.last_used) > idle) {
+            inner.tokens.remove(token);
+            inner.counters.idle_revocations += 1;
+            return None;
+        }
+        t.last_used = now;
+        Some(t.client_id.clone())
     }
 }
 

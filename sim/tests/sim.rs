@@ -695,3 +695,158 @@ fn https_mode_serves_with_its_own_certificate() {
     let _ = std::io::Read::read_to_end(c.reader.get_mut(), &mut got);
     assert!(!got.starts_with(b"HTTP/"), "{got:?}");
 }
+
+#[test]
+fn rate_limit_per_token_with_headers_from_the_window() {
+    let sim = Simulator::start(SimOptions {
+        rate_limit: 3,
+        rate_limit_window_ms: 1500,
+        ..SimOptions::default()
+    })
+    .unwrap();
+    let (t1, t2) = (get_token(&sim), get_token(&sim));
+    let (b1, b2) = (format!("Bearer {t1}"), format!("Bearer {t2}"));
+    let mut c = Client::connect(&sim);
+    let started = std::time::Instant::now();
+    for n in 1..=3 {
+        let r = c.get_bearer("/api/v2/echo", &b1);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("inin-ratelimit-allowed"), Some("3"));
+        assert_eq!(
+            r.header("inin-ratelimit-count"),
+            Some(n.to_string().as_str())
+        );
+        let reset: u64 = r.header("inin-ratelimit-reset").unwrap().parse().unwrap();
+        assert!((1..=2).contains(&reset), "{reset}");
+    }
+    let r = c.get_bearer("/api/v2/organizations/me", &b1);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json()["code"], "too.many.requests.retry.after");
+    let retry: u64 = r.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(r.header("inin-ratelimit-count"), Some("3"));
+    // the other token has its own window
+    let r = c.get_bearer("/api/v2/tokens/me", &b2);
+    assert_eq!(
+        (r.status, r.header("inin-ratelimit-count")),
+        (200, Some("1"))
+    );
+    assert_eq!(sim.counters().api_429s, 1);
+    // an injected 429 is counted too
+    sim.inject(Fault::api(Action::Status {
+        status: 429,
+        retry_after: Some("1".into()),
+        body: None,
+    }));
+    assert_eq!(c.get_bearer("/api/v2/echo", &b2).status, 429);
+    assert_eq!(sim.counters().api_429s, 2);
+    // once the window has passed (bounded wait for the clock), a new one starts
+    while started.elapsed() < Duration::from_millis(1600) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = c.get_bearer("/api/v2/echo", &b1);
+    assert_eq!(
+        (r.status, r.header("inin-ratelimit-count")),
+        (200, Some("1"))
+    );
+    // reset goes back to the start-up settings and forgets the windows
+    sim.reset();
+    let t3 = get_token(&sim);
+    let r = c.get_bearer("/api/v2/echo", &format!("Bearer {t3}"));
+    assert_eq!(r.header("inin-ratelimit-count"), Some("1"));
+}
+
+#[test]
+fn rate_limit_per_client_and_admin_config() {
+    let sim = Simulator::start(SimOptions::default()).unwrap();
+    let t1 = get_token(&sim);
+    let mut c = Client::connect(&sim);
+    // no limit: only organizations/me carries (constant) rate-limit headers
+    let r = c.get_bearer("/api/v2/echo", &format!("Bearer {t1}"));
+    assert_eq!(r.header("inin-ratelimit-count"), None);
+    let r = c.get_bearer("/api/v2/organizations/me", &format!("Bearer {t1}"));
+    assert_eq!(r.header("inin-ratelimit-allowed"), Some("300"));
+    let mut admin = Client::connect(&sim);
+    let bad = admin.request(
+        "POST",
+        "/__admin/config",
+        &[],
+        br#"{"rate_limit_scope":"nope"}"#,
+    );
+    assert_eq!(bad.status, 400);
+    let r = admin.request(
+        "POST",
+        "/__admin/config",
+        &[],
+        br#"{"rate_limit":2,"rate_limit_window_ms":60000,"rate_limit_scope":"client"}"#,
+    );
+    assert_eq!(r.status, 204);
+    let t2 = get_token(&sim);
+    // two tokens of one client share its window
+    let r = c.get_bearer("/api/v2/echo", &format!("Bearer {t1}"));
+    assert_eq!(r.header("inin-ratelimit-count"), Some("1"));
+    let r = c.get_bearer("/api/v2/echo", &format!("Bearer {t2}"));
+    assert_eq!(
+        (r.status, r.header("inin-ratelimit-count")),
+        (200, Some("2"))
+    );
+    let r = c.get_bearer("/api/v2/echo", &format!("Bearer {t2}"));
+    assert_eq!(r.status, 429);
+    let reset: u64 = r.header("inin-ratelimit-reset").unwrap().parse().unwrap();
+    assert!((59..=60).contains(&reset), "{reset}");
+    // an unknown token is 401 without rate-limit headers and is not counted
+    let r = c.get_bearer("/api/v2/echo", "Bearer nope");
+    assert_eq!((r.status, r.header("inin-ratelimit-count")), (401, None));
+    assert_eq!(sim.counters().api_429s, 1);
+}
+
+#[test]
+fn idle_tokens_are_revoked_and_outages_end() {
+    let sim = Simulator::start(SimOptions {
+        token_idle_timeout_ms: 300,
+        ..SimOptions::default()
+    })
+    .unwrap();
+    let token = get_token(&sim);
+    let bearer = format!("Bearer {token}");
+    let mut c = Client::connect(&sim);
+    // used more often than the idle timeout: stays valid for longer than it
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(700) {
+        assert_eq!(c.get_bearer("/api/v2/tokens/me", &bearer).status, 200);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // unused for longer: revoked
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(c.get_bearer("/api/v2/tokens/me", &bearer).status, 401);
+    assert_eq!(sim.counters().idle_revocations, 1);
+
+    // admin config: off again; a login-service outage answers 503 until it ends
+    let mut admin = Client::connect(&sim);
+    let r = admin.request(
+        "POST",
+        "/__admin/config",
+        &[],
+        br#"{"token_idle_timeout_ms":0,"token_outage_ms":60000}"#,
+    );
+    assert_eq!(r.status, 204);
+    let auth = basic("demo-client", "demo-secret");
+    let r = c.request(
+        "POST",
+        "/oauth/token",
+        &[FORM, ("Authorization", &auth)],
+        b"grant_type=client_credentials",
+    );
+    assert_eq!(
+        (r.status, &r.json()["error"]),
+        (503, &Value::from("server_error"))
+    );
+    sim.token_outage(Duration::ZERO);
+    let token = get_token(&sim);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        c.get_bearer("/api/v2/tokens/me", &format!("Bearer {token}"))
+            .status,
+        200
+    );
+}

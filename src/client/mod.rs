@@ -6,6 +6,7 @@
 pub mod cancel;
 pub(crate) mod gate;
 pub mod metrics;
+pub(crate) mod pacing;
 pub mod request;
 
 pub use request::*;

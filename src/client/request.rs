@@ -71,6 +71,8 @@ pub struct Client {
     closed: AtomicBool,
     /// Client-wide "rate limited until" from the API's 429 + Retry-After.
     gate: Gate,
+    /// Pacing to the API's rate-limit headers (`rate_limit_pacing`).
+    pacer: super::pacing::Pacer,
     stats: Arc<Stats>,
 }
 
@@ -99,6 +101,7 @@ impl Client {
             cancel: watch::channel(0).0,
             closed: AtomicBool::new(false),
             gate: Gate::default(),
+            pacer: Default::default(),
         })
     }
 
@@ -156,6 +159,9 @@ impl Client {
                 "401": st.retries_401.load(Relaxed),
             },
             "rate_limited_until_unix_ms": limited.map(to_ms),
+            "pacing_waits": self.pacer.waits.load(Relaxed),
+            "pacing_wait_ms": self.pacer.wait_ms.load(Relaxed),
+            "rate_limit": self.pacer.rate_limit_json(),
             "token_expires_unix_ms": self.tokens.current().map(|t| t.expires_unix_ms),
             "last_error": st.last_error().map(|e| serde_json::json!({
                 "code": e.code,
@@ -323,6 +329,13 @@ impl Client {
                     Ok(t) => t,
                     Err(e) => return Attempt::done(Err(e)),
                 };
+                let permit = match cfg.rate_limit_pacing {
+                    true => match self.pacer.acquire(cfg, token.generation, deadline).await {
+                        Ok(p) => Some(p),
+                        Err(paced) => return Attempt::done(Ok(paced)),
+                    },
+                    false => None,
+                };
                 let sent = match self.send_once(&req, &token, deadline).await {
                     Ok(sent) => {
                         self.stats.metrics.attempt(cause);
@@ -330,6 +343,9 @@ impl Client {
                     }
                     Err(e) => return Attempt::done(Err(e)),
                 };
+                if let (Some(p), Ok(resp)) = (permit, &sent) {
+                    p.observe(cfg, resp);
+                }
                 match sent {
                     // the token died early (revoked, idle timeout): one new token, one resend
                     Ok(resp)

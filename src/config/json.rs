@@ -65,6 +65,27 @@ pub(crate) fn opt_bool(obj: &Map<String, Value>, key: &str) -> Result<Option<boo
     }
 }
 
+/// A JSON number from `min` to `max` (a fraction such as `refresh_at_fraction`).
+pub(crate) fn opt_fraction(
+    obj: &Map<String, Value>,
+    key: &str,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            _ => Err(Error::config(format!(
+                "config key \"{key}\" must be a number from {min} to {max}"
+            ))),
+        },
+        Some(_) => Err(Error::config(format!(
+            "config key \"{key}\" must be a number"
+        ))),
+    }
+}
+
 pub(crate) fn opt_u64(
     obj: &Map<String, Value>,
     key: &str,

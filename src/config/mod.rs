@@ -119,6 +119,15 @@ pub struct Config {
     pub scope: Option<String>,
     /// Wanted refresh margin; the effective one is clamped per token (see `token.rs`).
     pub refresh_margin: Duration,
+    /// Proactive refresh starts at this fraction of a token's lifetime (`refresh_at_fraction`;
+    /// `refresh_margin` still bounds it from the end, see `token.rs`).
+    pub refresh_at_fraction: f64,
+    /// A cached token unused this long is treated as revoked (`token_idle_timeout_s`); zero:
+    /// off.
+    pub token_idle_timeout: Duration,
+    /// Pace API calls to the replies' rate-limit headers (`rate_limit_pacing`, see
+    /// `pacing.rs`).
+    pub rate_limit_pacing: bool,
     /// Per-attempt timeout (connect + send + whole reply).
     pub timeout: Duration,
     /// Whole call, retries and waits included.
@@ -208,6 +217,9 @@ impl fmt::Debug for Config {
             .field("grant", &self.grant)
             .field("scope", &self.scope)
             .field("refresh_margin", &self.refresh_margin)
+            .field("refresh_at_fraction", &self.refresh_at_fraction)
+            .field("token_idle_timeout", &self.token_idle_timeout)
+            .field("rate_limit_pacing", &self.rate_limit_pacing)
             .field("timeout", &self.timeout)
             .field("deadline", &self.deadline)
             .field("max_retries", &self.max_retries)
@@ -226,6 +238,8 @@ impl fmt::Debug for Config {
 }
 
 pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
+pub const DEFAULT_REFRESH_AT_FRACTION: f64 = 0.5;
+pub const REFRESH_AT_FRACTION_RANGE: (f64, f64) = (0.1, 0.95);
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_DEADLINE_MS: u64 = 60_000;
 pub const DEFAULT_MAX_RETRIES: u64 = 3;
@@ -275,6 +289,11 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     let secs = Duration::from_secs;
     let refresh_margin =
         secs(opt_u64(obj, "refresh_margin_s", 0, 86_400)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
+    let (lo, hi) = REFRESH_AT_FRACTION_RANGE;
+    let refresh_at_fraction = json::opt_fraction(obj, "refresh_at_fraction", lo, hi)?
+        .unwrap_or(DEFAULT_REFRESH_AT_FRACTION);
+    let token_idle_timeout = secs(opt_u64(obj, "token_idle_timeout_s", 0, 86_400)?.unwrap_or(0));
+    let rate_limit_pacing = opt_bool(obj, "rate_limit_pacing")?.unwrap_or(true);
     let timeout = ms(opt_u64(obj, "timeout_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_TIMEOUT_MS));
     let deadline = ms(opt_u64(obj, "deadline_ms", 1, 86_400_000)?.unwrap_or(DEFAULT_DEADLINE_MS));
     let max_retries = opt_u64(obj, "max_retries", 0, 100)?.unwrap_or(DEFAULT_MAX_RETRIES) as u32;
@@ -476,6 +495,9 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         grant,
         scope,
         refresh_margin,
+        refresh_at_fraction,
+        token_idle_timeout,
+        rate_limit_pacing,
         timeout,
         deadline,
         max_retries,

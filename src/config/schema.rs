@@ -13,6 +13,8 @@ pub enum Kind {
     Boolean,
     /// A JSON object with the sub-keys of [`Key::fields`].
     Object,
+    /// A fraction (JSON number); its range is `fmin`..=`fmax`.
+    Number,
 }
 
 /// One configuration key.
@@ -24,6 +26,8 @@ pub struct Key {
     pub default: Option<&'static str>,
     pub min: Option<u64>,
     pub max: Option<u64>,
+    /// Range of a [`Kind::Number`] key.
+    pub frange: Option<(f64, f64)>,
     /// Allowed values of a string key (empty: any).
     pub values: &'static [&'static str],
     /// Environment variables read when the key is absent (in order).
@@ -41,6 +45,7 @@ const fn key(name: &'static str, kind: Kind, description: &'static str) -> Key {
         default: None,
         min: None,
         max: None,
+        frange: None,
         values: &[],
         env: &[],
         secret: false,
@@ -109,6 +114,12 @@ pub const SCHEMA: &[Key] = &[
     },
     key("scope", Str, "sent as scope"),
     int("refresh_margin_s", "60", 0, 86_400, "refresh this long before expiry (at most half the lifetime)"),
+    Key {
+        default: Some("0.5"),
+        frange: Some((0.1, 0.95)),
+        ..key("refresh_at_fraction", Kind::Number, "proactive refresh starts at this fraction of the token's lifetime (refresh_margin_s still bounds it from the end)")
+    },
+    int("token_idle_timeout_s", "0", 0, 86_400, "a cached token unused this long is treated as revoked (the org's inactivity timeout; 0: off)"),
     int("timeout_ms", "10000", 1, 3_600_000, "per attempt: connect, send, whole reply"),
     int("deadline_ms", "60000", 1, 86_400_000, "whole call, retries and waits included"),
     int("max_retries", "3", 0, 100, "retries after 429 / 5xx / connection failures"),
@@ -117,6 +128,10 @@ pub const SCHEMA: &[Key] = &[
         ..key("retry_non_idempotent", Boolean, "also retry POST/PATCH after 502-504 or a failure after sending")
     },
     int("max_retry_after_s", "180", 0, 86_400, "a longer Retry-After is not waited for"),
+    Key {
+        default: Some("true"),
+        ..key("rate_limit_pacing", Boolean, "pace API calls to the replies' rate-limit headers (inin-ratelimit-*, RateLimit, X-RateLimit-*)")
+    },
     int("backoff_base_ms", "200", 1, 600_000, "exponential backoff base (full jitter)"),
     int("backoff_max_ms", "10000", 1, 3_600_000, "exponential backoff cap"),
     int("max_body_bytes", "16777216", 1024, 1 << 32, "larger replies are OAUTH_ERR_PROTOCOL"),
@@ -195,6 +210,7 @@ fn keys_json(keys: &[Key]) -> Vec<Value> {
                     Kind::Integer => "integer",
                     Kind::Boolean => "boolean",
                     Kind::Object => "object",
+                    Kind::Number => "number",
                 },
                 "default": k.default.map(|d| serde_json::from_str::<Value>(d).expect("default is JSON")),
                 "secret": k.secret,
@@ -206,6 +222,10 @@ fn keys_json(keys: &[Key]) -> Vec<Value> {
             }
             if let Some(m) = k.max {
                 o["maximum"] = json!(m);
+            }
+            if let Some((lo, hi)) = k.frange {
+                o["minimum"] = json!(lo);
+                o["maximum"] = json!(hi);
             }
             if !k.values.is_empty() {
                 o["enum"] = json!(k.values);
@@ -255,6 +275,16 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(d("refresh_margin_s"), DEFAULT_REFRESH_MARGIN_S);
+        assert_eq!(d("token_idle_timeout_s"), 0);
+        let f = SCHEMA
+            .iter()
+            .find(|k| k.name == "refresh_at_fraction")
+            .unwrap();
+        assert_eq!(
+            f.default.unwrap().parse::<f64>().unwrap(),
+            DEFAULT_REFRESH_AT_FRACTION
+        );
+        assert_eq!(f.frange, Some(REFRESH_AT_FRACTION_RANGE));
         assert_eq!(d("timeout_ms"), DEFAULT_TIMEOUT_MS);
         assert_eq!(d("deadline_ms"), DEFAULT_DEADLINE_MS);
         assert_eq!(d("max_retries"), DEFAULT_MAX_RETRIES);

@@ -3,7 +3,8 @@
 //!
 //! * A valid token is read with one atomic load and one clock read, no lock, until shortly
 //!   before it expires ([`EXPIRY_GUARD`]) — also while a refresh runs or keeps failing.
-//! * Each token arms a timer on the runtime at `refresh_at` (= expiry − margin, fired up to a
+//! * Each token arms a timer on the runtime at `refresh_at` (see `token_timing.rs`: a
+//!   fraction of the lifetime, or expiry − margin if that comes first; fired up to a
 //!   tenth of the margin early, at random, so a fleet does not refresh in lockstep): an idle
 //!   client keeps a fresh token and no reader waits for a refresh. A failed refresh is tried
 //!   again after the failure's backoff window, for as long as the token is valid.
@@ -72,6 +73,8 @@ pub struct CachedToken {
     /// stepped back meanwhile, while the refresh timer (monotonic) normally replaces the token
     /// well before it expires.
     quick_until_wall_ms: u64,
+    /// Idle revocation (`token_idle_timeout_s`, see [`super::timing`]).
+    last_use: super::timing::LastUse,
 }
 
 /// How much earlier than the boot-clock answer the quick check gives up: more than the coarse
@@ -292,6 +295,9 @@ impl TokenManager {
             // a forked child's first call: its own fetch state and refresh timer
             let _ = self.live();
         }
+        if !self.inner.cfg.token_idle_timeout.is_zero() {
+            return None; // every use is marked, and an idle token replaced: the slow path
+        }
         let now = crate::rt::clock::wall_coarse_ms();
         self.inner
             .hot
@@ -313,6 +319,17 @@ impl TokenManager {
         if !t.is_usable() {
             return Ok(None);
         }
+        if t.last_use.idle_too_long(&self.inner.cfg) {
+            // the server revoked it by now: a new token before the next request, not a 401
+            if self.invalidate(t.generation) {
+                log_line!(
+                    Level::Info,
+                    "token unused for longer than token_idle_timeout_s: treated as revoked, fetching a new one"
+                );
+            }
+            return Ok(None);
+        }
+        t.last_use.touch(&self.inner.cfg);
         if !t.is_fresh() {
             let live = self.live()?;
             if live.timer_for.load(Ordering::Acquire) != t.generation {
@@ -705,6 +722,8 @@ impl Inner {
     }
 
     fn entry_of(&self, g: &TokenGrant) -> Entry {
+        // the shared entry stays until expiry − margin (as before refresh_at_fraction): a
+        // process starting during a login-service outage still finds it
         let margin = effective_margin(self.cfg.refresh_margin, g.expires_in);
         Entry {
             token: g.access_token.clone(),
@@ -724,7 +743,7 @@ impl Inner {
         let bearer = secret::header_value(buf)?;
         // Lifetimes count from when the request was sent: never later than the server's clock.
         let lifetime = grant.expires_in;
-        let margin = effective_margin(self.cfg.refresh_margin, lifetime);
+        let margin = super::timing::refresh_margin(&self.cfg, lifetime);
         let expires_at = crate::rt::clock::instant_after(requested_at, lifetime);
         let refresh_at = expires_at.checked_sub(margin).unwrap_or(requested_at);
         let elapsed = requested_at.elapsed();
@@ -743,6 +762,7 @@ impl Inner {
             refresh_boot_ns: boot_after(left.saturating_sub(margin)),
             usable_until_boot_ns: boot_after(usable_for),
             quick_until_wall_ms,
+            last_use: super::timing::LastUse::now(),
         });
         let mut hot = self.hot.writer();
         self.slot.store(Some(Arc::clone(&token)));

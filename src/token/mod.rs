@@ -7,5 +7,6 @@ pub mod cache;
 pub(crate) mod hot;
 pub mod manager;
 pub mod providers;
+pub(crate) mod timing;
 
 pub use manager::*;
