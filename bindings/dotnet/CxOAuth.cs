@@ -283,7 +283,8 @@ namespace CxOAuth
     public sealed class ConfigKeyInfo
     {
         public string Name { get; internal set; }
-        /// <summary>"string", "integer" or "boolean".</summary>
+        /// <summary>"string", "integer", "boolean", "number" (a fraction: double) or "object"
+        /// (with <see cref="Properties"/>).</summary>
         public string Type { get; internal set; }
         public bool Secret { get; internal set; }
         public string Description { get; internal set; }
@@ -291,6 +292,8 @@ namespace CxOAuth
         public IReadOnlyList<string> Env { get; internal set; }
         /// <summary>Allowed values, or null.</summary>
         public IReadOnlyList<string> Enum { get; internal set; }
+        /// <summary>The sub-keys of an "object" key (empty for the others).</summary>
+        public IReadOnlyList<ConfigKeyInfo> Properties { get; internal set; }
         public override string ToString() { return Name + " (" + Type + ")"; }
     }
 
@@ -301,7 +304,7 @@ namespace CxOAuth
     /// <c>services.Configure&lt;OAuthConfig&gt;(configuration.GetSection("CxOAuth"))</c>.
     /// Keys added to the library after this binding go into <see cref="Extra"/> by their
     /// library name (e.g. <c>"CxOAuth:Extra:new_key": "5"</c>); their values are typed by the
-    /// library's own schema (integer, boolean or string).</summary>
+    /// library's own schema (integer, number, boolean, object as JSON text, or string).</summary>
     public class OAuthConfig
     {
         [ConfigKey("platform")] public string Platform { get; set; }
@@ -318,11 +321,18 @@ namespace CxOAuth
         [ConfigKey("client_auth")] public string ClientAuth { get; set; }
         [ConfigKey("scope")] public string Scope { get; set; }
         [ConfigKey("refresh_margin_s")] public int? RefreshMarginS { get; set; }
+        /// <summary>Proactive refresh starts at this fraction of the token's lifetime (0.1 to
+        /// 0.95, default 0.5; <see cref="RefreshMarginS"/> still bounds it from the end).</summary>
+        [ConfigKey("refresh_at_fraction")] public double? RefreshAtFraction { get; set; }
+        /// <summary>A cached token unused this long is treated as revoked (0, the default: off).</summary>
+        [ConfigKey("token_idle_timeout_s")] public int? TokenIdleTimeoutS { get; set; }
         [ConfigKey("timeout_ms")] public int? TimeoutMs { get; set; }
         [ConfigKey("deadline_ms")] public int? DeadlineMs { get; set; }
         [ConfigKey("max_retries")] public int? MaxRetries { get; set; }
         [ConfigKey("retry_non_idempotent")] public bool? RetryNonIdempotent { get; set; }
         [ConfigKey("max_retry_after_s")] public int? MaxRetryAfterS { get; set; }
+        /// <summary>Pace API calls to the replies' rate-limit headers (default true).</summary>
+        [ConfigKey("rate_limit_pacing")] public bool? RateLimitPacing { get; set; }
         [ConfigKey("backoff_base_ms")] public int? BackoffBaseMs { get; set; }
         [ConfigKey("backoff_max_ms")] public int? BackoffMaxMs { get; set; }
         [ConfigKey("max_body_bytes")] public long? MaxBodyBytes { get; set; }
@@ -340,24 +350,26 @@ namespace CxOAuth
         [ConfigKey("client_key_file")] public string ClientKeyFile { get; set; }
         [ConfigKey("client_cert_pem")] public string ClientCertPem { get; set; }
         [ConfigKey("client_key_pem")] public string ClientKeyPem { get; set; }
+        /// <summary>Route the token endpoint and the API through an egress gateway (null: none).</summary>
+        [ConfigKey("gateway")] public GatewayConfig Gateway { get; set; }
 
         /// <summary>Further keys by their library name (keys newer than this binding). Values
-        /// are strings, typed by the library's schema when serialised; a key also set by a
-        /// property is an error.</summary>
+        /// are strings, typed by the library's schema when serialised (an object key takes
+        /// JSON object text); a key also set by a property is an error.</summary>
         public Dictionary<string, string> Extra { get; set; }
 
         /// <summary>Core keys that this binding knowingly has no property for: they are
         /// reachable through <see cref="Extra"/> only (checked by the tests against the schema).</summary>
-        public static readonly IReadOnlyList<string> ReachableViaExtraOnly = new[] { "gateway" }; // a JSON object: Extra["gateway"] = "{\"host\":...}"
+        public static readonly IReadOnlyList<string> ReachableViaExtraOnly = new string[0];
 
         public OAuthConfig() { Extra = new Dictionary<string, string>(StringComparer.Ordinal); }
 
         static readonly List<KeyValuePair<string, PropertyInfo>> Properties = FindProperties();
 
-        static List<KeyValuePair<string, PropertyInfo>> FindProperties()
+        internal static List<KeyValuePair<string, PropertyInfo>> FindProperties(Type type = null)
         {
             var list = new List<KeyValuePair<string, PropertyInfo>>();
-            foreach (var p in typeof(OAuthConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            foreach (var p in (type ?? typeof(OAuthConfig)).GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
                 var a = (ConfigKeyAttribute)Attribute.GetCustomAttribute(p, typeof(ConfigKeyAttribute));
                 if (a != null) list.Add(new KeyValuePair<string, PropertyInfo>(a.Name, p));
@@ -377,16 +389,7 @@ namespace CxOAuth
         {
             var sb = new StringBuilder("{");
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var kv in Properties)
-            {
-                var v = kv.Value.GetValue(this, null);
-                if (v == null) continue;
-                seen.Add(kv.Key);
-                Key(sb, kv.Key);
-                if (v is string) sb.Append(JsonString((string)v));
-                else if (v is bool) sb.Append((bool)v ? "true" : "false");
-                else sb.Append(Convert.ToString(v, CultureInfo.InvariantCulture));
-            }
+            WriteProperties(sb, this, Properties, seen);
             if (Extra != null && Extra.Count > 0)
             {
                 var types = OAuthClient.ConfigKeyTypes();
@@ -404,6 +407,32 @@ namespace CxOAuth
             return sb.Append('}').ToString();
         }
 
+        /// <summary>Writes the non-null <see cref="ConfigKeyAttribute"/> properties of
+        /// <paramref name="obj"/> as members of the JSON object being built in sb.</summary>
+        internal static void WriteProperties(StringBuilder sb, object obj, List<KeyValuePair<string, PropertyInfo>> props, HashSet<string> seen)
+        {
+            foreach (var kv in props)
+            {
+                var v = kv.Value.GetValue(obj, null);
+                if (v == null) continue;
+                if (seen != null) seen.Add(kv.Key);
+                Key(sb, kv.Key);
+                if (v is string) sb.Append(JsonString((string)v));
+                else if (v is bool) sb.Append((bool)v ? "true" : "false");
+                else if (v is double) sb.Append(JsonNumber(kv.Key, (double)v));
+                else if (v is GatewayConfig) sb.Append(((GatewayConfig)v).ToJson());
+                else sb.Append(Convert.ToString(v, CultureInfo.InvariantCulture));
+            }
+        }
+
+        /// <summary>A finite double as a JSON number ("R": it reads back as the same double).</summary>
+        static string JsonNumber(string key, double d)
+        {
+            if (double.IsNaN(d) || double.IsInfinity(d))
+                throw new ArgumentException("config key \"" + key + "\" needs a finite number");
+            return d.ToString("R", CultureInfo.InvariantCulture);
+        }
+
         static string ExtraValue(string key, string value, string type)
         {
             if (type == "integer")
@@ -412,6 +441,13 @@ namespace CxOAuth
                 if (!long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n))
                     throw new ArgumentException("config key \"" + key + "\" needs an integer, got \"" + value + "\"");
                 return n.ToString(CultureInfo.InvariantCulture);
+            }
+            if (type == "number")
+            {
+                double d;
+                if (!double.TryParse(value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
+                    throw new ArgumentException("config key \"" + key + "\" needs a number, got \"" + value + "\"");
+                return JsonNumber(key, d);
             }
             if (type == "boolean")
             {
@@ -463,6 +499,44 @@ namespace CxOAuth
             }
             return sb.Append('"').ToString();
         }
+    }
+
+    /// <summary>The "gateway" key of <see cref="OAuthConfig"/>: the token endpoint becomes
+    /// Protocol://Host:Port{LoginPathPrefix}/oauth/token and the API base
+    /// Protocol://Host:Port{ApiPathPrefix}. Null properties are not sent (library defaults).
+    /// Binds from IConfiguration (<c>"CxOAuth:Gateway:Host": "gw.example"</c>).</summary>
+    public class GatewayConfig
+    {
+        /// <summary>Gateway host name or address (required).</summary>
+        [ConfigKey("host")] public string Host { get; set; }
+        /// <summary>"https" (default) or "http" (loopback only).</summary>
+        [ConfigKey("protocol")] public string Protocol { get; set; }
+        /// <summary>Default 443 (https) or 80 (http).</summary>
+        [ConfigKey("port")] public int? Port { get; set; }
+        /// <summary>Path prefix of the login (token) side, e.g. "/login".</summary>
+        [ConfigKey("login_path_prefix")] public string LoginPathPrefix { get; set; }
+        /// <summary>Path prefix of the API side, e.g. "/api".</summary>
+        [ConfigKey("api_path_prefix")] public string ApiPathPrefix { get; set; }
+
+        static readonly List<KeyValuePair<string, PropertyInfo>> Properties = OAuthConfig.FindProperties(typeof(GatewayConfig));
+
+        /// <summary>Sub-key name -> property.</summary>
+        public static IDictionary<string, PropertyInfo> KeyProperties()
+        {
+            var d = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
+            foreach (var kv in Properties) d[kv.Key] = kv.Value;
+            return d;
+        }
+
+        /// <summary>The JSON object of the "gateway" key.</summary>
+        public string ToJson()
+        {
+            var sb = new StringBuilder("{");
+            OAuthConfig.WriteProperties(sb, this, Properties, null);
+            return sb.Append('}').ToString();
+        }
+
+        public override string ToString() { return "GatewayConfig" + ToJson(); }
     }
 
     /// <summary>A minimal JSON reader (objects, arrays, strings, numbers, literals) for the
@@ -672,23 +746,31 @@ namespace CxOAuth
             {
                 if (configKeys != null) return configKeys;
                 var doc = (Dictionary<string, object>)MiniJson.Parse(ConfigSchemaJson);
-                var keys = new List<ConfigKeyInfo>();
-                foreach (var o in (List<object>)doc["keys"])
-                {
-                    var k = (Dictionary<string, object>)o;
-                    object e;
-                    keys.Add(new ConfigKeyInfo
-                    {
-                        Name = (string)k["name"],
-                        Type = (string)k["type"],
-                        Secret = k.ContainsKey("secret") && k["secret"] is bool && (bool)k["secret"],
-                        Description = k.ContainsKey("description") ? k["description"] as string : null,
-                        Env = Strings(k.TryGetValue("env", out e) ? e : null) ?? new string[0],
-                        Enum = Strings(k.TryGetValue("enum", out e) ? e : null),
-                    });
-                }
-                return configKeys = keys.AsReadOnly();
+                return configKeys = KeyInfos(doc["keys"]);
             }
+        }
+
+        static IReadOnlyList<ConfigKeyInfo> KeyInfos(object list)
+        {
+            var keys = new List<ConfigKeyInfo>();
+            var l = list as List<object>;
+            if (l == null) return keys.AsReadOnly();
+            foreach (var o in l)
+            {
+                var k = (Dictionary<string, object>)o;
+                object e;
+                keys.Add(new ConfigKeyInfo
+                {
+                    Name = (string)k["name"],
+                    Type = (string)k["type"],
+                    Secret = k.ContainsKey("secret") && k["secret"] is bool && (bool)k["secret"],
+                    Description = k.ContainsKey("description") ? k["description"] as string : null,
+                    Env = Strings(k.TryGetValue("env", out e) ? e : null) ?? new string[0],
+                    Enum = Strings(k.TryGetValue("enum", out e) ? e : null),
+                    Properties = KeyInfos(k.TryGetValue("properties", out e) ? e : null),
+                });
+            }
+            return keys.AsReadOnly();
         }
 
         static IReadOnlyList<string> Strings(object o)

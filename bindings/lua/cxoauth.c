@@ -19,9 +19,10 @@
  *   `cxoauth.take_log()` hands them to whichever Lua state drains it (Kamailio: at the end of
  *   each route, into KSR.log).
  * - The config: a Lua table is written as the JSON object the ABI takes, key by key, without
- *   knowing the keys (strings, integers, booleans, other numbers as JSON numbers): every key
- *   of the schema works, and a key the module has never heard of is passed through verbatim
- *   for the library to accept or refuse (OAUTH_ERR_CONFIG naming it).
+ *   knowing the keys (strings, integers, booleans, other numbers as JSON numbers, a table with
+ *   string keys as a nested JSON object, e.g. `gateway`): every key of the schema works, and a
+ *   key the module has never heard of is passed through verbatim for the library to accept or
+ *   refuse (OAUTH_ERR_CONFIG naming it).
  */
 #include <errno.h>
 #include <math.h>
@@ -263,9 +264,16 @@ static void buf_json_string(buf *b, const char *s, size_t n) {
   buf_add(b, "\"", 1);
 }
 
-/* Writes the table at `idx` as a flat JSON object. Returns NULL or a static error text. */
-static const char *table_to_json(lua_State *L, int idx, buf *b) {
+/* The deepest nesting of config tables (the schema's object keys are one level deep). */
+#define CONFIG_MAX_DEPTH 4
+
+/* Writes the table at `idx` as a JSON object; a value that is a table (string keys only) is
+ * a nested object. Returns NULL or a static error text. */
+static const char *table_to_json_at(lua_State *L, int idx, buf *b, int depth) {
   int first = 1;
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  if (depth > CONFIG_MAX_DEPTH) return "config tables nested too deeply";
+  if (!lua_checkstack(L, 4)) return "out of memory";
   buf_add(b, "{", 1);
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
@@ -303,22 +311,39 @@ static const char *table_to_json(lua_State *L, int idx, buf *b) {
           lua_pop(L, 2);
           return "config numbers must be finite";
         }
-        if (n == floor(n) && fabs(n) < 9007199254740992.0)
+        if (n == floor(n) && fabs(n) < 9007199254740992.0) {
           snprintf(num, sizeof num, "%.0f", (double)n);
-        else
-          snprintf(num, sizeof num, "%.17g", (double)n);
+        } else {
+          /* the shortest text that reads back as the same double (0.75, not 0.7500000...) */
+          int prec;
+          for (prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof num, "%.*g", prec, (double)n);
+            if (strtod(num, NULL) == (double)n) break;
+          }
+        }
         buf_add(b, num, strlen(num));
+        break;
+      }
+      case LUA_TTABLE: {
+        const char *e = table_to_json_at(L, -1, b, depth + 1);
+        if (e) {
+          lua_pop(L, 2);
+          return e;
+        }
         break;
       }
       default:
         lua_pop(L, 2);
-        return "config values must be strings, numbers or booleans";
+        return "config values must be strings, numbers, booleans or tables (objects)";
     }
     lua_pop(L, 1);
   }
   buf_add(b, "}", 1);
   return b->oom ? "out of memory" : NULL;
 }
+
+/* Writes the config table at `idx` as a JSON object. Returns NULL or a static error text. */
+static const char *table_to_json(lua_State *L, int idx, buf *b) { return table_to_json_at(L, idx, b, 0); }
 
 /* cxoauth.config_json(table) -> the JSON text the module passes to the library (for tests
  * and for hosts that keep the text). Errors as luaL_argerror. */

@@ -82,7 +82,28 @@ static class Extra
         { "string", new[] { typeof(string) } },
         { "integer", new[] { typeof(int?), typeof(long?) } },
         { "boolean", new[] { typeof(bool?) } },
+        { "number", new[] { typeof(double?) } },
+        { "object", new[] { typeof(GatewayConfig) } },
     };
+
+    // The class of an object key against the key's sub-keys ("properties"): one property per
+    // sub-key, of the matching type, and no other.
+    static void ObjectMatchesSchema(ConfigKeyInfo k, Type t)
+    {
+        Assert(k.Properties != null && k.Properties.Count > 0, k.Name + ": object key with properties");
+        var props = (IDictionary<string, PropertyInfo>)t.GetMethod("KeyProperties", BindingFlags.Public | BindingFlags.Static).Invoke(null, null);
+        var missing = k.Properties.Where(f => !props.ContainsKey(f.Name)).Select(f => f.Name).ToList();
+        Assert(missing.Count == 0, k.Name + " sub-keys without a " + t.Name + " property: " + string.Join(", ", missing));
+        var names = new HashSet<string>(k.Properties.Select(f => f.Name));
+        var stale = props.Keys.Where(n => !names.Contains(n)).ToList();
+        Assert(stale.Count == 0, t.Name + " properties for sub-keys the core does not know: " + string.Join(", ", stale));
+        foreach (var f in k.Properties)
+        {
+            var p = props[f.Name];
+            Assert(Types[f.Type].Contains(p.PropertyType), k.Name + "." + f.Name + ": " + p.PropertyType.Name + " for " + f.Type);
+            Assert(p.CanRead && p.CanWrite && p.GetSetMethod() != null, k.Name + "." + f.Name + ": public setter (IConfiguration binding)");
+        }
+    }
 
     // Every core key is a typed property (or knowingly left to Extra), of a matching type,
     // serialised under its own name; no property names a key the core does not know.
@@ -101,14 +122,20 @@ static class Extra
         {
             PropertyInfo p;
             if (!props.TryGetValue(k.Name, out p)) continue;
+            Assert(Types.ContainsKey(k.Type), k.Name + ": schema type " + k.Type + " not handled by this test");
             Assert(Types[k.Type].Contains(p.PropertyType), k.Name + ": " + p.PropertyType.Name + " for " + k.Type);
             Assert(p.CanRead && p.CanWrite && p.GetSetMethod() != null, k.Name + ": public setter (IConfiguration binding)");
+            if (k.Type == "object") ObjectMatchesSchema(k, p.PropertyType);
             var cfg = new OAuthConfig();
             object sample = k.Type == "string" ? (object)("v-" + k.Name) : k.Type == "boolean" ? (object)true
+                          : k.Type == "number" ? (object)0.25
+                          : k.Type == "object" ? (object)new GatewayConfig { Host = "v-" + k.Name, Port = 7 }
                           : p.PropertyType == typeof(long?) ? (object)7L : (object)7;
             p.SetValue(cfg, sample, null);
             var json = cfg.ToJson();
-            var expect = "{\"" + k.Name + "\":" + (k.Type == "string" ? "\"v-" + k.Name + "\"" : k.Type == "boolean" ? "true" : "7") + "}";
+            var expect = "{\"" + k.Name + "\":" + (k.Type == "string" ? "\"v-" + k.Name + "\"" : k.Type == "boolean" ? "true"
+                       : k.Type == "number" ? "0.25"
+                       : k.Type == "object" ? "{\"host\":\"v-" + k.Name + "\",\"port\":7}" : "7") + "}";
             Assert(json == expect, k.Name + ": " + json);
             if (k.Secret) Assert(!cfg.ToString().Contains("v-" + k.Name), k.Name + ": secret not in ToString");
         }
@@ -119,11 +146,17 @@ static class Extra
         var cfg = new OAuthConfig { ClientId = "a" };
         cfg.Extra["timeout_ms"] = "5000"; // a core key given via Extra: typed by the schema
         cfg.Extra["retry_non_idempotent"] = "True";
+        cfg.Extra["refresh_at_fraction"] = " 0.75";
+        cfg.Extra["gateway"] = "{\"host\":\"gw\"}";
         cfg.Extra["some_future_key"] = "x";
         var json = cfg.ToJson();
-        Assert(json == "{\"client_id\":\"a\",\"timeout_ms\":5000,\"retry_non_idempotent\":true,\"some_future_key\":\"x\"}", json);
+        Assert(json == "{\"client_id\":\"a\",\"timeout_ms\":5000,\"retry_non_idempotent\":true,\"refresh_at_fraction\":0.75,\"gateway\":{\"host\":\"gw\"},\"some_future_key\":\"x\"}", json);
         var bad = new OAuthConfig(); bad.Extra["timeout_ms"] = "soon";
         Tests.Throws<ArgumentException>(() => bad.ToJson());
+        var badNumber = new OAuthConfig(); badNumber.Extra["refresh_at_fraction"] = "half";
+        Tests.Throws<ArgumentException>(() => badNumber.ToJson());
+        var badObject = new OAuthConfig(); badObject.Extra["gateway"] = "gw.example";
+        Tests.Throws<ArgumentException>(() => badObject.ToJson());
         var dup = new OAuthConfig { TimeoutMs = 1 }; dup.Extra["timeout_ms"] = "2";
         Tests.Throws<ArgumentException>(() => dup.ToJson());
         var e = Tests.Throws<OAuthException>(() => new OAuthClient(cfg));
@@ -131,6 +164,28 @@ static class Extra
         var ok = Sim.Config();
         ok.Extra["max_retries"] = "1";
         using (var c = new OAuthClient(ok)) Assert(c.GetToken().Length > 10, "Extra reaches the core");
+    }
+
+    // The number and object keys, typed: the core accepts them (the gateway routed to the
+    // simulator over loopback http) and refuses a fraction out of range, naming it.
+    public static void CoreAcceptsNumberAndObjectKeys()
+    {
+        var cfg = Sim.Config();
+        cfg.TokenUrl = null; cfg.ApiBase = null;
+        cfg.RefreshAtFraction = 0.75; cfg.TokenIdleTimeoutS = 600; cfg.RateLimitPacing = false;
+        cfg.Gateway = new GatewayConfig { Host = "127.0.0.1", Protocol = "http", Port = Sim.Port };
+        var json = cfg.ToJson();
+        Assert(json.Contains("\"refresh_at_fraction\":0.75,\"token_idle_timeout_s\":600") && json.Contains("\"rate_limit_pacing\":false")
+               && json.Contains("\"gateway\":{\"host\":\"127.0.0.1\",\"protocol\":\"http\",\"port\":" + Sim.Port + "}"), json);
+        using (var c = new OAuthClient(cfg))
+        {
+            Assert(c.GetToken().Length > 10, "token through the gateway");
+            Assert(c.Request("GET", "/api/v2/organizations/me", null, null).StatusCode == 200, "API call through the gateway");
+        }
+        var bad = Sim.Config(); bad.RefreshAtFraction = 0.99;
+        var e = Tests.Throws<OAuthException>(() => new OAuthClient(bad));
+        Assert(e.Code == ResultCode.Config && e.Message.Contains("refresh_at_fraction"), e.Message);
+        Tests.Throws<ArgumentException>(() => new OAuthConfig { RefreshAtFraction = double.NaN }.ToJson());
     }
 
     public static void CoreAcceptsEveryTypedDefault()
@@ -145,11 +200,12 @@ static class Extra
             var d = k["default"];
             if (d == null || (string)k["type"] == "string") continue;
             var p = props[(string)k["name"]];
-            object v = d is bool ? d : p.PropertyType == typeof(long?) ? (object)Convert.ToInt64(d) : (object)Convert.ToInt32(d);
+            object v = d is bool ? d : p.PropertyType == typeof(double?) ? (object)Convert.ToDouble(d)
+                     : p.PropertyType == typeof(long?) ? (object)Convert.ToInt64(d) : (object)Convert.ToInt32(d);
             p.SetValue(cfg, v, null);
             n++;
         }
-        Assert(n >= 8, "integer/boolean defaults: " + n);
+        Assert(n >= 8 && cfg.RefreshAtFraction == 0.5 && cfg.RateLimitPacing == true, "integer/number/boolean defaults: " + n);
         using (var c = new OAuthClient(cfg)) Assert(c.GetToken().Length > 10, "core accepts every default");
     }
 

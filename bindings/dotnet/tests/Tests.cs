@@ -338,6 +338,7 @@ static partial class Tests
             new KeyValuePair<string, Action>("ConfigMatchesSchema", Extra.ConfigMatchesSchema),
             new KeyValuePair<string, Action>("ConfigExtraIsTypedBySchema", Extra.ConfigExtraIsTypedBySchema),
             new KeyValuePair<string, Action>("CoreAcceptsEveryTypedDefault", Extra.CoreAcceptsEveryTypedDefault),
+            new KeyValuePair<string, Action>("CoreAcceptsNumberAndObjectKeys", Extra.CoreAcceptsNumberAndObjectKeys),
             new KeyValuePair<string, Action>("InteropDeclarations", Extra.InteropDeclarations),
             new KeyValuePair<string, Action>("HandlerTokenOnlyToApiOrigin", Extra.HandlerTokenOnlyToApiOrigin),
             new KeyValuePair<string, Action>("Handler401InvalidatesAndRetriesOnce", Extra.Handler401InvalidatesAndRetriesOnce),

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,13 +22,65 @@ import (
 // them). Empty: every key of the library is a typed field.
 var notExposed = map[string]string{
 	// "key": "why it is not a field",
-	"gateway": "a nested object: Extra[\"gateway\"] = map[string]any{\"host\": ...}",
 }
 
 type schemaKey struct {
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Secret bool   `json:"secret"`
+	Name       string      `json:"name"`
+	Type       string      `json:"type"`
+	Secret     bool        `json:"secret"`
+	Properties []schemaKey `json:"properties"` // the sub-keys of an "object" key
+}
+
+// schemaKinds are the Go kinds a field of each schema type may have (pointers dereferenced).
+var schemaKinds = map[string][]reflect.Kind{
+	"string":  {reflect.String},
+	"integer": {reflect.Int, reflect.Int64},
+	"boolean": {reflect.Bool},
+	"number":  {reflect.Float64},
+	"object":  {reflect.Struct},
+}
+
+// jsonFields maps the JSON names of a struct type's fields to the fields.
+func jsonFields(st reflect.Type) map[string]reflect.StructField {
+	fields := map[string]reflect.StructField{}
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = f
+		}
+	}
+	return fields
+}
+
+// checkObjectFields compares the struct type of an "object" key with the key's sub-keys.
+func checkObjectFields(t *testing.T, k schemaKey, st reflect.Type) {
+	t.Helper()
+	if len(k.Properties) == 0 {
+		t.Errorf("object key %q has no properties in the schema", k.Name)
+	}
+	fields := jsonFields(st)
+	known := map[string]bool{}
+	for _, p := range k.Properties {
+		known[p.Name] = true
+		f, ok := fields[p.Name]
+		if !ok {
+			t.Errorf("the library has %s.%s (%s) but %s has no field for it", k.Name, p.Name, p.Type, st.Name())
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if !kindIn(ft.Kind(), schemaKinds[p.Type]) {
+			t.Errorf("%s.%s is %s, the schema says %s.%s is %s", st.Name(), f.Name, f.Type, k.Name, p.Name, p.Type)
+		}
+	}
+	for name, f := range fields {
+		if !known[name] {
+			t.Errorf("%s.%s maps to %s.%s, which the library does not know", st.Name(), f.Name, k.Name, name)
+		}
+	}
 }
 
 func TestConfigCoversSchema(t *testing.T) {
@@ -40,15 +94,7 @@ func TestConfigCoversSchema(t *testing.T) {
 	if schema.Version != Version() || len(schema.Keys) < 20 {
 		t.Fatalf("schema version %q (library %q), %d keys", schema.Version, Version(), len(schema.Keys))
 	}
-	fields := map[string]reflect.StructField{}
-	ct := reflect.TypeOf(Config{})
-	for i := 0; i < ct.NumField(); i++ {
-		f := ct.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			fields[name] = f
-		}
-	}
+	fields := jsonFields(reflect.TypeOf(Config{}))
 	inSchema := map[string]bool{}
 	for _, k := range schema.Keys {
 		inSchema[k.Name] = true
@@ -63,13 +109,14 @@ func TestConfigCoversSchema(t *testing.T) {
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
-		want := map[string][]reflect.Kind{
-			"string":  {reflect.String},
-			"integer": {reflect.Int, reflect.Int64},
-			"boolean": {reflect.Bool},
-		}[k.Type]
+		want, known := schemaKinds[k.Type]
+		if !known {
+			t.Errorf("schema type %q of %q is not handled by this test", k.Type, k.Name)
+		}
 		if !kindIn(ft.Kind(), want) {
 			t.Errorf("Config.%s is %s, the schema says %q is %s", f.Name, f.Type, k.Name, k.Type)
+		} else if k.Type == "object" {
+			checkObjectFields(t, k, ft)
 		}
 		if k.Secret {
 			if ft.Kind() != reflect.String {
@@ -329,5 +376,50 @@ func TestTransportLibrary401RefreshesOnce(t *testing.T) {
 	}
 	if n := counters(t); n["token_requests"] != 2 || n["api_requests"] != 3 {
 		t.Fatalf("counters %v, want 2 token and 3 API requests", n)
+	}
+}
+
+// The number, object and pacing/idle keys: their JSON shape, and the library accepts them
+// (the gateway routed to the simulator over loopback http).
+func TestConfigNumberAndObjectKeysReachTheLibrary(t *testing.T) {
+	u, err := url.Parse(simBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	cfg := testConfig()
+	cfg.TokenURL, cfg.APIBase = "", ""
+	cfg.RefreshAtFraction = 0.75
+	cfg.TokenIdleTimeoutS = 600
+	cfg.RateLimitPacing = Bool(false)
+	cfg.Gateway = &Gateway{Host: u.Hostname(), Protocol: "http", Port: port}
+	raw, err := cfg.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	gw, _ := m["gateway"].(map[string]any)
+	if m["refresh_at_fraction"] != 0.75 || m["token_idle_timeout_s"] != 600.0 || m["rate_limit_pacing"] != false ||
+		gw["host"] != u.Hostname() || gw["protocol"] != "http" || gw["port"] != float64(port) || len(gw) != 3 {
+		t.Fatalf("config JSON: %s", raw)
+	}
+	if s := cfg.String(); !strings.Contains(s, `"gateway":{"host"`) || !strings.Contains(s, `"refresh_at_fraction":0.75`) {
+		t.Fatalf("String: %s", s)
+	}
+	c := newTestClient(t, cfg)
+	if _, err := c.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(context.Background(), "GET", "/api/v2/organizations/me", nil, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("API call through the gateway: %v %v", resp, err)
+	}
+	bad := testConfig()
+	bad.RefreshAtFraction = 0.99
+	if _, err := NewClient(bad); !IsCode(err, CodeConfig) || !strings.Contains(err.Error(), "refresh_at_fraction") {
+		t.Fatalf("refresh_at_fraction out of range: %v", err)
 	}
 }

@@ -92,20 +92,28 @@ type Config struct {
 	ClientAuth      string `json:"client_auth,omitempty"`       // "basic" (default) or "body"
 	Scope           string `json:"scope,omitempty"`
 	RefreshMarginS  *int   `json:"refresh_margin_s,omitempty"` // default 60
-	TimeoutMS       int    `json:"timeout_ms,omitempty"`       // per attempt, default 10000
-	DeadlineMS      int    `json:"deadline_ms,omitempty"`      // whole call, default 60000
-	MaxRetries      *int   `json:"max_retries,omitempty"`      // default 3
+	// RefreshAtFraction: proactive refresh starts at this fraction of the token's lifetime
+	// (0.1 to 0.95, default 0.5; RefreshMarginS still bounds it from the end). 0: not set.
+	RefreshAtFraction float64 `json:"refresh_at_fraction,omitempty"`
+	// TokenIdleTimeoutS: a cached token unused this long is treated as revoked (the org's
+	// inactivity timeout); 0 (default): off.
+	TokenIdleTimeoutS int  `json:"token_idle_timeout_s,omitempty"`
+	TimeoutMS         int  `json:"timeout_ms,omitempty"`  // per attempt, default 10000
+	DeadlineMS        int  `json:"deadline_ms,omitempty"` // whole call, default 60000
+	MaxRetries        *int `json:"max_retries,omitempty"` // default 3
 	// RetryNonIdempotent also retries POST/PATCH after 502-504 or a failure after sending
 	// (default false: only when nothing was sent).
-	RetryNonIdempotent *bool  `json:"retry_non_idempotent,omitempty"`
-	MaxRetryAfterS     *int   `json:"max_retry_after_s,omitempty"` // default 180
-	BackoffBaseMS      int    `json:"backoff_base_ms,omitempty"`   // default 200
-	BackoffMaxMS       int    `json:"backoff_max_ms,omitempty"`    // default 10000
-	MaxBodyBytes       int64  `json:"max_body_bytes,omitempty"`    // default 16 MiB
-	UserAgent          string `json:"user_agent,omitempty"`
-	Proxy              string `json:"proxy,omitempty"`
-	CAFile             string `json:"ca_file,omitempty"`
-	EnvFile            string `json:"env_file,omitempty"`
+	RetryNonIdempotent *bool `json:"retry_non_idempotent,omitempty"`
+	MaxRetryAfterS     *int  `json:"max_retry_after_s,omitempty"` // default 180
+	// RateLimitPacing paces API calls to the replies' rate-limit headers (default true).
+	RateLimitPacing *bool  `json:"rate_limit_pacing,omitempty"`
+	BackoffBaseMS   int    `json:"backoff_base_ms,omitempty"` // default 200
+	BackoffMaxMS    int    `json:"backoff_max_ms,omitempty"`  // default 10000
+	MaxBodyBytes    int64  `json:"max_body_bytes,omitempty"`  // default 16 MiB
+	UserAgent       string `json:"user_agent,omitempty"`
+	Proxy           string `json:"proxy,omitempty"`
+	CAFile          string `json:"ca_file,omitempty"`
+	EnvFile         string `json:"env_file,omitempty"`
 	// TokenCache shares tokens between processes: "memory" (default), "file:///absolute/dir",
 	// "redis://[user:password@]host:port[/db]" or "rediss://..." (secret: may hold a password).
 	TokenCache       string `json:"token_cache,omitempty"`
@@ -119,9 +127,23 @@ type Config struct {
 	ClientCertPEM  string `json:"client_cert_pem,omitempty"`
 	ClientKeyPEM   string `json:"client_key_pem,omitempty"`
 
+	// Gateway routes the token endpoint and the API through an egress gateway (nil: none).
+	Gateway *Gateway `json:"gateway,omitempty"`
+
 	// Extra holds keys this struct does not know yet; they are merged into the JSON (and
 	// override the typed fields). Unknown keys are a CodeConfig error in the library.
 	Extra map[string]any `json:"-"`
+}
+
+// Gateway is the "gateway" key of Config: the token endpoint becomes
+// Protocol://Host:Port{LoginPathPrefix}/oauth/token and the API base
+// Protocol://Host:Port{APIPathPrefix}. Zero values are omitted (library defaults).
+type Gateway struct {
+	Host            string `json:"host,omitempty"`              // required
+	Protocol        string `json:"protocol,omitempty"`          // "https" (default) or "http" (loopback only)
+	Port            int    `json:"port,omitempty"`              // default 443 (https) or 80 (http)
+	LoginPathPrefix string `json:"login_path_prefix,omitempty"` // e.g. "/login"
+	APIPathPrefix   string `json:"api_path_prefix,omitempty"`   // e.g. "/api"
 }
 
 // Int returns a pointer to v, for the *int fields of Config.

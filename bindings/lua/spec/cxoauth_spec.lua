@@ -45,14 +45,45 @@ describe("cxoauth (" .. _VERSION .. (jit and (", " .. jit.version) or "") .. ")"
   it("writes every key of the schema with the JSON type the schema gives it", function()
     -- The module passes keys through without knowing them: a key added to the core works at
     -- once; this checks that each type of the schema comes out as that JSON type.
-    local samples = { string = "x", integer = 7, boolean = true }
+    local samples = { string = "x", integer = 7, boolean = true, number = 0.75 }
+    local wants = { string = '"x"', integer = "7", boolean = "true", number = "0.75" }
+    local types = {}
     for _, key in ipairs(cxoauth.config_schema().keys) do
-      local sample = samples[key.type]
-      assert.is_not_nil(sample, "schema type not handled by the module: " .. tostring(key.type))
-      local json = cxoauth.config_json({ [key.name] = sample })
-      local want = ({ string = '"x"', integer = "7", boolean = "true" })[key.type]
-      assert.are.equal('{"' .. key.name .. '":' .. want .. "}", json)
+      types[key.type] = true
+      local sample, want = samples[key.type], wants[key.type]
+      if key.type == "object" then
+        -- one sub-key at a time (a Lua table has no order), each with its own type
+        assert.is_table(key.properties)
+        assert.is_true(#key.properties > 0)
+        for _, sub in ipairs(key.properties) do
+          assert.is_not_nil(samples[sub.type], "schema type not handled by the module: " .. tostring(sub.type))
+          local json = cxoauth.config_json({ [key.name] = { [sub.name] = samples[sub.type] } })
+          assert.are.equal('{"' .. key.name .. '":{"' .. sub.name .. '":' .. wants[sub.type] .. "}}", json)
+        end
+      else
+        assert.is_not_nil(sample, "schema type not handled by the module: " .. tostring(key.type))
+        local json = cxoauth.config_json({ [key.name] = sample })
+        assert.are.equal('{"' .. key.name .. '":' .. want .. "}", json)
+      end
     end
+    assert.is_true(types.number and types.object, "the schema has number and object keys")
+  end)
+
+  it("gives the library the number and object keys (gateway to the simulator)", function()
+    local port = tonumber(PORT)
+    local cfg = config({ refresh_at_fraction = 0.3, token_idle_timeout_s = 600, rate_limit_pacing = false,
+                         gateway = { host = "127.0.0.1", protocol = "http", port = port } })
+    cfg.token_url, cfg.api_base = nil, nil
+    assert.matches('"refresh_at_fraction":0.3[,}]', cxoauth.config_json(cfg))
+    local c = assert(cxoauth.client(cfg))
+    assert.is_string(assert(c:token()))
+    local r = assert(c:request("GET", "/api/v2/organizations/me"))
+    assert.are.equal(200, r.status)
+    c:close()
+    local bad, err = cxoauth.client(config({ refresh_at_fraction = 0.99 }))
+    assert.is_nil(bad)
+    assert.are.equal("CONFIG", err.name)
+    assert.matches("refresh_at_fraction", err.message, 1, true)
   end)
 
   it("passes a key unknown to the module through verbatim, for the library to judge", function()
@@ -63,9 +94,11 @@ describe("cxoauth (" .. _VERSION .. (jit and (", " .. jit.version) or "") .. ")"
     assert.matches("no_such_key_anywhere", err.message, 1, true)
   end)
 
-  it("escapes strings and refuses nested tables in the config", function()
+  it("escapes strings and refuses arrays and deep nesting in the config", function()
     assert.are.equal('{"k":"a\\"b\\\\c\\u000a"}', cxoauth.config_json({ k = 'a"b\\c\n' }))
     assert.has_error(function() cxoauth.config_json({ k = { 1 } }) end)
+    assert.has_error(function() cxoauth.config_json({ k = { s = { 1 } } }) end)
+    assert.has_error(function() cxoauth.config_json({ a = { b = { c = { d = { e = { f = 1 } } } } } }) end)
     assert.has_error(function() cxoauth.client(42) end)
   end)
 

@@ -14,13 +14,15 @@ from typing import TypedDict
 
 __all__ = ["ClientConfig", "ConfigValue", "build_config_json"]
 
-ConfigValue = Union[str, int, bool, Dict[str, Any]]
+ConfigValue = Union[str, int, float, bool, Dict[str, Any]]
 
 
 class ClientConfig(TypedDict, total=False):
     """Every key the library accepts (see ``cxoauth.config_schema()`` for types, defaults,
-    ranges, enums and environment variables). Secrets: client_secret, access_key_secret, token_cache (may hold a
-    Redis password), client_key_pem."""
+    ranges, enums and environment variables). Schema types: string ``str``, integer ``int``,
+    boolean ``bool``, number ``float``, object ``Dict[str, Any]`` (``gateway``: host, protocol,
+    port, login_path_prefix, api_path_prefix). Secrets: client_secret, access_key_secret,
+    token_cache (may hold a Redis password), client_key_pem."""
 
     platform: str
     region: str
@@ -36,11 +38,14 @@ class ClientConfig(TypedDict, total=False):
     client_auth: str
     scope: str
     refresh_margin_s: int
+    refresh_at_fraction: float
+    token_idle_timeout_s: int
     timeout_ms: int
     deadline_ms: int
     max_retries: int
     retry_non_idempotent: bool
     max_retry_after_s: int
+    rate_limit_pacing: bool
     backoff_base_ms: int
     backoff_max_ms: int
     max_body_bytes: int

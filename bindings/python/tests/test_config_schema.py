@@ -11,7 +11,8 @@ import pytest
 import cxoauth
 import cxoauth._config
 
-PY_TYPES = {"string": str, "integer": int, "boolean": bool, "object": typing.Dict[str, typing.Any]}
+PY_TYPES = {"string": str, "integer": int, "boolean": bool, "number": float,
+            "object": typing.Dict[str, typing.Any]}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,8 @@ def _sample(key):
         return key["enum"][0]
     if key["type"] == "integer":
         return key["default"] if key["default"] is not None else key.get("minimum", 1)
+    if key["type"] == "number":
+        return key["default"] if key["default"] is not None else key.get("minimum", 0.5)
     if key["type"] == "boolean":
         return True
     if key["type"] == "object":
@@ -79,10 +82,11 @@ def test_every_keyword_reaches_the_library_json(schema, monkeypatch):
         assert json.loads(seen[-1]) == {key["name"]: value}, key["name"]
 
 
-def test_core_accepts_every_integer_and_boolean_key_at_its_default(schema, sim):
+def test_core_accepts_every_integer_number_and_boolean_key_at_its_default(schema, sim):
     kwargs = {k["name"]: k["default"] for k in schema["keys"]
-              if k["type"] in ("integer", "boolean") and k["default"] is not None}
+              if k["type"] in ("integer", "number", "boolean") and k["default"] is not None}
     assert "timeout_ms" in kwargs and "retry_non_idempotent" in kwargs
+    assert isinstance(kwargs["refresh_at_fraction"], float) and "rate_limit_pacing" in kwargs
     base = {k: v for k, v in sim.config().items() if k not in kwargs}
     with cxoauth.Client(base, **kwargs) as c:
         assert c.token()

@@ -9,7 +9,8 @@ import java.util.Set;
  * Typed configuration: one builder method per key of the library's schema
  * ({@link CxOAuth#configSchema()}, {@code oauth_config_schema()}), named in camelCase
  * ({@code token_url} is {@link Builder#tokenUrl}), typed as the schema says (string:
- * {@code String}, integer: {@code Long}/{@code int}, boolean: {@code Boolean}). A key left
+ * {@code String}, integer: {@code Long}/{@code int}, boolean: {@code Boolean}, number:
+ * {@code Double}, object: a class of its own, {@link Gateway} for {@code gateway}). A key left
  * unset (or set to null) is not sent: the library takes it from the environment or its
  * default. The tests check this class against the schema, so a key added to the core fails
  * them until it is added here. Keys newer than this binding can be set with
@@ -23,7 +24,8 @@ import java.util.Set;
  */
 public final class CxOAuthConfig {
     /** The keys the schema marks as secret: masked by {@link #toString()}. */
-    static final Set<String> SECRET_KEYS = Set.of("client_secret", "access_key_secret", "token_cache");
+    static final Set<String> SECRET_KEYS = Set.of("client_secret", "access_key_secret", "token_cache",
+            "client_key_pem");
 
     private final Map<String, Object> values;
 
@@ -122,6 +124,13 @@ public final class CxOAuthConfig {
 
         /** {@code refresh_margin_s} as an {@code int}. */
         public Builder refreshMarginS(int value) { return put("refresh_margin_s", (long) value); }
+        /** {@code refresh_at_fraction}: proactive refresh starts at this fraction of the token's lifetime (0.1 to 0.95, default 0.5; refresh_margin_s still bounds it from the end) Null: not set. */
+        public Builder refreshAtFraction(Double value) { return put("refresh_at_fraction", value); }
+        /** {@code token_idle_timeout_s}: a cached token unused this long is treated as revoked (the org's inactivity timeout; 0: off) Null: not set. */
+        public Builder tokenIdleTimeoutS(Long value) { return put("token_idle_timeout_s", value); }
+
+        /** {@code token_idle_timeout_s} as an {@code int}. */
+        public Builder tokenIdleTimeoutS(int value) { return put("token_idle_timeout_s", (long) value); }
         /** {@code timeout_ms}: per attempt: connect, send, whole reply Null: not set. */
         public Builder timeoutMs(Long value) { return put("timeout_ms", value); }
 
@@ -144,6 +153,8 @@ public final class CxOAuthConfig {
 
         /** {@code max_retry_after_s} as an {@code int}. */
         public Builder maxRetryAfterS(int value) { return put("max_retry_after_s", (long) value); }
+        /** {@code rate_limit_pacing}: pace API calls to the replies' rate-limit headers (inin-ratelimit-*, RateLimit, X-RateLimit-*); default true Null: not set. */
+        public Builder rateLimitPacing(Boolean value) { return put("rate_limit_pacing", value); }
         /** {@code backoff_base_ms}: exponential backoff base (full jitter) Null: not set. */
         public Builder backoffBaseMs(Long value) { return put("backoff_base_ms", value); }
 
@@ -171,9 +182,88 @@ public final class CxOAuthConfig {
         public Builder tokenCache(String value) { return put("token_cache", value); }
         /** {@code token_cache_prefix}: key namespace in the shared token cache Null: not set. */
         public Builder tokenCachePrefix(String value) { return put("token_cache_prefix", value); }
+        /** {@code metrics_name}: the client label of the metrics (1 to 64 of A-Z a-z 0-9 - _ . :); default: a hash of the client id Null: not set. */
+        public Builder metricsName(String value) { return put("metrics_name", value); }
+        /** {@code client_cert_file}: PEM client certificate (chain) presented on every TLS connection (mTLS); re-read when it changes Null: not set. */
+        public Builder clientCertFile(String value) { return put("client_cert_file", value); }
+        /** {@code client_key_file}: PEM private key of client_cert_file (PKCS#8, RSA or EC) Null: not set. */
+        public Builder clientKeyFile(String value) { return put("client_key_file", value); }
+        /** {@code client_cert_pem}: the client certificate as inline PEM text (instead of client_cert_file) Null: not set. */
+        public Builder clientCertPem(String value) { return put("client_cert_pem", value); }
+        /** {@code client_key_pem}: the client certificate's private key as inline PEM text (instead of client_key_file); secret Null: not set. */
+        public Builder clientKeyPem(String value) { return put("client_key_pem", value); }
+        /** {@code gateway}: route the token endpoint and the API through an egress gateway (see {@link Gateway}) Null: not set. */
+        public Builder gateway(Gateway value) { return put("gateway", value == null ? null : value.toMap()); }
 
         public CxOAuthConfig build() {
             return new CxOAuthConfig(values);
+        }
+    }
+
+    /**
+     * The {@code gateway} key (a JSON object): the token endpoint becomes
+     * {@code protocol://host:port{loginPathPrefix}/oauth/token} and the API base
+     * {@code protocol://host:port{apiPathPrefix}}. One builder method per sub-key of the schema
+     * (checked by the tests); a sub-key left unset is not sent (library defaults).
+     *
+     * <pre>{@code
+     * CxOAuthConfig.builder().gateway(CxOAuthConfig.Gateway.builder()
+     *     .host("gw.example").loginPathPrefix("/login").apiPathPrefix("/api").build())
+     * }</pre>
+     */
+    public static final class Gateway {
+        private final Map<String, Object> values;
+
+        private Gateway(Map<String, Object> values) {
+            this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+        }
+
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** The sub-keys that were set, in the order they were set (unmodifiable). */
+        public Map<String, Object> toMap() {
+            return values;
+        }
+
+        @Override
+        public String toString() {
+            return "Gateway" + values;
+        }
+
+        /** Builds a {@link Gateway}; each setter replaces an earlier value of its sub-key. */
+        public static final class Builder {
+            private final Map<String, Object> values = new LinkedHashMap<>();
+
+            private Builder() {}
+
+            private Builder put(String key, Object value) {
+                if (value == null) {
+                    values.remove(key);
+                } else {
+                    values.put(key, value);
+                }
+                return this;
+            }
+
+            /** {@code host}: gateway host name or address (required). */
+            public Builder host(String value) { return put("host", value); }
+            /** {@code protocol}: https (default), or http (only to loopback). */
+            public Builder protocol(String value) { return put("protocol", value); }
+            /** {@code port}: default 443 (https) or 80 (http). */
+            public Builder port(Long value) { return put("port", value); }
+
+            /** {@code port} as an {@code int}. */
+            public Builder port(int value) { return put("port", (long) value); }
+            /** {@code login_path_prefix}: path prefix of the login (token) side, e.g. /login. */
+            public Builder loginPathPrefix(String value) { return put("login_path_prefix", value); }
+            /** {@code api_path_prefix}: path prefix of the API side, e.g. /api. */
+            public Builder apiPathPrefix(String value) { return put("api_path_prefix", value); }
+
+            public Gateway build() {
+                return new Gateway(values);
+            }
         }
     }
 }

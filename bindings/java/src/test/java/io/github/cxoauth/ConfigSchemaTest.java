@@ -19,7 +19,16 @@ import static org.junit.jupiter.api.Assertions.*;
 @ExtendWith(Sim.class)
 class ConfigSchemaTest {
     private static final Map<String, Class<?>> TYPES = Map.of(
-            "string", String.class, "integer", Long.class, "boolean", Boolean.class);
+            "string", String.class, "integer", Long.class, "boolean", Boolean.class,
+            "number", Double.class);
+    /** The class of each object key (its builder's setters are checked against the key's
+     * "properties"). */
+    private static final Map<String, Class<?>> OBJECT_TYPES = Map.of(
+            "gateway", CxOAuthConfig.Gateway.class);
+
+    static Class<?> type(Map<String, Object> k) {
+        return "object".equals(k.get("type")) ? OBJECT_TYPES.get((String) k.get("name")) : TYPES.get((String) k.get("type"));
+    }
     private static final Set<String> NOT_KEYS = Set.of("set", "setAll", "build");
 
     @SuppressWarnings("unchecked")
@@ -44,8 +53,12 @@ class ConfigSchemaTest {
     /** Builder setters by name, with their boxed parameter type (the int overloads of the
      * integer keys are checked separately). */
     static Map<String, Class<?>> setters() {
+        return setters(CxOAuthConfig.Builder.class);
+    }
+
+    static Map<String, Class<?>> setters(Class<?> builder) {
         Map<String, Class<?>> m = new HashMap<>();
-        for (Method meth : CxOAuthConfig.Builder.class.getDeclaredMethods()) {
+        for (Method meth : builder.getDeclaredMethods()) {
             if (!Modifier.isPublic(meth.getModifiers()) || NOT_KEYS.contains(meth.getName())) continue;
             assertEquals(1, meth.getParameterCount(), meth.getName());
             Class<?> t = meth.getParameterTypes()[0];
@@ -66,24 +79,37 @@ class ConfigSchemaTest {
 
     @Test
     void everyCoreKeyIsATypedSetterAndNoOther() {
-        Map<String, Class<?>> setters = setters();
+        checkSetters(keys(), CxOAuthConfig.Builder.class, "CxOAuthConfig.Builder");
+    }
+
+    @SuppressWarnings("unchecked")
+    static void checkSetters(List<Map<String, Object>> keys, Class<?> builder, String what) {
+        Map<String, Class<?>> setters = setters(builder);
         Set<String> missing = new TreeSet<>();
         Set<String> core = new HashSet<>();
-        for (Map<String, Object> k : keys()) {
+        for (Map<String, Object> k : keys) {
             String name = camel((String) k.get("name"));
             core.add(name);
-            Class<?> want = TYPES.get((String) k.get("type"));
-            assertNotNull(want, "unknown schema type " + k.get("type"));
+            Class<?> want = type(k);
+            assertNotNull(want, "unknown schema type " + k.get("type") + " of " + k.get("name"));
             if (!setters.containsKey(name)) {
                 missing.add((String) k.get("name"));
             } else {
                 assertEquals(want, setters.get(name), "type of " + k.get("name"));
             }
+            if ("object".equals(k.get("type"))) {
+                Object props = k.get("properties");
+                assertTrue(props instanceof List && !((List<?>) props).isEmpty(), k.get("name") + ": properties");
+                Class<?> sub = null;
+                for (Class<?> c : want.getDeclaredClasses()) if (c.getSimpleName().equals("Builder")) sub = c;
+                assertNotNull(sub, want.getName() + ".Builder");
+                checkSetters((List<Map<String, Object>>) props, sub, want.getSimpleName() + ".Builder");
+            }
         }
-        assertTrue(missing.isEmpty(), "core keys missing from CxOAuthConfig.Builder: " + missing);
+        assertTrue(missing.isEmpty(), "core keys missing from " + what + ": " + missing);
         Set<String> stale = new TreeSet<>(setters.keySet());
         stale.removeAll(core);
-        assertTrue(stale.isEmpty(), "CxOAuthConfig.Builder setters the core does not know: " + stale);
+        assertTrue(stale.isEmpty(), what + " setters the core does not know: " + stale);
     }
 
     @Test
@@ -93,16 +119,41 @@ class ConfigSchemaTest {
         assertEquals(secret, CxOAuthConfig.SECRET_KEYS);
     }
 
+    @SuppressWarnings("unchecked")
     static Object sample(Map<String, Object> k) {
         Object e = k.get("enum");
         if (e instanceof List && !((List<?>) e).isEmpty()) return ((List<?>) e).get(0);
+        Object d = k.get("default");
         switch ((String) k.get("type")) {
             case "integer":
-                Object d = k.get("default");
                 return d != null ? d : (k.get("minimum") != null ? k.get("minimum") : 1L);
+            case "number":
+                return d != null ? d : (k.get("minimum") != null ? k.get("minimum") : 0.5);
             case "boolean": return Boolean.TRUE;
+            case "object": {
+                // the object's builder, every sub-key set to its sample, through the typed setters
+                try {
+                    Class<?> type = type(k);
+                    Object b = type.getMethod("builder").invoke(null);
+                    for (Map<String, Object> f : (List<Map<String, Object>>) k.get("properties")) {
+                        b.getClass().getMethod(camel((String) f.get("name")), type(f)).invoke(b, sample(f));
+                    }
+                    return b.getClass().getMethod("build").invoke(b);
+                } catch (ReflectiveOperationException ex) {
+                    throw new AssertionError(String.valueOf(k.get("name")), ex);
+                }
+            }
             default: return "sample-" + k.get("name");
         }
+    }
+
+    /** What {@code sample(k)} becomes in the JSON (an object: the map of its sub-keys). */
+    @SuppressWarnings("unchecked")
+    static Object json(Map<String, Object> k, Object sample) throws ReflectiveOperationException {
+        if (!"object".equals(k.get("type"))) return sample;
+        Map<String, Object> m = (Map<String, Object>) sample.getClass().getMethod("toMap").invoke(sample);
+        assertEquals(((List<?>) k.get("properties")).size(), m.size(), k.get("name") + ": every sub-key set");
+        return m;
     }
 
     @Test
@@ -110,9 +161,9 @@ class ConfigSchemaTest {
         for (Map<String, Object> k : keys()) {
             String key = (String) k.get("name");
             Object value = sample(k);
-            Method m = CxOAuthConfig.Builder.class.getMethod(camel(key), TYPES.get((String) k.get("type")));
+            Method m = CxOAuthConfig.Builder.class.getMethod(camel(key), type(k));
             CxOAuthConfig cfg = ((CxOAuthConfig.Builder) m.invoke(CxOAuthConfig.builder(), value)).build();
-            assertEquals(Map.of(key, value), Json.parse(cfg.toJson()), key);
+            assertEquals(Map.of(key, json(k, value)), Json.parse(cfg.toJson()), key);
             if (CxOAuthConfig.SECRET_KEYS.contains(key)) {
                 assertFalse(cfg.toString().contains(value.toString()), key + " shown by toString");
             }
@@ -129,21 +180,44 @@ class ConfigSchemaTest {
     }
 
     @Test
-    void theCoreAcceptsEveryIntegerAndBooleanKeyAtItsDefault(Sim sim) {
+    void theCoreAcceptsEveryIntegerNumberAndBooleanKeyAtItsDefault(Sim sim) {
         CxOAuthConfig.Builder b = CxOAuthConfig.builder();
         Set<String> set = new HashSet<>();
         for (Map<String, Object> k : keys()) {
             Object d = k.get("default");
-            if (d != null && ("integer".equals(k.get("type")) || "boolean".equals(k.get("type")))) {
+            if (d != null && Set.of("integer", "number", "boolean").contains(k.get("type"))) {
                 b.set((String) k.get("name"), d);
                 set.add((String) k.get("name"));
             }
         }
         assertTrue(set.contains("timeout_ms") && set.contains("retry_non_idempotent"));
+        assertTrue(set.contains("refresh_at_fraction") && set.contains("rate_limit_pacing"));
         sim.config().forEach((k, v) -> { if (!set.contains(k)) b.set(k, v); });
         try (CxOAuthClient c = CxOAuthClient.create(b.build())) {
             assertFalse(c.token().isEmpty());
         }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theCoreAcceptsTheNumberAndObjectKeysTyped(Sim sim) {
+        CxOAuthConfig.Builder b = CxOAuthConfig.builder();
+        sim.config().forEach((k, v) -> { if (!k.equals("token_url") && !k.equals("api_base")) b.set(k, v); });
+        CxOAuthConfig cfg = b.refreshAtFraction(0.75).tokenIdleTimeoutS(600).rateLimitPacing(false)
+                .gateway(CxOAuthConfig.Gateway.builder().host("127.0.0.1").protocol("http").port(sim.port).build())
+                .build();
+        Map<String, Object> doc = (Map<String, Object>) Json.parse(cfg.toJson());
+        assertEquals(0.75, doc.get("refresh_at_fraction"));
+        assertEquals(Map.of("host", "127.0.0.1", "protocol", "http", "port", (long) sim.port), doc.get("gateway"));
+        try (CxOAuthClient c = CxOAuthClient.create(cfg)) {
+            assertFalse(c.token().isEmpty());
+            assertEquals(200, c.request("GET", "/api/v2/organizations/me", Map.of(), null).status());
+        }
+        CxOAuthException e = assertThrows(CxOAuthException.class, () -> CxOAuthClient.create(
+                CxOAuthConfig.builder().setAll(sim.config()).refreshAtFraction(0.99).build()));
+        assertTrue(e instanceof ConfigException && e.getMessage().contains("refresh_at_fraction"), e.getMessage());
+        assertTrue(CxOAuthConfig.builder().clientKeyPem("-----BEGIN PRIVATE KEY-----Canary").build()
+                .toString().indexOf("Canary") < 0);
     }
 
     @Test
