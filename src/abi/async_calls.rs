@@ -272,8 +272,9 @@ pub extern "C" fn oauth_request_async(
 
 /// Starts getting a valid token and returns at once; `done(userdata, result, token,
 /// expires_unix_ms, error)` is called exactly once, later, on the completion thread — also when
-/// the token is cached (then without any I/O). Acceptance, cancellation, `oauth_free` and the
-/// rules for `done` as for `oauth_request_async`.
+/// the token is cached (then without any I/O; if no completion thread can be started then, the
+/// call is refused with `OAUTH_ERR_INTERNAL` rather than `done` run on the calling thread).
+/// Acceptance, cancellation, `oauth_free` and the rules for `done` as for `oauth_request_async`.
 #[no_mangle]
 pub extern "C" fn oauth_get_token_async(
     client: *mut oauth_client,

@@ -271,8 +271,9 @@ oauth_result oauth_request_async(struct oauth_client *client,
 /**
  * Starts getting a valid token and returns at once; `done(userdata, result, token,
  * expires_unix_ms, error)` is called exactly once, later, on the completion thread — also when
- * the token is cached (then without any I/O). Acceptance, cancellation, `oauth_free` and the
- * rules for `done` as for `oauth_request_async`.
+ * the token is cached (then without any I/O; if no completion thread can be started then, the
+ * call is refused with `OAUTH_ERR_INTERNAL` rather than `done` run on the calling thread).
+ * Acceptance, cancellation, `oauth_free` and the rules for `done` as for `oauth_request_async`.
  */
 oauth_result oauth_get_token_async(struct oauth_client *client,
                                    const struct oauth_cancel_token *cancel,
