@@ -66,8 +66,8 @@ def token_requests():
 class Sip:
     """One UDP socket; requests matched to replies by Call-ID (a reader thread)."""
 
-    def __init__(self, port):
-        self.port = port
+    def __init__(self):
+        self.port = 0  # Kamailio's port, set once chosen
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.local = self.sock.getsockname()[1]
@@ -128,12 +128,48 @@ class Sip:
         self.sock.close()
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_udp_port(avoid):
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port != avoid:
+            return port
+
+
+def start_kamailio(engine, work, env, port):
+    args = ["kamailio", "-DD", "-E", "-f", os.path.join(EXAMPLE, "kamailio.cfg"),
+            "-P", os.path.join(work, "kamailio.pid"), "-Y", work,
+            "-l", "udp:127.0.0.1:%d" % port, "-n", str(WORKERS)]
+    if engine == "lua":
+        args += ["-A", "WITH_LUA", "-A",
+                 'CXOAUTH_LUA_SCRIPT="%s"' % os.path.join(EXAMPLE, "cxoauth_route.lua")]
+    else:
+        args += ["-A", "WITH_PYTHON", "-A",
+                 'CXOAUTH_PY_SCRIPT="%s"' % os.path.join(EXAMPLE, "cxoauth_route.py")]
+    out = open(os.path.join(work, "stdout"), "wb")
+    err = open(os.path.join(work, "stderr"), "wb")
+    proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=work,
+                            start_new_session=True)
+    return proc, out, err
+
+
+def wait_ready(sip, proc):
+    """Readiness: an OPTIONS without a user part is answered without an API call."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        cid, _ = sip.send()
+        if sip.wait(cid, 0.2):
+            return True
+    return False
+
+
+def port_was_taken(proc, work):
+    if proc.poll() is None:
+        return False
+    with open(os.path.join(work, "stderr"), "rb") as f:
+        return b"Address already in use" in f.read()
 
 
 # ---------------------------------------------------------------- one engine
@@ -153,7 +189,6 @@ def run_engine(engine):
                    "timeout_ms": 1000, "deadline_ms": 2000}, f)
     admin("reset", {})
     admin("revoke", {})
-    port = free_udp_port()
     env = dict(os.environ)
     env.pop("CXOAUTH_TEST_SECRET", None)
     env.update({
@@ -164,29 +199,25 @@ def run_engine(engine):
         "CXOAUTH_LIBRARY": os.path.join(LIB_DIR, "libcxoauth.so"),
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
     })
-    args = ["kamailio", "-DD", "-E", "-f", os.path.join(EXAMPLE, "kamailio.cfg"),
-            "-P", os.path.join(work, "kamailio.pid"), "-Y", work,
-            "-l", "udp:127.0.0.1:%d" % port, "-n", str(WORKERS)]
-    if engine == "lua":
-        args += ["-A", "WITH_LUA", "-A",
-                 'CXOAUTH_LUA_SCRIPT="%s"' % os.path.join(EXAMPLE, "cxoauth_route.lua")]
-    else:
-        args += ["-A", "WITH_PYTHON", "-A",
-                 'CXOAUTH_PY_SCRIPT="%s"' % os.path.join(EXAMPLE, "cxoauth_route.py")]
-    out = open(os.path.join(work, "stdout"), "wb")
-    err = open(os.path.join(work, "stderr"), "wb")
-    proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, cwd=work,
-                            start_new_session=True)
-    sip = Sip(port)
+    # The client socket is bound first so the port chosen for Kamailio cannot be its own; a
+    # port taken by another process between choosing it and Kamailio's bind is retried with a
+    # fresh one (Kamailio then exits at once with "Address already in use").
+    sip = Sip()
+    proc = out = err = None
+    port = 0
+    ready = False
     try:
-        # readiness: an OPTIONS without a user part is answered without an API call
-        ready = False
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            cid, _ = sip.send()
-            if sip.wait(cid, 0.2):
-                ready = True
+        for attempt in range(5):
+            port = free_udp_port(avoid=sip.local)
+            sip.port = port
+            proc, out, err = start_kamailio(engine, work, env, port)
+            ready = wait_ready(sip, proc)
+            if ready or not port_was_taken(proc, work):
                 break
+            print("    port %d was taken before Kamailio bound it; another port" % port, flush=True)
+            proc.wait()
+            out.close()
+            err.close()
         if not check(ready, "%s: Kamailio answers SIP on udp:127.0.0.1:%d" % (engine, port)):
             return
 
@@ -249,26 +280,31 @@ def run_engine(engine):
         check(len(good) == 16, "%s: all workers answer after the timeout (%d/16)" % (engine, len(good)))
     finally:
         sip.close()
-        t0 = time.monotonic()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=10)
-            check(time.monotonic() - t0 < 3.0,
-                  "%s: Kamailio exits on SIGTERM in %.0f ms (status %s)"
-                  % (engine, (time.monotonic() - t0) * 1000, rc))
-        except subprocess.TimeoutExpired:
-            check(False, "%s: Kamailio exits promptly on SIGTERM" % engine)
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        # any process of the group left behind?
-        left = group_alive(proc.pid, 2.0)
-        check(not left, "%s: no Kamailio process left after SIGTERM" % engine)
-        if left:
-            os.killpg(proc.pid, signal.SIGKILL)
-        out.close()
-        err.close()
-        check_output(engine, work)
+        if proc is not None:
+            stop_kamailio(engine, proc, out, err, work)
+
+
+def stop_kamailio(engine, proc, out, err, work):
+    t0 = time.monotonic()
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=10)
+        check(time.monotonic() - t0 < 3.0,
+              "%s: Kamailio exits on SIGTERM in %.0f ms (status %s)"
+              % (engine, (time.monotonic() - t0) * 1000, rc))
+    except subprocess.TimeoutExpired:
+        check(False, "%s: Kamailio exits promptly on SIGTERM" % engine)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # any process of the group left behind?
+    left = group_alive(proc.pid, 2.0)
+    check(not left, "%s: no Kamailio process left after SIGTERM" % engine)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)
+    out.close()
+    err.close()
+    check_output(engine, work)
 
 
 def slow_answered_after_fast(sip, slow_cid, fast_last):
