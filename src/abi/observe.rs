@@ -6,6 +6,7 @@ use std::ffi::{c_char, c_void};
 use super::boundary::{Out, UserData};
 use super::client::malloc_copy;
 use super::{oauth_client, oauth_error, oauth_result};
+use crate::config::Credentials;
 use crate::error::{Error, ErrorKind};
 
 /// A log sink: `level` 1 error, 2 warn, 3 info, 4 debug; `message` is valid during the call
@@ -86,7 +87,10 @@ pub extern "C" fn oauth_client_set_credentials(
         client: &oauth_client,
         client_id: &str,
         client_secret: &str,
-        => { client.client.set_credentials(client_id, client_secret, None) }
+        => {
+            let creds = Credentials::new(client_id, client_secret, None)?;
+            client.client.set_credentials(&creds)
+        }
     }
 }
 
@@ -110,7 +114,8 @@ pub extern "C" fn oauth_client_set_access_key(
         access_key_secret: &str,
         => {
             let key = Some((access_key_id, access_key_secret));
-            client.client.set_credentials(client_id, client_secret, key)
+            let creds = Credentials::new(client_id, client_secret, key)?;
+            client.client.set_credentials(&creds)
         }
     }
 }

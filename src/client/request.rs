@@ -24,8 +24,9 @@ use url::Url;
 
 use crate::client::cancel::CancelToken;
 use crate::client::gate::Gate;
-use crate::config::Config;
+use crate::config::{Config, Credentials};
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::outgoing::Outgoing;
 use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
 use crate::http::transport::{header_name, HttpResponse, SendError};
 use crate::log_line;
@@ -117,17 +118,11 @@ impl Client {
         &self.stats
     }
 
-    /// Rotates the client credentials (`access_key`: also the CXone access key); takes effect
-    /// on the next token fetch, the cached token stays until then.
-    pub fn set_credentials(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        access_key: Option<(&str, &str)>,
-    ) -> Result<()> {
+    /// Rotates the client credentials (with an access key: also the CXone access key); takes
+    /// effect on the next token fetch, the cached token stays until then.
+    pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
         self.check_open()?;
-        self.tokens
-            .set_credentials(client_id, client_secret, access_key)
+        self.tokens.set_credentials(creds)
     }
 
     /// The counters and state of `oauth_client_stats`, as JSON.
@@ -432,14 +427,14 @@ impl Client {
         }
         Ok(live
             .transport
-            .send(
-                req.method.clone(),
+            .send(Outgoing {
+                method: req.method.clone(),
                 url,
                 headers,
-                req.body.clone(),
-                self.cfg.timeout.min(remaining),
-                self.cfg.max_body_bytes,
-            )
+                body: req.body.clone(),
+                timeout: self.cfg.timeout.min(remaining),
+                max_body: self.cfg.max_body_bytes,
+            })
             .await)
     }
 

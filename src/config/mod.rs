@@ -4,7 +4,9 @@
 //! `env_file` (which is read, never exported: the library never calls `setenv`, which is not
 //! thread-safe in a multi-threaded host).
 
+mod build;
 mod cache;
+mod credentials;
 pub mod cxone;
 mod env;
 pub mod gateway;
@@ -16,6 +18,7 @@ pub mod tls_identity;
 mod url;
 
 pub use self::cache::{check_prefix, CacheSetting, DEFAULT_PREFIX};
+pub use self::credentials::Credentials;
 pub(crate) use self::env::{credential, Layered, WipedMap};
 pub use self::env::{parse_env_text, read_env_file, Env, ProcessEnv};
 pub use self::json::MAX_CONFIG_BYTES;
@@ -29,7 +32,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ::url::Url;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -263,258 +266,12 @@ impl Config {
                 None => WipedMap(HashMap::new()),
             };
             let env = Layered { first: env, file };
-            build(&obj, &env)
+            build::build(&obj, &env)
         })();
         // The parsed object holds the secrets as given: wipe it.
         crate::secret::wipe_json(Value::Object(obj));
         built
     }
-}
-
-fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
-    // Typed keys first, so a wrong value is reported even when endpoints are missing too.
-    let client_auth = match opt_string(obj, "client_auth")?.as_deref() {
-        None => None,
-        Some("basic") => Some(ClientAuth::Basic),
-        Some("body") => Some(ClientAuth::Body),
-        Some(_) => {
-            return Err(Error::config(
-                "config key \"client_auth\" must be \"basic\" or \"body\"",
-            ))
-        }
-    };
-    let scope = opt_string(obj, "scope")?.filter(|s| !s.is_empty());
-
-    let ms = Duration::from_millis;
-    let secs = Duration::from_secs;
-    let refresh_margin =
-        secs(opt_u64(obj, "refresh_margin_s", 0, 86_400)?.unwrap_or(DEFAULT_REFRESH_MARGIN_S));
-    let (lo, hi) = REFRESH_AT_FRACTION_RANGE;
-    let refresh_at_fraction = json::opt_fraction(obj, "refresh_at_fraction", lo, hi)?
-        .unwrap_or(DEFAULT_REFRESH_AT_FRACTION);
-    let token_idle_timeout = secs(opt_u64(obj, "token_idle_timeout_s", 0, 86_400)?.unwrap_or(0));
-    let rate_limit_pacing = opt_bool(obj, "rate_limit_pacing")?.unwrap_or(true);
-    let timeout = ms(opt_u64(obj, "timeout_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_TIMEOUT_MS));
-    let deadline = ms(opt_u64(obj, "deadline_ms", 1, 86_400_000)?.unwrap_or(DEFAULT_DEADLINE_MS));
-    let max_retries = opt_u64(obj, "max_retries", 0, 100)?.unwrap_or(DEFAULT_MAX_RETRIES) as u32;
-    let retry_non_idempotent = opt_bool(obj, "retry_non_idempotent")?.unwrap_or(false);
-    let max_retry_after =
-        secs(opt_u64(obj, "max_retry_after_s", 0, 86_400)?.unwrap_or(DEFAULT_MAX_RETRY_AFTER_S));
-    let backoff_base =
-        ms(opt_u64(obj, "backoff_base_ms", 1, 600_000)?.unwrap_or(DEFAULT_BACKOFF_BASE_MS));
-    let backoff_max =
-        ms(opt_u64(obj, "backoff_max_ms", 1, 3_600_000)?.unwrap_or(DEFAULT_BACKOFF_MAX_MS));
-    let max_body_bytes =
-        opt_u64(obj, "max_body_bytes", 1024, 1 << 32)?.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize;
-
-    let user_agent = opt_string(obj, "user_agent")?
-        .unwrap_or_else(|| format!("cxoauth/{}", env!("CARGO_PKG_VERSION")));
-    if user_agent.is_empty() || user_agent.chars().any(char::is_control) {
-        return Err(Error::config(
-            "config key \"user_agent\" must be non-empty without control characters",
-        ));
-    }
-    let proxy = match opt_string(obj, "proxy")? {
-        Some(p) => {
-            let u = Url::parse(&p)
-                .map_err(|e| Error::config(format!("config key \"proxy\" is not a URL: {e}")))?;
-            if !matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") {
-                return Err(Error::config(
-                    "config key \"proxy\" must be an http, https or socks5 URL",
-                ));
-            }
-            Some(u)
-        }
-        None => None,
-    };
-    let token_cache = match opt_string(obj, "token_cache")? {
-        Some(t) => CacheSetting::parse(&t)?,
-        None => match env.get("CXOAUTH_TOKEN_CACHE") {
-            Some(t) => CacheSetting::parse(&t).map_err(|_| {
-                Error::config(
-                    "CXOAUTH_TOKEN_CACHE must be \"memory\", \"file:///dir\", \"redis://...\" or \"rediss://...\"",
-                )
-            })?,
-            None => CacheSetting::Memory,
-        },
-    };
-    let token_cache_prefix = match opt_string(obj, "token_cache_prefix")? {
-        Some(p) => p,
-        None => env
-            .get("CXOAUTH_TOKEN_CACHE_PREFIX")
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-    };
-    check_prefix(&token_cache_prefix)?;
-    let metrics_name = opt_string(obj, "metrics_name")?;
-    if let Some(n) = &metrics_name {
-        crate::config::check_metrics_name(n)?;
-    }
-    let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
-    if let Some(p) = &ca_file {
-        if !p.is_file() {
-            return Err(Error::config(format!(
-                "config key \"ca_file\": {} is not a readable file",
-                p.display()
-            )));
-        }
-    }
-
-    let platform = match opt_string(obj, "platform")?.as_deref() {
-        Some("genesys") => Platform::Genesys,
-        Some("cxone") => Platform::Cxone,
-        Some("generic") => Platform::Generic,
-        Some(_) => {
-            return Err(Error::config(
-                "config key \"platform\" must be \"genesys\", \"cxone\" or \"generic\"",
-            ))
-        }
-        None if obj.contains_key("issuer") => Platform::Generic,
-        None => Platform::Genesys,
-    };
-    let forbidden: &[&str] = match platform {
-        Platform::Genesys => &[
-            "issuer",
-            "access_key_id",
-            "access_key_secret",
-            "cxone_grant",
-            "cxone_area",
-        ],
-        Platform::Generic => &[
-            "region",
-            "access_key_id",
-            "access_key_secret",
-            "cxone_grant",
-            "cxone_area",
-        ],
-        Platform::Cxone => &["region"],
-    };
-    if let Some(k) = forbidden.iter().find(|k| obj.contains_key(**k)) {
-        return Err(Error::config(format!(
-            "config key \"{k}\" is not used with platform \"{}\"",
-            platform.name()
-        )));
-    }
-    let gateway = gateway::Gateway::parse(obj)?;
-    let client_identity = crate::config::tls_identity::ClientIdentity::from_config(obj)?;
-    if gateway.is_some() {
-        let replaced: &[&str] = match platform {
-            Platform::Cxone => &["token_url", "api_base"],
-            _ => &["region", "token_url", "api_base", "issuer"],
-        };
-        if let Some(k) = replaced.iter().find(|k| obj.contains_key(**k)) {
-            return Err(Error::config(format!(
-                "config key \"{k}\" is not used with \"gateway\" (the gateway gives the endpoints)"
-            )));
-        }
-    }
-    let ep = match (platform, &gateway) {
-        (Platform::Genesys | Platform::Generic, Some(g)) => ConfiguredEndpoints {
-            token_url: Some(g.token_url()),
-            api_base: Some(g.api_base()),
-            issuer: None,
-        },
-        (Platform::Genesys, None) => genesys::endpoints(obj, env)?,
-        (Platform::Generic, None) => generic::endpoints(obj)?,
-        (Platform::Cxone, _) => cxone::endpoints(obj)?,
-    };
-
-    let (id_vars, secret_vars): (&[&str], &[&str]) = match platform {
-        Platform::Genesys => (genesys::ID_VARS, genesys::SECRET_VARS),
-        Platform::Cxone => (cxone::ID_VARS, cxone::SECRET_VARS),
-        Platform::Generic => (&[], &[]),
-    };
-    let legacy = match opt_string(obj, "cxone_grant")?.as_deref() {
-        None | Some("password") => false,
-        Some("access_key_legacy") => true,
-        Some(_) => {
-            return Err(Error::config(
-                "config key \"cxone_grant\" must be \"password\" or \"access_key_legacy\"",
-            ))
-        }
-    };
-    let mut ep = ep;
-    if legacy {
-        if ep.token_url.is_none() {
-            let url = cxone::legacy_token_url(opt_string(obj, "cxone_area")?)?;
-            ep.token_url = Some(match &gateway {
-                Some(g) => g.login_url(&url),
-                None => url,
-            });
-        }
-    } else if obj.contains_key("cxone_area") {
-        return Err(Error::config(
-            "config key \"cxone_area\" is only used with \"cxone_grant\": \"access_key_legacy\"",
-        ));
-    }
-    // The legacy access-key grant authenticates no client: id and secret are optional there.
-    let (client_id, client_secret) = if legacy {
-        (
-            opt_string(obj, "client_id")?.unwrap_or_default(),
-            Zeroizing::new(opt_string(obj, "client_secret")?.unwrap_or_default()),
-        )
-    } else {
-        (
-            credential(obj, env, "client_id", id_vars)?,
-            Zeroizing::new(credential(obj, env, "client_secret", secret_vars)?),
-        )
-    };
-    if client_id.chars().any(char::is_control) {
-        return Err(Error::config(
-            "config key \"client_id\" must not contain control characters",
-        ));
-    }
-    let grant = match platform {
-        Platform::Cxone => {
-            let username = credential(obj, env, "access_key_id", &["CXONE_ACCESS_KEY_ID"])?;
-            let password = Zeroizing::new(credential(
-                obj,
-                env,
-                "access_key_secret",
-                &["CXONE_ACCESS_KEY_SECRET"],
-            )?);
-            if legacy {
-                Grant::AccessKeyLegacy {
-                    key_id: username,
-                    key_secret: password,
-                }
-            } else {
-                Grant::Password { username, password }
-            }
-        }
-        _ => Grant::ClientCredentials,
-    };
-
-    Ok(Config {
-        platform,
-        token_url: ep.token_url,
-        api_base: ep.api_base,
-        issuer: ep.issuer,
-        client_id,
-        client_secret,
-        client_auth,
-        grant,
-        scope,
-        refresh_margin,
-        refresh_at_fraction,
-        token_idle_timeout,
-        rate_limit_pacing,
-        timeout,
-        deadline,
-        max_retries,
-        retry_non_idempotent,
-        max_retry_after,
-        backoff_base,
-        backoff_max,
-        max_body_bytes,
-        user_agent,
-        proxy,
-        ca_file,
-        token_cache,
-        token_cache_prefix,
-        metrics_name,
-        gateway,
-        client_identity,
-    })
 }
 
 /// The endpoints a configuration names (or the platform derives).

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, CONTENT_LENGTH, HOST, USER_AGENT};
-use http::{HeaderMap, Method, Request};
+use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -30,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 
 use crate::error::{Error, ErrorKind};
+use crate::http::outgoing::Outgoing;
 use crate::http::transport::{root_cause, too_large, HttpResponse, SendError};
 
 /// Most idle connections a thread keeps for one client.
@@ -152,21 +153,16 @@ impl Dialer {
     /// Sends one request on one of this thread's connections to the URL's origin (made if
     /// none is idle) and reads the whole reply, at most `max_body` bytes. The dialer is the key
     /// of its client's per-thread pools. Must run inside [`crate::rt::local::block_on`].
-    pub async fn send(
-        self: &Arc<Self>,
-        method: Method,
-        url: &Url,
-        headers: HeaderMap,
-        body: Option<Bytes>,
-        max_body: usize,
-    ) -> Result<HttpResponse, SendError> {
-        let host = url.host_str().unwrap_or("?");
-        let origin = Origin::of(url).ok_or_else(|| SendError {
+    pub async fn send(self: &Arc<Self>, out: Outgoing) -> Result<HttpResponse, SendError> {
+        let host = out.host();
+        let host = host.as_str();
+        let max_body = out.max_body;
+        let origin = Origin::of(&out.url).ok_or_else(|| SendError {
             error: Error::invalid("only http and https URLs can be sent"),
             retryable: false,
             sent: false,
         })?;
-        let mut req = self.request(method, url, headers, body)?;
+        let mut req = self.request(out)?;
         let mut idle = crate::http::pool::with_pool(self, |p| p.conns.take(&origin)).flatten();
         loop {
             let reused = idle.is_some();
@@ -199,13 +195,14 @@ impl Dialer {
         }
     }
 
-    fn request(
-        &self,
-        method: Method,
-        url: &Url,
-        mut headers: HeaderMap,
-        body: Option<Bytes>,
-    ) -> Result<Request<Full<Bytes>>, SendError> {
+    fn request(&self, out: Outgoing) -> Result<Request<Full<Bytes>>, SendError> {
+        let Outgoing {
+            method,
+            url,
+            mut headers,
+            body,
+            ..
+        } = out;
         let invalid = |what: &str| SendError {
             error: Error::invalid(format!("cannot send this URL: {what}")),
             retryable: false,

@@ -4,6 +4,7 @@
 //! runtime layer and the leaves.
 
 pub(crate) mod conn;
+pub mod outgoing;
 pub(crate) mod pool;
 pub mod retry;
 pub mod transport;

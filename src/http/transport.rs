@@ -9,11 +9,11 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
 use reqwest::header::{HeaderMap, HeaderName};
-use reqwest::Method;
 use url::Url;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::outgoing::Outgoing;
 
 /// A complete HTTP reply.
 #[derive(Clone)]
@@ -267,25 +267,17 @@ impl Transport {
     /// Sends one request and reads the whole reply (at most `max_body` bytes) within `timeout`:
     /// on this thread's own connections inside a blocking call (see [`crate::rt::local`]), else on
     /// the process-wide pool.
-    pub async fn send(
-        &self,
-        method: Method,
-        url: Url,
-        headers: HeaderMap,
-        body: Option<bytes::Bytes>,
-        timeout: Duration,
-        max_body: usize,
-    ) -> std::result::Result<HttpResponse, SendError> {
+    pub async fn send(&self, req: Outgoing) -> std::result::Result<HttpResponse, SendError> {
         match crate::http::pool::route(self.dialer.as_ref()) {
             crate::http::pool::Route::Local(dialer) => {
-                let host = url.host_str().unwrap_or("?").to_string();
+                let (host, timeout) = (req.host(), req.timeout);
                 // Boxed, as the other arms: the futures are large and the caller's future moves.
-                let fut = Box::pin(dialer.send(method, &url, headers, body, max_body));
+                let fut = Box::pin(dialer.send(req));
                 with_timeout(&host, timeout, fut).await
             }
             crate::http::pool::Route::Here => {
-                let http = self.client_for(&url);
-                Box::pin(attempt(http, method, url, headers, body, timeout, max_body)).await
+                let http = self.client_for(&req.url);
+                Box::pin(attempt(http, req)).await
             }
             crate::http::pool::Route::Runtime => {
                 let handle = crate::rt::runtime::handle().map_err(|error| SendError {
@@ -293,10 +285,8 @@ impl Transport {
                     retryable: false,
                     sent: false,
                 })?;
-                let http = self.client_for(&url).clone();
-                let mut task = AbortOnDrop(handle.spawn(async move {
-                    attempt(&http, method, url, headers, body, timeout, max_body).await
-                }));
+                let http = self.client_for(&req.url).clone();
+                let mut task = AbortOnDrop(handle.spawn(async move { attempt(&http, req).await }));
                 let joined = (&mut task.0).await;
                 joined.unwrap_or_else(|_| {
                     Err(SendError {
@@ -323,21 +313,18 @@ impl Transport {
     }
 }
 
-/// One request on `http`, the whole reply read (at most `max_body` bytes) within `timeout`.
+/// One request on `http`, the whole reply read (at most `out.max_body` bytes) within
+/// `out.timeout`.
 async fn attempt(
     http: &reqwest::Client,
-    method: Method,
-    url: Url,
-    headers: HeaderMap,
-    body: Option<bytes::Bytes>,
-    timeout: Duration,
-    max_body: usize,
+    out: Outgoing,
 ) -> std::result::Result<HttpResponse, SendError> {
-    let host = url.host_str().unwrap_or("?").to_string();
+    let host = out.host();
     let host = host.as_str();
+    let (timeout, max_body) = (out.timeout, out.max_body);
     let attempt = async {
-        let mut req = http.request(method, url).headers(headers);
-        if let Some(b) = body {
+        let mut req = http.request(out.method, out.url).headers(out.headers);
+        if let Some(b) = out.body {
             req = req.body(b);
         }
         let mut resp = req.send().await.map_err(|e| classify(&e, host))?;

@@ -34,7 +34,7 @@ use reqwest::header::HeaderValue;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::config::Config;
+use crate::config::{Config, Credentials};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::retry::backoff;
 use crate::http::transport::Transport;
@@ -414,15 +414,9 @@ impl TokenManager {
 
     /// Rotates the credentials: the next fetch uses them (the cached token stays until then);
     /// a remembered failure of the old ones no longer holds requests back.
-    pub fn set_credentials(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        access_key: Option<(&str, &str)>,
-    ) -> Result<()> {
+    pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
         let live = self.live()?;
-        live.provider
-            .set_credentials(client_id, client_secret, access_key)?;
+        live.provider.set_credentials(creds)?;
         *live.failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if self.inner.shared.load().is_some() {
             // the entry's name and key derive from the credentials

@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::config::{parse_url, ClientAuth, Config};
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::outgoing::Outgoing;
 use crate::http::transport::Transport;
 
 use super::deadline_error;
@@ -74,14 +75,14 @@ pub async fn get_json(
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let sent = transport
-            .send(
-                Method::GET,
-                url.clone(),
+            .send(Outgoing {
+                method: Method::GET,
+                url: url.clone(),
                 headers,
-                None,
-                cfg.timeout.min(remaining),
-                MAX_DOCUMENT_BYTES,
-            )
+                body: None,
+                timeout: cfg.timeout.min(remaining),
+                max_body: MAX_DOCUMENT_BYTES,
+            })
             .await;
         let r = match sent {
             Ok(r) => r,

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use zeroize::Zeroizing;
 
-use crate::config::{ClientAuth, Config, Grant};
+use crate::config::{ClientAuth, Config, Credentials, Grant};
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::outgoing::Outgoing;
 use crate::http::retry::{drive, Attempt, Policy, Verdict};
 use crate::http::transport::Transport;
 use discovery::Endpoints;
@@ -73,14 +74,14 @@ pub async fn exchange(
             return Attempt::done(Err(deadline_error(cfg)));
         }
         let sent = transport
-            .send(
-                Method::POST,
-                token_url.clone(),
+            .send(Outgoing {
+                method: Method::POST,
+                url: token_url.clone(),
                 headers,
-                Some(body),
-                cfg.timeout.min(remaining),
-                MAX_TOKEN_REPLY_BYTES,
-            )
+                body: Some(body),
+                timeout: cfg.timeout.min(remaining),
+                max_body: MAX_TOKEN_REPLY_BYTES,
+            })
             .await;
         match sent {
             Ok(mut resp) => {
@@ -330,42 +331,10 @@ impl Provider {
         self.cfg.load_full()
     }
 
-    /// Rotates the client credentials (and, with `access_key`, the CXone access key): the next
+    /// Rotates the client credentials (and the CXone access key they may carry): the next
     /// fetch uses them; the refresh token of the old ones is dropped.
-    pub fn set_credentials(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        access_key: Option<(&str, &str)>,
-    ) -> Result<()> {
-        let mut cfg = (*self.cfg.load_full()).clone();
-        if client_id.is_empty() || client_id.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "client_id must be non-empty without control characters",
-            ));
-        }
-        cfg.client_id = client_id.to_string();
-        cfg.client_secret = Zeroizing::new(client_secret.to_string());
-        if let Some((id, secret)) = access_key {
-            if id.is_empty() || secret.is_empty() {
-                return Err(Error::invalid("access key id and secret must be non-empty"));
-            }
-            match &mut cfg.grant {
-                Grant::Password { username, password } => {
-                    *username = id.to_string();
-                    *password = Zeroizing::new(secret.to_string());
-                }
-                Grant::AccessKeyLegacy { key_id, key_secret } => {
-                    *key_id = id.to_string();
-                    *key_secret = Zeroizing::new(secret.to_string());
-                }
-                Grant::ClientCredentials => {
-                    return Err(Error::invalid(
-                        "this client's grant uses no access key (CXone only)",
-                    ))
-                }
-            }
-        }
+    pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
+        let cfg = creds.apply(&self.cfg.load_full())?;
         self.cfg.store(Arc::new(cfg));
         *self.lock_refresh() = None;
         Ok(())
