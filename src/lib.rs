@@ -36,7 +36,7 @@ pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use http::transport::HttpResponse;
 /// `retry::backoff`, `retry::parse_retry_after`, `transport::Transport`.
-pub use http::{retry, transport};
+pub use http::{outgoing, retry, transport};
 /// `runtime::run_blocking`, `runtime::handle`.
 pub use obs::events;
 pub use rt::runtime;

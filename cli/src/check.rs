@@ -253,7 +253,14 @@ fn probe(cfg: &Config) -> Result<Probe, Error> {
     let target = url.clone();
     let reply = cxoauth::runtime::run_blocking(async move {
         transport
-            .send(method, target, headers, None, timeout, max_body)
+            .send(cxoauth::outgoing::Outgoing {
+                method,
+                url: target,
+                headers,
+                body: None,
+                timeout,
+                max_body,
+            })
             .await
             .map_err(|e| e.error)
     });

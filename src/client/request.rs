@@ -54,6 +54,19 @@ pub struct ApiRequest {
     pub url: Option<Url>,
 }
 
+/// One API call in progress: what every attempt of the retry policy shares.
+struct Call<'a> {
+    req: &'a ApiRequest,
+    /// The whole call, token fetch and waits included, ends by then.
+    deadline: Instant,
+    /// May be sent again after a reply or failure that followed sending it.
+    replayable: bool,
+    /// A 401 was already answered with a new token (at most once per call).
+    retried_401: AtomicBool,
+    /// Why the next attempt is sent (`crate::obs::metrics::CAUSES`), set by `note_retry`.
+    next_cause: AtomicU8,
+}
+
 pub fn is_idempotent(m: &Method) -> bool {
     matches!(
         *m,
@@ -291,115 +304,143 @@ impl Client {
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
         let cfg = &self.cfg;
         let deadline = Instant::now() + cfg.deadline;
-        let replayable = is_idempotent(&req.method) || cfg.retry_non_idempotent;
-        let retried_401 = AtomicBool::new(false);
-        // why the next attempt is sent (crate::obs::metrics::CAUSES), set by `on_wait`
-        let next_cause = AtomicU8::new(crate::obs::metrics::CAUSE_FIRST);
+        let call = Call {
+            req: &req,
+            deadline,
+            replayable: is_idempotent(&req.method) || cfg.retry_non_idempotent,
+            retried_401: AtomicBool::new(false),
+            next_cause: AtomicU8::new(crate::obs::metrics::CAUSE_FIRST),
+        };
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut policy = Policy::new(cfg, deadline);
         let on_wait = |value: &Result<HttpResponse>, wait: Duration, retry: u32| {
-            let (cause, why) = match value {
-                Ok(r) if r.status == 429 => (RetryCause::RateLimited, "HTTP 429".to_string()),
-                Ok(r) => (RetryCause::Server, format!("HTTP {}", r.status)),
-                Err(e) => (RetryCause::Network, e.message.clone()),
-            };
-            self.stats.retry(cause);
-            next_cause.store(1 + cause as u8, Ordering::Relaxed);
-            log_line!(
-                Level::Info,
-                "{} {}: retry {retry} in {} ms after {why}",
-                req.method,
-                path_of(&req.target),
-                wait.as_millis()
-            );
+            self.note_retry(&call, value, wait, retry)
         };
-        drive_observed(&mut policy, on_wait, |_| async {
-            let probe = match self.gate.pass(cfg, deadline).await {
-                Ok(p) => p,
-                Err(last) => return Attempt::done(Ok(last)),
-            };
-            let mut cause = next_cause.load(Ordering::Relaxed);
-            let sent = loop {
-                let token = match self.tokens.get(deadline).await {
-                    Ok(t) => t,
-                    Err(e) => return Attempt::done(Err(e)),
-                };
-                let permit = match cfg.rate_limit_pacing {
-                    true => match self.pacer.acquire(cfg, token.generation, deadline).await {
-                        Ok(p) => Some(p),
-                        Err(paced) => return Attempt::done(Ok(paced)),
-                    },
-                    false => None,
-                };
-                let sent = match self.send_once(&req, &token, deadline).await {
-                    Ok(sent) => {
-                        self.stats.metrics.attempt(cause);
-                        sent
-                    }
-                    Err(e) => return Attempt::done(Err(e)),
-                };
-                if let (Some(p), Ok(resp)) = (permit, &sent) {
-                    p.observe(cfg, resp);
+        drive_observed(&mut policy, on_wait, |_| self.attempt(&call)).await
+    }
+
+    /// Counts and logs the wait before a retry, and remembers its cause for the next attempt.
+    fn note_retry(&self, call: &Call<'_>, value: &Result<HttpResponse>, wait: Duration, n: u32) {
+        let (cause, why) = match value {
+            Ok(r) if r.status == 429 => (RetryCause::RateLimited, "HTTP 429".to_string()),
+            Ok(r) => (RetryCause::Server, format!("HTTP {}", r.status)),
+            Err(e) => (RetryCause::Network, e.message.clone()),
+        };
+        self.stats.retry(cause);
+        call.next_cause.store(1 + cause as u8, Ordering::Relaxed);
+        log_line!(
+            Level::Info,
+            "{} {}: retry {n} in {} ms after {why}",
+            call.req.method,
+            path_of(&call.req.target),
+            wait.as_millis()
+        );
+    }
+
+    /// One attempt of the retry policy: through the API gate, then sent (a 401 resent once
+    /// with a new token), then judged.
+    async fn attempt(&self, call: &Call<'_>) -> Attempt<Result<HttpResponse>> {
+        let probe = match self.gate.pass(&self.cfg, call.deadline).await {
+            Ok(p) => p,
+            Err(last) => return Attempt::done(Ok(last)),
+        };
+        match self.send_authenticated(call).await {
+            Ok(Ok(resp)) => {
+                let verdict = self.judge(call, &resp);
+                if let Some(p) = probe {
+                    p.answered(resp.status);
                 }
-                match sent {
-                    // the token died early (revoked, idle timeout): one new token, one resend
-                    Ok(resp)
-                        if resp.status == 401 && !retried_401.swap(true, Ordering::Relaxed) =>
-                    {
-                        if self.tokens.invalidate(token.generation) {
-                            self.stats.metrics.invalidated(401);
-                        }
-                        self.stats.retry(RetryCause::Unauthorized);
-                        cause = crate::obs::metrics::CAUSE_401;
-                        log_line!(
-                            Level::Info,
-                            "{} {}: HTTP 401, the token was dropped: sending again with a new one",
-                            req.method,
-                            path_of(&req.target)
-                        );
-                    }
-                    other => break other,
+                Attempt {
+                    value: Ok(resp),
+                    verdict,
                 }
-            };
-            match sent {
-                Ok(resp) => {
-                    let retry_after = resp
-                        .header("Retry-After")
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    self.stats.metrics.api_status(resp.status, retry_after);
-                    let verdict = match resp.status {
-                        429 => {
-                            if let Some(d) = retry_after {
-                                self.gate.close_for(d, cfg.max_retry_after, &resp);
-                            }
-                            retry_after.map_or(Verdict::Backoff, Verdict::After)
-                        }
-                        502..=504 if replayable => {
-                            retry_after.map_or(Verdict::Backoff, Verdict::After)
-                        }
-                        _ => Verdict::Final,
-                    };
-                    if let Some(p) = probe {
-                        p.answered(resp.status);
-                    }
-                    Attempt {
-                        value: Ok(resp),
-                        verdict,
-                    }
-                }
-                // A request that never left (connection refused, TLS handshake failed) is
-                // safe to send again whatever its method.
-                Err(se) => Attempt {
-                    verdict: if se.retryable && (replayable || !se.sent) {
-                        Verdict::Backoff
-                    } else {
-                        Verdict::Final
-                    },
-                    value: Err(se.error),
-                },
             }
-        })
-        .await
+            // A request that never left (connection refused, TLS handshake failed) is safe to
+            // send again whatever its method.
+            Ok(Err(se)) => Attempt {
+                verdict: if se.retryable && (call.replayable || !se.sent) {
+                    Verdict::Backoff
+                } else {
+                    Verdict::Final
+                },
+                value: Err(se.error),
+            },
+            Err(done) => Attempt::done(done),
+        }
+    }
+
+    /// Sends the request with a valid token, paced; a 401 drops that token and sends once more
+    /// with a new one. `Err`: the call's final outcome without a reply to judge (no token, a
+    /// paced refusal, a request that cannot be sent).
+    async fn send_authenticated(
+        &self,
+        call: &Call<'_>,
+    ) -> std::result::Result<std::result::Result<HttpResponse, SendError>, Result<HttpResponse>>
+    {
+        let cfg = &self.cfg;
+        let mut cause = call.next_cause.load(Ordering::Relaxed);
+        loop {
+            let token = self.tokens.get(call.deadline).await.map_err(Err)?;
+            let permit = match cfg.rate_limit_pacing {
+                true => Some(
+                    self.pacer
+                        .acquire(cfg, token.generation, call.deadline)
+                        .await
+                        .map_err(Ok)?,
+                ),
+                false => None,
+            };
+            let sent = self
+                .send_once(call.req, &token, call.deadline)
+                .await
+                .map_err(Err)?;
+            self.stats.metrics.attempt(cause);
+            if let (Some(p), Ok(resp)) = (permit, &sent) {
+                p.observe(cfg, resp);
+            }
+            match sent {
+                // the token died early (revoked, idle timeout): one new token, one resend
+                Ok(resp)
+                    if resp.status == 401 && !call.retried_401.swap(true, Ordering::Relaxed) =>
+                {
+                    self.drop_unauthorized(call, token.generation);
+                    cause = crate::obs::metrics::CAUSE_401;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    fn drop_unauthorized(&self, call: &Call<'_>, generation: u64) {
+        if self.tokens.invalidate(generation) {
+            self.stats.metrics.invalidated(401);
+        }
+        self.stats.retry(RetryCause::Unauthorized);
+        log_line!(
+            Level::Info,
+            "{} {}: HTTP 401, the token was dropped: sending again with a new one",
+            call.req.method,
+            path_of(&call.req.target)
+        );
+    }
+
+    /// Whether to retry after this reply: a 429 (which also closes the API gate for its
+    /// Retry-After) always, a 502/503/504 when the request may be sent again.
+    fn judge(&self, call: &Call<'_>, resp: &HttpResponse) -> Verdict {
+        let retry_after = resp
+            .header("Retry-After")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        self.stats.metrics.api_status(resp.status, retry_after);
+        match resp.status {
+            429 => {
+                if let Some(d) = retry_after {
+                    self.gate.close_for(d, self.cfg.max_retry_after, resp);
+                }
+                retry_after.map_or(Verdict::Backoff, Verdict::After)
+            }
+            502..=504 if call.replayable => retry_after.map_or(Verdict::Backoff, Verdict::After),
+            _ => Verdict::Final,
+        }
     }
 
     /// One attempt of `req` with `token`: the URL resolved against the API base (discovered on

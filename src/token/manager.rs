@@ -475,10 +475,39 @@ impl Inner {
         }
         .live()?;
         let mut slot = live.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(rx) = slot.as_ref() {
+        if let Some(rx) = self.no_fetch_needed(&live, slot.as_ref(), replacing) {
+            return Ok(rx);
+        }
+        let handle = runtime::handle()?;
+        let (tx, rx) = watch::channel(None);
+        *slot = Some(rx.clone());
+        drop(slot);
+
+        self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
+        let replacing = replacing.and_then(|g| {
+            self.slot
+                .load()
+                .as_ref()
+                .filter(|t| t.generation == g)
+                .map(|t| t.value.clone())
+        });
+        handle.spawn(Arc::clone(self).run_fetch(live, tx, replacing));
+        Ok(rx)
+    }
+
+    /// With the in-flight slot locked: the receiver to wait on instead of a new fetch — the
+    /// fetch in flight, the token a fetch that just finished stored, or the failure that still
+    /// holds fetches back.
+    fn no_fetch_needed(
+        &self,
+        live: &Live,
+        inflight: Option<&watch::Receiver<FetchResult>>,
+        replacing: Option<u64>,
+    ) -> Option<watch::Receiver<FetchResult>> {
+        if let Some(rx) = inflight {
             // A task that died (panicked) leaves a closed channel: start a new fetch then.
             if rx.has_changed().is_ok() {
-                return Ok(rx.clone());
+                return Some(rx.clone());
             }
         }
         // Re-check under the lock: a fetch that just finished stored its token before it cleared
@@ -488,55 +517,46 @@ impl Inner {
             None => t.is_fresh(),
         });
         if let Some(t) = done {
-            return Ok(watch::channel(Some(Ok(t))).1);
+            return Some(watch::channel(Some(Ok(t))).1);
         }
-        if let Some(f) = live.failure().filter(FailureState::active) {
-            return Ok(watch::channel(Some(Err(f.error))).1);
-        }
-        let handle = runtime::handle()?;
-        let (tx, rx) = watch::channel(None);
-        *slot = Some(rx.clone());
-        drop(slot);
+        live.failure()
+            .filter(FailureState::active)
+            .map(|f| watch::channel(Some(Err(f.error))).1)
+    }
 
-        self.stats.token_fetches.fetch_add(1, Ordering::Relaxed);
-        let task = Arc::clone(self);
-        let replacing = replacing.and_then(|g| {
-            self.slot
-                .load()
-                .as_ref()
-                .filter(|t| t.generation == g)
-                .map(|t| t.value.clone())
-        });
-        let live = Arc::clone(&live);
-        handle.spawn(async move {
-            let started = Instant::now();
-            let result = task.fetch_once(&live, started, replacing).await;
-            let note = task.record_outcome(&live, &result, started);
-            let outcome = result
-                .as_ref()
-                .map(|t| t.expires_unix_ms)
-                .map_err(Clone::clone);
-            task.stats.metrics.fetch_done(&outcome, started.elapsed());
-            *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            // Logged before the callers get the result (a caller may be about to exit), with
-            // no lock held and the fetch no longer in flight: a log callback that calls the
-            // library gets the stored token or the remembered failure, never a wait on itself.
-            note.emit();
-            let timer = match &result {
-                Ok(t) => Some(task.refresh_timer(&live, t)),
-                Err(_) => None,
-            };
-            let _ = tx.send(Some(result));
-            // the result (a token) is held by the receivers only: no copy stays with the timer
-            drop(tx);
-            drop(task);
-            // This task goes on as the new token's refresh timer (no task spawned while the
-            // reply's connection goes back to the pool).
-            if let Some(timer) = timer {
-                timer.await;
-            }
-        });
-        Ok(rx)
+    /// The spawned fetch: fetch, bookkeeping, the result to the waiters, then this task goes
+    /// on as the new token's refresh timer (no task spawned while the reply's connection goes
+    /// back to the pool).
+    async fn run_fetch(
+        self: Arc<Self>,
+        live: Arc<Live>,
+        tx: watch::Sender<FetchResult>,
+        replacing: Option<Zeroizing<String>>,
+    ) {
+        let started = Instant::now();
+        let result = self.fetch_once(&live, started, replacing).await;
+        let note = self.record_outcome(&live, &result, started);
+        let outcome = result
+            .as_ref()
+            .map(|t| t.expires_unix_ms)
+            .map_err(Clone::clone);
+        self.stats.metrics.fetch_done(&outcome, started.elapsed());
+        *live.inflight.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // Logged before the callers get the result (a caller may be about to exit), with no lock
+        // held and the fetch no longer in flight: a log callback that calls the library gets
+        // the stored token or the remembered failure, never a wait on itself.
+        note.emit();
+        let timer = match &result {
+            Ok(t) => Some(self.refresh_timer(&live, t)),
+            Err(_) => None,
+        };
+        let _ = tx.send(Some(result));
+        // the result (a token) is held by the receivers only: no copy stays with the timer
+        drop(tx);
+        drop(self);
+        if let Some(timer) = timer {
+            timer.await;
+        }
     }
 
     /// One fetch: ended by `oauth_close`, bounded by the deadline as a whole (shared-cache

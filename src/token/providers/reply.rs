@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use super::{TokenGrant, MAX_LIFETIME};
@@ -29,13 +29,15 @@ pub fn parse_token_reply(
     result
 }
 
+type Failure = (Error, Verdict);
+
 fn interpret(
     status: u16,
     retry_after: Option<&str>,
     json: Option<&Value>,
     host: &str,
     secrets: &[&str],
-) -> std::result::Result<TokenGrant, (Error, Verdict)> {
+) -> std::result::Result<TokenGrant, Failure> {
     let obj = json.and_then(Value::as_object);
     if (200..300).contains(&status) {
         let protocol = |what: &str| {
@@ -48,46 +50,69 @@ fn interpret(
                 Verdict::Final,
             )
         };
-        let Some(obj) = obj else {
-            return Err(protocol("not a JSON object"));
-        };
-        let token = match obj.get("access_token") {
-            Some(Value::String(s)) if !s.is_empty() => s,
-            Some(Value::String(_)) => return Err(protocol("empty access_token")),
-            Some(_) => return Err(protocol("access_token is not a string")),
-            None => return Err(protocol("no access_token")),
-        };
-        if !token.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(protocol(
-                "access_token has characters not allowed in a header",
-            ));
-        }
-        match obj.get("token_type") {
-            None => {}
-            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
-            Some(_) => return Err(protocol("token_type is not bearer")),
-        }
-        let expires_in = match obj.get("expires_in") {
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(v) if v.is_finite() && v >= 1.0 => {
-                    Duration::from_secs_f64(v.min(MAX_LIFETIME.as_secs_f64()))
-                }
-                _ => return Err(protocol("expires_in is not a positive number")),
-            },
-            Some(_) => return Err(protocol("expires_in is not a number")),
-            None => return Err(protocol("no expires_in")),
-        };
-        let refresh_token = match obj.get("refresh_token") {
-            Some(Value::String(r)) if !r.is_empty() => Some(Zeroizing::new(r.clone())),
-            _ => None,
-        };
-        return Ok(TokenGrant {
-            access_token: Zeroizing::new(token.clone()),
-            expires_in,
-            refresh_token,
-        });
+        return obj
+            .ok_or("not a JSON object")
+            .and_then(grant_from)
+            .map_err(protocol);
     }
+    Err(failure(status, retry_after, obj, host, secrets))
+}
 
+/// The grant of a success reply; `Err`: what is malformed.
+fn grant_from(obj: &Map<String, Value>) -> std::result::Result<TokenGrant, &'static str> {
+    let token = access_token(obj)?;
+    match obj.get("token_type") {
+        None => {}
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
+        Some(_) => return Err("token_type is not bearer"),
+    }
+    let refresh_token = match obj.get("refresh_token") {
+        Some(Value::String(r)) if !r.is_empty() => Some(Zeroizing::new(r.clone())),
+        _ => None,
+    };
+    Ok(TokenGrant {
+        access_token: Zeroizing::new(token.to_string()),
+        expires_in: expires_in(obj)?,
+        refresh_token,
+    })
+}
+
+/// A non-empty token of the characters a header value allows.
+fn access_token(obj: &Map<String, Value>) -> std::result::Result<&str, &'static str> {
+    let token = match obj.get("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(Value::String(_)) => return Err("empty access_token"),
+        Some(_) => return Err("access_token is not a string"),
+        None => return Err("no access_token"),
+    };
+    if !token.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err("access_token has characters not allowed in a header");
+    }
+    Ok(token)
+}
+
+/// The lifetime, capped at [`MAX_LIFETIME`].
+fn expires_in(obj: &Map<String, Value>) -> std::result::Result<Duration, &'static str> {
+    match obj.get("expires_in") {
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.is_finite() && v >= 1.0 => {
+                Ok(Duration::from_secs_f64(v.min(MAX_LIFETIME.as_secs_f64())))
+            }
+            _ => Err("expires_in is not a positive number"),
+        },
+        Some(_) => Err("expires_in is not a number"),
+        None => Err("no expires_in"),
+    }
+}
+
+/// The error of a failure reply (server text scrubbed of the secrets) and whether to retry.
+fn failure(
+    status: u16,
+    retry_after: Option<&str>,
+    obj: Option<&Map<String, Value>>,
+    host: &str,
+    secrets: &[&str],
+) -> Failure {
     let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Value::as_str);
     let code = field("error").map(|s| scrub(s, secrets));
     let description = field("error_description")
@@ -95,33 +120,9 @@ fn interpret(
         .or_else(|| field("message"))
         .map(|s| scrub(s, secrets));
     let retry_after = retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let rate_limited = status == 429
-        || (status == 400
-            && code.as_deref() == Some("invalid_request")
-            && description
-                .as_deref()
-                .is_some_and(|d| d.to_ascii_lowercase().contains("rate limit")));
-    let (kind, retry) = if rate_limited {
-        (ErrorKind::RateLimited, verdict_after(retry_after))
-    } else if status >= 500 {
-        (ErrorKind::Server, verdict_after(retry_after))
-    } else if status == 401
-        || status == 403
-        || matches!(
-            code.as_deref(),
-            Some(
-                "invalid_client"
-                    | "unauthorized_client"
-                    | "invalid_scope"
-                    | "invalid_grant"
-                    | "access_denied"
-                    | "unsupported_grant_type"
-            )
-        )
-    {
-        (ErrorKind::Auth, Verdict::Final)
-    } else {
-        (ErrorKind::Protocol, Verdict::Final)
+    let (kind, retry) = match classify(status, code.as_deref(), description.as_deref()) {
+        k @ (ErrorKind::RateLimited | ErrorKind::Server) => (k, verdict_after(retry_after)),
+        k => (k, Verdict::Final),
     };
     let mut message = format!(
         "token request to {host} failed: HTTP {status}{}",
@@ -131,13 +132,42 @@ fn interpret(
         message.push_str(": ");
         message.push_str(d);
     }
-    Err((
+    (
         Error::new(kind, message)
             .with_status(status)
             .with_oauth_code(code)
             .with_retry_after(retry_after),
         retry,
-    ))
+    )
+}
+
+/// The error class of a failure: Genesys throttles the token endpoint with a 400
+/// `invalid_request` "rate limit exceeded;".
+fn classify(status: u16, code: Option<&str>, description: Option<&str>) -> ErrorKind {
+    let rate_limited = status == 429
+        || (status == 400
+            && code == Some("invalid_request")
+            && description.is_some_and(|d| d.to_ascii_lowercase().contains("rate limit")));
+    let auth_code = matches!(
+        code,
+        Some(
+            "invalid_client"
+                | "unauthorized_client"
+                | "invalid_scope"
+                | "invalid_grant"
+                | "access_denied"
+                | "unsupported_grant_type"
+        )
+    );
+    if rate_limited {
+        ErrorKind::RateLimited
+    } else if status >= 500 {
+        ErrorKind::Server
+    } else if status == 401 || status == 403 || auth_code {
+        ErrorKind::Auth
+    } else {
+        ErrorKind::Protocol
+    }
 }
 
 fn verdict_after(retry_after: Option<Duration>) -> Verdict {
