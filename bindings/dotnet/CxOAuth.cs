@@ -238,7 +238,8 @@ namespace CxOAuth
     /// <summary>Owns an oauth_client*. ReleaseHandle (oauth_free) runs only once the handle is
     /// disposed (or finalized) and no P/Invoke call holds it any more: every DllImport taking a
     /// ClientHandle AddRefs it for the duration of the call, so oauth_free never overlaps a
-    /// call on the client (ABI 0.2 contract).</summary>
+    /// call on the client: the close-then-free protocol of docs/ABI.md, with the SafeHandle's
+    /// reference count as the count of calls in flight.</summary>
     internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
         public ClientHandle() : base(true) { }

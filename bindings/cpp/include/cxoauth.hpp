@@ -219,7 +219,8 @@ T unwrap(Result<T>&& r) {
 }
 #endif
 
-/// Owns one oauth_client*, shared by all copies of a Client: the last copy to go destroys it,
+/// Owns one oauth_client*, shared by all copies of a Client (the close-then-free protocol of
+/// docs/ABI.md, with the shared_ptr's count as the count of calls): the last copy to go destroys it,
 /// and since every call is made through a copy, no call can be running on it by then (the
 /// oauth_free contract).
 class ClientOwner {

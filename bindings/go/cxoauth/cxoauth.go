@@ -244,7 +244,7 @@ func (c Config) GoString() string { return c.String() }
 // retry policy. Create it with NewClient or NewClientJSON, share it between goroutines, and
 // Close it when done (a finalizer frees it if you forget, but do not rely on it).
 //
-// Lifetime (libcxoauth ABI 0.2): Close calls oauth_close, which ends the calls in flight
+// Lifetime: the close-then-free protocol of docs/ABI.md. Close calls oauth_close, which ends the calls in flight
 // promptly; the native client is freed (oauth_free) exactly once, when no call is in flight
 // any more: by Close itself when none is running, else by the last call to return.
 type Client struct {

@@ -91,7 +91,8 @@ def _raise(code: int, err: ctypes.c_void_p) -> None:
 
 
 class _Handle:
-    """A native handle shared by concurrent calls. close() waits for none of them: it marks the
+    """A native handle shared by concurrent calls (the close-then-free protocol of
+    docs/ABI.md). close() waits for none of them: it marks the
     handle closed and, still under the lock, calls the non-blocking `close` function (for a
     client: oauth_close, which ends the calls in flight with CancelledError); the handle is
     freed exactly once, by close() when no call is using it, else by the last call to leave.
