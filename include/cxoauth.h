@@ -61,6 +61,13 @@
 #define OAUTH_EVENT_SHARED_CACHE_UP 7
 
 /**
+ * Most access tokens one client holds (`token_pool_size`).
+ */
+#define MAX_TOKEN_POOL_SIZE 20
+
+#define DEFAULT_TOKEN_POOL_FILL_INTERVAL_MS 1000
+
+/**
  * Longest server-provided text kept in an error message, in characters.
  */
 #define MAX_SERVER_TEXT 300
@@ -341,6 +348,7 @@ oauth_result oauth_cancel(struct oauth_client *client);
  * timer refreshes it in the background at expiry minus the refresh margin, and the still-valid
  * token keeps being returned while that refresh runs or fails. Without a valid token,
  * concurrent callers share one token request (and, with `token_cache`, other processes too).
+ * With a token pool (`token_pool_size`), the pool token with the most API headroom.
  * After `oauth_close` it fails with `OAUTH_ERR_CLOSED`. Errors: `OAUTH_ERR_AUTH` (credentials rejected, see
  * `oauth_error_oauth_code`), `OAUTH_ERR_RATE_LIMITED`, `OAUTH_ERR_SERVER`,
  * `OAUTH_ERR_PROTOCOL`, `OAUTH_ERR_NETWORK`, `OAUTH_ERR_TLS`, `OAUTH_ERR_TIMEOUT`,
@@ -563,7 +571,13 @@ oauth_result oauth_set_log_callback(uint32_t min_level, oauth_log_fn fn, void *u
  *   `"network"` (connection failures, timeouts), `"401"` (new token after a 401);
  * * `rate_limited_until_unix_ms`: until when the client holds requests back after a 429 with
  *   Retry-After (API gate or token endpoint), or null;
- * * `token_expires_unix_ms`: expiry of the cached token, or null;
+ * * `pacing_waits`, `pacing_wait_ms`: calls that waited for their slot under pacing
+ *   (`rate_limit_pacing`), and how long in all;
+ * * `rate_limit`: `{"allowed", "remaining", "reset_unix_ms"}` of the current API rate-limit
+ *   window of the token with most headroom, or null while unknown;
+ * * `pool`: with `token_pool_size` above 1, one entry per pool token in use:
+ *   `{"expires_unix_ms", "remaining", "requests"}` (remaining: null while unknown), else null;
+ * * `token_expires_unix_ms`: expiry of the cached token (the pool's first), or null;
  * * `last_error`: `{"code", "message", "time_unix_ms"}` of the last failed call, or null.
  */
 oauth_result oauth_client_stats(struct oauth_client *client,

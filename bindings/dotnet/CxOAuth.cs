@@ -334,6 +334,11 @@ namespace CxOAuth
         [ConfigKey("max_retry_after_s")] public int? MaxRetryAfterS { get; set; }
         /// <summary>Pace API calls to the replies' rate-limit headers (default true).</summary>
         [ConfigKey("rate_limit_pacing")] public bool? RateLimitPacing { get; set; }
+        /// <summary>Access tokens this client holds, each with its own API quota (1-20, default
+        /// 1); more are fetched as load needs them.</summary>
+        [ConfigKey("token_pool_size")] public int? TokenPoolSize { get; set; }
+        /// <summary>Another pool token is fetched at most this often (default 1000).</summary>
+        [ConfigKey("token_pool_fill_interval_ms")] public int? TokenPoolFillIntervalMs { get; set; }
         [ConfigKey("backoff_base_ms")] public int? BackoffBaseMs { get; set; }
         [ConfigKey("backoff_max_ms")] public int? BackoffMaxMs { get; set; }
         [ConfigKey("max_body_bytes")] public long? MaxBodyBytes { get; set; }

@@ -433,6 +433,11 @@ impl Simulator {
         self.shared.revoke_all();
     }
 
+    /// Invalidates one issued token (the API then answers 401 to it); whether it was live.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.shared.revoke_token(token)
+    }
+
     /// Sets the API rate limit: `limit` requests per `window` (0: no limit). Windows in
     /// progress are forgotten.
     pub fn set_rate_limit(&self, limit: u64, window: Duration, scope: RateLimitScope) {

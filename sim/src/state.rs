@@ -293,6 +293,11 @@ impl Shared {
         self.lock().tokens.clear();
     }
 
+    /// Revokes one issued token; whether it was live.
+    pub fn revoke_token(&self, token: &str) -> bool {
+        self.lock().tokens.remove(token).is_some()
+    }
+
     pub fn set_lifetime(&self, secs: u64) {
         let mut inner = self.lock();
         inner.lifetime = secs;

@@ -313,7 +313,7 @@ pub extern "C" fn oauth_get_token_async(
             let cached = if cancelled {
                 None
             } else {
-                client.tokens().usable()?
+                client.best_tokens().usable()?
             };
             if let Some(t) = cached {
                 client.stats().token_cache_hits.add();

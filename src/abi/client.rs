@@ -139,6 +139,7 @@ pub extern "C" fn oauth_cancel(client: *mut oauth_client) -> oauth_result {
 /// timer refreshes it in the background at expiry minus the refresh margin, and the still-valid
 /// token keeps being returned while that refresh runs or fails. Without a valid token,
 /// concurrent callers share one token request (and, with `token_cache`, other processes too).
+/// With a token pool (`token_pool_size`), the pool token with the most API headroom.
 /// After `oauth_close` it fails with `OAUTH_ERR_CLOSED`. Errors: `OAUTH_ERR_AUTH` (credentials rejected, see
 /// `oauth_error_oauth_code`), `OAUTH_ERR_RATE_LIMITED`, `OAUTH_ERR_SERVER`,
 /// `OAUTH_ERR_PROTOCOL`, `OAUTH_ERR_NETWORK`, `OAUTH_ERR_TLS`, `OAUTH_ERR_TIMEOUT`,
@@ -208,7 +209,7 @@ fn get_token(
     // runtime.
     let copied = if not_cancelled && !c.client.is_closed() {
         c.client
-            .tokens()
+            .best_tokens()
             .copy_usable(malloc_bytes, wipe_and_free)
             .map(|(p, expires)| {
                 c.client.stats().token_cache_hits.add();
@@ -251,7 +252,7 @@ pub extern "C" fn oauth_invalidate_token(
             if client.client.is_closed() {
                 return Err(Error::new(ErrorKind::Closed, "client is closed"));
             }
-            client.client.tokens().invalidate_value(token);
+            client.client.invalidate_value(token);
             Ok(())
         }
     }

@@ -50,7 +50,13 @@ pub extern "C" fn oauth_set_log_callback(
 ///   `"network"` (connection failures, timeouts), `"401"` (new token after a 401);
 /// * `rate_limited_until_unix_ms`: until when the client holds requests back after a 429 with
 ///   Retry-After (API gate or token endpoint), or null;
-/// * `token_expires_unix_ms`: expiry of the cached token, or null;
+/// * `pacing_waits`, `pacing_wait_ms`: calls that waited for their slot under pacing
+///   (`rate_limit_pacing`), and how long in all;
+/// * `rate_limit`: `{"allowed", "remaining", "reset_unix_ms"}` of the current API rate-limit
+///   window of the token with most headroom, or null while unknown;
+/// * `pool`: with `token_pool_size` above 1, one entry per pool token in use:
+///   `{"expires_unix_ms", "remaining", "requests"}` (remaining: null while unknown), else null;
+/// * `token_expires_unix_ms`: expiry of the cached token (the pool's first), or null;
 /// * `last_error`: `{"code", "message", "time_unix_ms"}` of the last failed call, or null.
 #[no_mangle]
 pub extern "C" fn oauth_client_stats(

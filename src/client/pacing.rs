@@ -257,6 +257,36 @@ impl Pacer {
         Ok(permit)
     }
 
+    /// Counts a call sent without pacing (`rate_limit_pacing` off): never waits, but the
+    /// window is still followed, so that a token pool knows each token's headroom.
+    pub fn track(&self, generation: u64) -> Permit<'_> {
+        let mut st = self.lock();
+        if st.generation != generation {
+            *st = State {
+                generation,
+                ..State::default()
+            };
+        }
+        let now = Instant::now();
+        if let Some(w) = st.window.as_mut().filter(|w| now < w.reset_at) {
+            w.remaining = w.remaining.saturating_sub(1);
+        }
+        st.in_flight += 1;
+        Permit {
+            pacer: self,
+            generation,
+        }
+    }
+
+    /// What is left of the current window: `(remaining, allowed)`, `None` while unknown (no
+    /// reply yet, or the window has reset since the last one).
+    pub fn left(&self) -> Option<(u64, u64)> {
+        let st = self.lock();
+        st.window
+            .filter(|w| Instant::now() < w.reset_at)
+            .map(|w| (w.remaining, w.allowed))
+    }
+
     /// Logs when pacing starts holding calls back and when it stops.
     fn note_holding(&self, holding: bool, wait: Duration) {
         let changed = {

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::client::cancel::CancelToken;
 use crate::client::gate::Gate;
+use crate::client::pool::TokenPool;
 use crate::config::{Config, Credentials};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::outgoing::Outgoing;
@@ -76,7 +77,8 @@ pub fn is_idempotent(m: &Method) -> bool {
 
 pub struct Client {
     cfg: Arc<Config>,
-    tokens: TokenManager,
+    /// The access tokens (one unless `token_pool_size` says more), each with its pacer.
+    pool: TokenPool,
     /// Bumped by [`Client::cancel`] and [`Client::close`]: every call in flight at that moment
     /// stops.
     cancel: watch::Sender<u64>,
@@ -85,8 +87,6 @@ pub struct Client {
     closed: AtomicBool,
     /// Client-wide "rate limited until" from the API's 429 + Retry-After.
     gate: Gate,
-    /// Pacing to the API's rate-limit headers (`rate_limit_pacing`).
-    pacer: super::pacing::Pacer,
     stats: Arc<Stats>,
 }
 
@@ -94,7 +94,7 @@ pub struct Client {
 /// `oauth_free` does.
 impl Drop for Client {
     fn drop(&mut self) {
-        self.tokens.shutdown();
+        self.pool.shutdown();
     }
 }
 
@@ -109,13 +109,12 @@ impl Client {
         let cfg = Arc::new(cfg);
         let stats = Arc::new(Stats::default());
         Ok(Client {
-            tokens: TokenManager::new(Arc::clone(&cfg), Arc::clone(&stats))?,
+            pool: TokenPool::new(&cfg, &stats)?,
             stats,
             cfg,
             cancel: watch::channel(0).0,
             closed: AtomicBool::new(false),
             gate: Gate::default(),
-            pacer: Default::default(),
         })
     }
 
@@ -123,8 +122,19 @@ impl Client {
         &self.cfg
     }
 
+    /// The first token of the pool (diagnostics; with a pool of one: the token).
     pub fn tokens(&self) -> &TokenManager {
-        &self.tokens
+        &self.pool.first().tokens
+    }
+
+    /// The pool token with the most API headroom: the one handed out by `oauth_get_token`.
+    pub fn best_tokens(&self) -> &TokenManager {
+        &self.pool.best().tokens
+    }
+
+    /// Drops `token` (rejected by the host's own request) wherever the pool caches it.
+    pub fn invalidate_value(&self, token: &str) {
+        self.pool.invalidate_value(token)
     }
 
     pub fn stats(&self) -> &Stats {
@@ -135,7 +145,7 @@ impl Client {
     /// effect on the next token fetch, the cached token stays until then.
     pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
         self.check_open()?;
-        self.tokens.set_credentials(creds)
+        self.pool.set_credentials(creds)
     }
 
     /// The counters and state of `oauth_client_stats`, as JSON.
@@ -147,7 +157,7 @@ impl Client {
                 .unwrap_or_default()
                 .as_millis() as u64
         };
-        let token_window = self.tokens.last_failure().and_then(|f| {
+        let token_window = self.tokens().last_failure().and_then(|f| {
             (f.server_window && crate::rt::clock::boot_now_ns() < f.until_boot_ns)
                 .then(|| SystemTime::now() + crate::rt::clock::boot_until(f.until_boot_ns))
         });
@@ -155,6 +165,7 @@ impl Client {
             .into_iter()
             .flatten()
             .max();
+        let (pacing_waits, pacing_wait_ms) = self.pool.pacing_totals();
         serde_json::json!({
             "token_fetches": st.token_fetches.load(Relaxed),
             "token_fetch_failures": st.token_fetch_failures.load(Relaxed),
@@ -167,10 +178,11 @@ impl Client {
                 "401": st.retries_401.load(Relaxed),
             },
             "rate_limited_until_unix_ms": limited.map(to_ms),
-            "pacing_waits": self.pacer.waits.load(Relaxed),
-            "pacing_wait_ms": self.pacer.wait_ms.load(Relaxed),
-            "rate_limit": self.pacer.rate_limit_json(),
-            "token_expires_unix_ms": self.tokens.current().map(|t| t.expires_unix_ms),
+            "pacing_waits": pacing_waits,
+            "pacing_wait_ms": pacing_wait_ms,
+            "rate_limit": self.pool.best().pacer.rate_limit_json(),
+            "pool": self.pool.stats_json(),
+            "token_expires_unix_ms": self.tokens().current().map(|t| t.expires_unix_ms),
             "last_error": st.last_error().map(|e| serde_json::json!({
                 "code": e.code,
                 "message": e.message,
@@ -199,7 +211,7 @@ impl Client {
         // one that subscribes after it sees `closed` (see `guarded`).
         self.closed.store(true, Ordering::SeqCst);
         self.cancel();
-        self.tokens.shutdown();
+        self.pool.shutdown();
         self.stats.metrics.events.clear();
     }
 
@@ -250,7 +262,7 @@ impl Client {
     /// A valid token: from the cache, or fetched (single-flight).
     pub async fn token(&self, cancel: Option<&CancelToken>) -> Result<Arc<CachedToken>> {
         let deadline = Instant::now() + self.cfg.deadline;
-        self.guarded(self.tokens.get(deadline), cancel).await
+        self.guarded(self.best_tokens().get(deadline), cancel).await
     }
 
     /// Builds an [`ApiRequest`]: checks the method, resolves `path_or_url` against the API base
@@ -264,7 +276,7 @@ impl Client {
     ) -> Result<ApiRequest> {
         let method = parse_method(method)?;
         // Refuse a foreign host before any I/O when the API base is already known.
-        let url = match self.tokens.live()?.provider.known_api_base() {
+        let url = match self.tokens().live()?.provider.known_api_base() {
             Some(base) => Some(resolve_target(base, path_or_url)?),
             None => {
                 check_target(path_or_url)?;
@@ -291,7 +303,7 @@ impl Client {
         let started = Instant::now();
         let method = req.method.clone();
         let r = self.guarded(self.request_inner(req), cancel).await;
-        let live = self.tokens.live().ok();
+        let live = self.tokens().live().ok();
         let server = live
             .as_ref()
             .and_then(|l| l.provider.known_api_base().and_then(|u| u.host_str()));
@@ -380,30 +392,31 @@ impl Client {
         let cfg = &self.cfg;
         let mut cause = call.next_cause.load(Ordering::Relaxed);
         loop {
-            let token = self.tokens.get(call.deadline).await.map_err(Err)?;
+            let slot = self.pool.for_call();
+            let token = slot.tokens.get(call.deadline).await.map_err(Err)?;
             let permit = match cfg.rate_limit_pacing {
-                true => Some(
-                    self.pacer
-                        .acquire(cfg, token.generation, call.deadline)
-                        .await
-                        .map_err(Ok)?,
-                ),
-                false => None,
+                true => slot
+                    .pacer
+                    .acquire(cfg, token.generation, call.deadline)
+                    .await
+                    .map_err(Ok)?,
+                false => slot.pacer.track(token.generation),
             };
             let sent = self
                 .send_once(call.req, &token, call.deadline)
                 .await
                 .map_err(Err)?;
             self.stats.metrics.attempt(cause);
-            if let (Some(p), Ok(resp)) = (permit, &sent) {
-                p.observe(cfg, resp);
+            slot.requests.fetch_add(1, Ordering::Relaxed);
+            if let Ok(resp) = &sent {
+                permit.observe(cfg, resp);
             }
             match sent {
                 // the token died early (revoked, idle timeout): one new token, one resend
                 Ok(resp)
                     if resp.status == 401 && !call.retried_401.swap(true, Ordering::Relaxed) =>
                 {
-                    self.drop_unauthorized(call, token.generation);
+                    self.drop_unauthorized(call, &slot.tokens, token.generation);
                     cause = crate::obs::metrics::CAUSE_401;
                 }
                 other => return Ok(other),
@@ -411,8 +424,8 @@ impl Client {
         }
     }
 
-    fn drop_unauthorized(&self, call: &Call<'_>, generation: u64) {
-        if self.tokens.invalidate(generation) {
+    fn drop_unauthorized(&self, call: &Call<'_>, tokens: &TokenManager, generation: u64) {
+        if tokens.invalidate(generation) {
             self.stats.metrics.invalidated(401);
         }
         self.stats.retry(RetryCause::Unauthorized);
@@ -451,7 +464,7 @@ impl Client {
         token: &CachedToken,
         deadline: Instant,
     ) -> Result<std::result::Result<HttpResponse, SendError>> {
-        let live = self.tokens.live()?;
+        let live = self.tokens().live()?;
         let base = live
             .provider
             .api_base(&live.transport, &token.value, deadline)
@@ -492,7 +505,7 @@ impl Client {
         if cancel.is_some_and(CancelToken::is_cancelled) {
             return Err(cancelled_error());
         }
-        if let Some(t) = self.tokens.usable()? {
+        if let Some(t) = self.best_tokens().usable()? {
             self.stats.token_cache_hits.add();
             return Ok(t);
         }

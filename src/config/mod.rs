@@ -131,6 +131,13 @@ pub struct Config {
     /// Pace API calls to the replies' rate-limit headers (`rate_limit_pacing`, see
     /// `pacing.rs`).
     pub rate_limit_pacing: bool,
+    /// Access tokens this client may hold, each with its own quota (`token_pool_size`, 1-20).
+    pub token_pool_size: usize,
+    /// Another pool token is fetched at most this often (`token_pool_fill_interval_ms`).
+    pub token_pool_fill_interval: Duration,
+    /// Which token of the pool a token manager keeps (0: the first); not a configuration key:
+    /// set by the client for each pool slot, part of the shared-cache entry's name.
+    pub pool_slot: usize,
     /// Per-attempt timeout (connect + send + whole reply).
     pub timeout: Duration,
     /// Whole call, retries and waits included.
@@ -244,6 +251,9 @@ pub const DEFAULT_REFRESH_MARGIN_S: u64 = 60;
 pub const DEFAULT_REFRESH_AT_FRACTION: f64 = 0.5;
 pub const REFRESH_AT_FRACTION_RANGE: (f64, f64) = (0.1, 0.95);
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Most access tokens one client holds (`token_pool_size`).
+pub const MAX_TOKEN_POOL_SIZE: u64 = 20;
+pub const DEFAULT_TOKEN_POOL_FILL_INTERVAL_MS: u64 = 1_000;
 pub const DEFAULT_DEADLINE_MS: u64 = 60_000;
 pub const DEFAULT_MAX_RETRIES: u64 = 3;
 pub const DEFAULT_MAX_RETRY_AFTER_S: u64 = 180;

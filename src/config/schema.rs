@@ -132,6 +132,8 @@ pub const SCHEMA: &[Key] = &[
         default: Some("true"),
         ..key("rate_limit_pacing", Boolean, "pace API calls to the replies' rate-limit headers (inin-ratelimit-*, RateLimit, X-RateLimit-*)")
     },
+    int("token_pool_size", "1", 1, 20, "access tokens this client holds, each with its own API quota; more are fetched as load needs them"),
+    int("token_pool_fill_interval_ms", "1000", 0, 3_600_000, "another pool token is fetched at most this often"),
     int("backoff_base_ms", "200", 1, 600_000, "exponential backoff base (full jitter)"),
     int("backoff_max_ms", "10000", 1, 3_600_000, "exponential backoff cap"),
     int("max_body_bytes", "16777216", 1024, 1 << 32, "larger replies are OAUTH_ERR_PROTOCOL"),

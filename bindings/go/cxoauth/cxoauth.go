@@ -106,14 +106,20 @@ type Config struct {
 	RetryNonIdempotent *bool `json:"retry_non_idempotent,omitempty"`
 	MaxRetryAfterS     *int  `json:"max_retry_after_s,omitempty"` // default 180
 	// RateLimitPacing paces API calls to the replies' rate-limit headers (default true).
-	RateLimitPacing *bool  `json:"rate_limit_pacing,omitempty"`
-	BackoffBaseMS   int    `json:"backoff_base_ms,omitempty"` // default 200
-	BackoffMaxMS    int    `json:"backoff_max_ms,omitempty"`  // default 10000
-	MaxBodyBytes    int64  `json:"max_body_bytes,omitempty"`  // default 16 MiB
-	UserAgent       string `json:"user_agent,omitempty"`
-	Proxy           string `json:"proxy,omitempty"`
-	CAFile          string `json:"ca_file,omitempty"`
-	EnvFile         string `json:"env_file,omitempty"`
+	RateLimitPacing *bool `json:"rate_limit_pacing,omitempty"`
+	// TokenPoolSize: access tokens this client holds, each with its own API quota (1-20;
+	// 0: not set, default 1); more are fetched as load needs them.
+	TokenPoolSize int `json:"token_pool_size,omitempty"`
+	// TokenPoolFillIntervalMS: another pool token is fetched at most this often (default
+	// 1000; nil: not set).
+	TokenPoolFillIntervalMS *int   `json:"token_pool_fill_interval_ms,omitempty"`
+	BackoffBaseMS           int    `json:"backoff_base_ms,omitempty"` // default 200
+	BackoffMaxMS            int    `json:"backoff_max_ms,omitempty"`  // default 10000
+	MaxBodyBytes            int64  `json:"max_body_bytes,omitempty"`  // default 16 MiB
+	UserAgent               string `json:"user_agent,omitempty"`
+	Proxy                   string `json:"proxy,omitempty"`
+	CAFile                  string `json:"ca_file,omitempty"`
+	EnvFile                 string `json:"env_file,omitempty"`
 	// TokenCache shares tokens between processes: "memory" (default), "file:///absolute/dir",
 	// "redis://[user:password@]host:port[/db]" or "rediss://..." (secret: may hold a password).
 	TokenCache       string `json:"token_cache,omitempty"`

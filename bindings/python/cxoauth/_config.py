@@ -46,6 +46,8 @@ class ClientConfig(TypedDict, total=False):
     retry_non_idempotent: bool
     max_retry_after_s: int
     rate_limit_pacing: bool
+    token_pool_size: int
+    token_pool_fill_interval_ms: int
     backoff_base_ms: int
     backoff_max_ms: int
     max_body_bytes: int

@@ -85,7 +85,8 @@ pub struct SharedCache {
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
-/// key id, scope. Never the secret.
+/// key id, scope and, past the first, the token's place in the client's pool (processes with
+/// the same configuration share each pool token). Never the secret.
 pub fn cache_key(cfg: &Config) -> String {
     let endpoint = cfg
         .token_url
@@ -98,11 +99,14 @@ pub fn cache_key(cfg: &Config) -> String {
         Grant::Password { username, .. } => format!("password:{username}"),
         Grant::AccessKeyLegacy { key_id, .. } => format!("access_key:{key_id}"),
     };
-    let material = format!(
+    let mut material = format!(
         "cxoauth-v1\0{endpoint}\0{}\0{grant}\0{}",
         cfg.client_id,
         cfg.scope.as_deref().unwrap_or("")
     );
+    if cfg.pool_slot > 0 {
+        material.push_str(&format!("\0pool-slot:{}", cfg.pool_slot));
+    }
     let d = digest::digest(&digest::SHA256, material.as_bytes());
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -155,6 +155,16 @@ public final class CxOAuthConfig {
         public Builder maxRetryAfterS(int value) { return put("max_retry_after_s", (long) value); }
         /** {@code rate_limit_pacing}: pace API calls to the replies' rate-limit headers (inin-ratelimit-*, RateLimit, X-RateLimit-*); default true Null: not set. */
         public Builder rateLimitPacing(Boolean value) { return put("rate_limit_pacing", value); }
+        /** {@code token_pool_size}: access tokens this client holds, each with its own API quota; more are fetched as load needs them Null: not set. */
+        public Builder tokenPoolSize(Long value) { return put("token_pool_size", value); }
+
+        /** {@code token_pool_size} as an {@code int}. */
+        public Builder tokenPoolSize(int value) { return put("token_pool_size", (long) value); }
+        /** {@code token_pool_fill_interval_ms}: another pool token is fetched at most this often Null: not set. */
+        public Builder tokenPoolFillIntervalMs(Long value) { return put("token_pool_fill_interval_ms", value); }
+
+        /** {@code token_pool_fill_interval_ms} as an {@code int}. */
+        public Builder tokenPoolFillIntervalMs(int value) { return put("token_pool_fill_interval_ms", (long) value); }
         /** {@code backoff_base_ms}: exponential backoff base (full jitter) Null: not set. */
         public Builder backoffBaseMs(Long value) { return put("backoff_base_ms", value); }
 
