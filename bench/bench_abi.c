@@ -13,6 +13,10 @@
  *   bench_abi blocking N THREADS     the same N requests with THREADS blocking threads
  *   bench_abi allocs                 heap allocations per cached token and per GET (counted
  *                                    by a malloc interposer, LD_PRELOAD-free: glibc hooks)
+ *   bench_abi quota THREADS SECONDS '"key":value,...'
+ *                                    the simulator limited to 60 requests per 10 s per token:
+ *                                    GETs from THREADS threads for SECONDS with the extra config
+ *                                    keys (pacing, pool): ok, 429s, sent, token requests, p99
  * Prints one line of `key=value` pairs per run. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -201,6 +205,85 @@ static void run_get(int threads, double seconds) {
     printf("what=get client=cxoauth threads=%d rps=%.0f p50_us=%.1f p99_us=%.1f cpu_us=%.1f "
            "connections=%ld\n",
            threads, (double)total / seconds, p50, p99, cpu / (double)total, conns);
+    free(lat);
+    oauth_free(c);
+}
+
+/* ---- living within the API quota ---- */
+
+struct quota_arg {
+    oauth_client *c;
+    double seconds;
+    long ok, limited;
+    double *lat; /* latency of each successful call, us */
+    size_t cap;
+};
+
+static void *quota_thread(void *p) {
+    struct quota_arg *a = p;
+    double end = now_ns() + a->seconds * 1e9;
+    while (now_ns() < end) {
+        double t0 = now_ns();
+        oauth_response *r = NULL;
+        if (oauth_request(a->c, "GET", "/api/v2/tokens/me", NULL, NULL, 0, &r, NULL) != OAUTH_OK)
+            abort();
+        uint16_t st = oauth_response_status(r);
+        oauth_response_free(r);
+        if (st == 200) {
+            if ((size_t)a->ok < a->cap) a->lat[a->ok] = (now_ns() - t0) / 1e3;
+            a->ok++;
+        } else if (st == 429) {
+            a->limited++;
+        } else {
+            abort();
+        }
+    }
+    return NULL;
+}
+
+static void run_quota(int threads, double seconds, const char *extra) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"rate_limit\":60,\"rate_limit_window_ms\":10000,\"rate_limit_scope\":\"token\"}");
+    char out[4096];
+    if (sim_http("POST", "/__admin/reset", "{}", out, sizeof out) / 100 != 2 ||
+        sim_http("POST", "/__admin/config", body, out, sizeof out) / 100 != 2) {
+        fprintf(stderr, "simulator config failed\n");
+        exit(1);
+    }
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg, "%.*s,\"deadline_ms\":30000,\"max_retries\":0%s%s}",
+             (int)strlen(g_cfg) - 1, g_cfg, *extra ? "," : "", extra);
+    oauth_client *c = NULL;
+    oauth_error *e = NULL;
+    if (oauth_client_new(cfg, &c, &e) != OAUTH_OK) {
+        fprintf(stderr, "client: %s\n", oauth_error_message(e));
+        exit(1);
+    }
+    pthread_t th[32];
+    struct quota_arg args[32];
+    if (threads > 32) threads = 32;
+    for (int i = 0; i < threads; i++) {
+        args[i] = (struct quota_arg){c, seconds, 0, 0, malloc(100000 * sizeof(double)), 100000};
+        pthread_create(&th[i], NULL, quota_thread, &args[i]);
+    }
+    long ok = 0, limited = 0;
+    size_t nlat = 0;
+    double *lat = malloc(100000 * (size_t)threads * sizeof(double));
+    for (int i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        ok += args[i].ok;
+        limited += args[i].limited;
+        size_t k = (size_t)args[i].ok < args[i].cap ? (size_t)args[i].ok : args[i].cap;
+        memcpy(lat + nlat, args[i].lat, k * sizeof(double));
+        nlat += k;
+        free(args[i].lat);
+    }
+    printf("what=quota threads=%d seconds=%.0f ok=%ld limited=%ld sent=%lld api_429s=%lld "
+           "token_requests=%lld p50_ms=%.1f p99_ms=%.1f\n",
+           threads, seconds, ok, limited, sim_counter("api_requests"), sim_counter("api_429s"),
+           sim_counter("token_requests"), nlat ? percentile(lat, nlat, 0.5) / 1e3 : 0.0,
+           nlat ? percentile(lat, nlat, 0.99) / 1e3 : 0.0);
     free(lat);
     oauth_free(c);
 }
@@ -469,6 +552,8 @@ int main(int argc, char **argv) {
         run_async(arg, argc > 3 ? atoi(argv[3]) : 200);
     } else if (strcmp(mode, "blocking") == 0) {
         run_blocking(arg, argc > 3 ? atoi(argv[3]) : 8);
+    } else if (strcmp(mode, "quota") == 0) {
+        run_quota(arg, argc > 3 ? atof(argv[3]) : 30.0, argc > 4 ? argv[4] : "");
     } else if (strcmp(mode, "allocs") == 0) {
         run_allocs();
     } else if (strcmp(mode, "procs") == 0) {

@@ -2,6 +2,9 @@
 # Benchmarks (reported numbers, not tests): builds release, starts the release simulator,
 # prints one markdown table and writes it to bench/RESULTS.md.
 #   BENCH_SECONDS   seconds per throughput run (default 3)
+#   BENCH_QUOTA_SECONDS  seconds per run of the API-quota section (default 30)
+# `scripts/bench.sh quota` runs only the API-quota section and puts it in place in
+# bench/RESULTS.md (the other sections stay as they were).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -20,6 +23,47 @@ make -s -C bench
 start_sim target/release/cxoauth-sim
 B=bench/build
 val() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+
+# The API-quota section: pacing on/off and a pool of 4 vs 1 (issue 21's targets), side by side.
+quota_section() {
+  local qs="${BENCH_QUOTA_SECONDS:-30}" r one=""
+  echo "### 8. Living within the API quota (simulator: 60 requests per 10 s per access token; 8 threads, ${qs}s per run, one after another)"
+  echo
+  echo "| configuration | successful | vs 1 token paced | 429s received | requests sent | 429s of sent | token requests | p50 ok (ms) | p99 ok (ms) |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  for run in "pacing off, 1 token|\"rate_limit_pacing\":false" \
+             "pacing on, 1 token|" \
+             "pacing on, pool of 4|\"token_pool_size\":4" \
+             "pacing on, pool of 4, fill interval 250 ms|\"token_pool_size\":4,\"token_pool_fill_interval_ms\":250"; do
+    r="$($B/bench_abi quota 8 "$qs" "${run#*|}")"
+    ok="$(echo "$r" | val ok)"
+    [ "${run%%|*}" = "pacing on, 1 token" ] && one="$ok"
+    vs=""; [ -n "$one" ] && vs="$(python3 -c "print(f'{$ok/$one:.2f}x')")"
+    echo "| ${run%%|*} | $ok | $vs | $(echo "$r" | val limited) | $(echo "$r" | val sent) | $(python3 -c "s=$(echo "$r" | val sent); print(f'{100*$(echo "$r" | val api_429s)/max(s,1):.1f} %')") | $(echo "$r" | val token_requests) | $(echo "$r" | val p50_ms) | $(echo "$r" | val p99_ms) |"
+  done
+  echo
+  echo "A token's windows start with its first request: one token may send $(( 60 * ( (qs + 9) / 10 ) )) in ${qs} s. Pool tokens are opened one fill interval apart, so the last window of a later token is cut short by the end of the run. Calls that pacing cannot fit before their deadline end with a 429 made by the client without being sent (counted as received, not as sent). p50/p99: latency of the successful calls, waits for a pacing slot included."
+  echo
+}
+
+if [ "${1:-}" = quota ]; then
+  section="$(mktemp)"
+  quota_section | tee "$section"
+  python3 - "$section" <<'PY'
+import re, sys
+new = open(sys.argv[1]).read()
+old = open("bench/RESULTS.md").read()
+m = re.search(r"^### 8\..*?(?=^### |\Z)", old, re.S | re.M)
+if m:
+    out = old[:m.start()] + new + old[m.end():]
+else:
+    i = old.find("### Request-path approaches")
+    out = old[:i] + new + "\n" + old[i:] if i >= 0 else old + "\n" + new
+open("bench/RESULTS.md", "w").write(out)
+PY
+  rm -f "$section"
+  exit 0
+fi
 
 # nginx on a free loopback port (the neutral server of the GET benchmark); ready when it answers
 NGX_DIR="$(mktemp -d)"
@@ -145,6 +189,7 @@ getdat="$(mktemp)"   # the GET table for the chart (filled inside the block belo
   echo "- stripped libcxoauth.so: $(( $(stat -c %s "$so") / 1024 )) KiB"
   rm -f "$so"
   echo
+  quota_section
   cat bench/approaches.md
 } | tee "$out"
 cp "$out" bench/RESULTS.md
