@@ -117,6 +117,10 @@ impl Client {
         &self.stats
     }
 
+    pub(crate) fn pacer(&self) -> &super::pacing::Pacer {
+        &self.pacer
+    }
+
     /// Rotates the client credentials (`access_key`: also the CXone access key); takes effect
     /// on the next token fetch, the cached token stays until then.
     pub fn set_credentials(
