@@ -284,17 +284,22 @@ impl Client {
         req: ApiRequest,
         cancel: Option<&CancelToken>,
     ) -> Result<HttpResponse> {
-        let started = Instant::now();
-        let method = req.method.clone();
+        // compiled out only for the bench's comparison (scripts/bench-metrics.sh)
+        #[cfg(not(bench_no_metrics))]
+        let (started, method) = (Instant::now(), req.method.clone());
         let r = self.guarded(self.request_inner(req), cancel).await;
+        #[cfg(not(bench_no_metrics))]
+        self.record_call(&method, started.elapsed(), &r);
+        r
+    }
+
+    /// One observation of `http_client_request_duration_seconds`.
+    fn record_call(&self, method: &reqwest::Method, elapsed: Duration, r: &Result<HttpResponse>) {
         let live = self.tokens.live().ok();
         let server = live
             .as_ref()
             .and_then(|l| l.provider.known_api_base().and_then(|u| u.host_str()));
-        self.stats
-            .metrics
-            .api_call(&method, server, started.elapsed(), &r);
-        r
+        self.stats.metrics.api_call(method, server, elapsed, r);
     }
 
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
