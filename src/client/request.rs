@@ -294,6 +294,7 @@ impl Client {
     }
 
     /// One observation of `http_client_request_duration_seconds`.
+    #[cfg(not(bench_no_metrics))]
     fn record_call(&self, method: &reqwest::Method, elapsed: Duration, r: &Result<HttpResponse>) {
         let live = self.tokens.live().ok();
         let server = live
