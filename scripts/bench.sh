@@ -191,6 +191,8 @@ getdat="$(mktemp)"   # the GET table for the chart (filled inside the block belo
   echo
   quota_section
   cat bench/approaches.md
+  # the recording-cost comparison (scripts/bench-metrics.sh), as last measured
+  if [ -f bench/metrics-recording.md ]; then echo; cat bench/metrics-recording.md; fi
 } | tee "$out"
 cp "$out" bench/RESULTS.md
 # The GET table as a chart (bench/results.png, shown in the README)

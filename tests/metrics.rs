@@ -213,3 +213,87 @@ fn default_client_label_is_a_hash_and_events_carry_no_secret() {
     assert_eq!(sim.counters().token_requests, 1);
     promtool_check(&text);
 }
+
+/// A paced run under the simulator's per-token quota: `cxoauth_pacing_wait_seconds_total` is
+/// the time the calls spent held back (the calls' own time less the simulator's quick replies)
+/// and `cxoauth_rate_limit_remaining` is what the simulator left in the window.
+#[test]
+fn pacing_families_agree_with_a_paced_run() {
+    use std::time::Instant;
+    let sim = sim();
+    let (limit, calls) = (10u64, 8u64);
+    sim.set_rate_limit(
+        limit,
+        Duration::from_secs(4),
+        cxoauth_sim::RateLimitScope::Token,
+    );
+    let c = client(&sim, r#""max_retries":0"#);
+    c.token_blocking(None).unwrap();
+    let before = c.metrics(Format::Prometheus);
+    assert_eq!(
+        value(&before, "cxoauth_pacing_wait_seconds_total", &[]),
+        0.0
+    );
+    // no API reply yet: no window known, no sample
+    assert!(
+        !before.contains("cxoauth_rate_limit_remaining{"),
+        "{before}"
+    );
+    let started = Instant::now();
+    for _ in 0..calls {
+        assert_eq!(get(&c, "/api/v2/tokens/me").unwrap().status, 200);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let seen = sim.counters();
+    assert_eq!(seen.api_requests, calls);
+    assert_eq!(seen.api_429s, 0);
+
+    let text = c.metrics(Format::Prometheus);
+    promtool_check(&text);
+    let waited = value(&text, "cxoauth_pacing_wait_seconds_total", &[]);
+    let stats = c.stats_json();
+    assert_eq!(
+        waited,
+        stats["pacing_wait_ms"].as_u64().unwrap() as f64 / 1000.0
+    );
+    // the first half of the window's quota goes out at once, the rest is spread: some waits,
+    // within the run's time, and the run's time is mostly those waits
+    assert!(stats["pacing_waits"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(
+        waited > 0.5 && waited <= elapsed,
+        "waited {waited} s of {elapsed} s"
+    );
+    assert!(elapsed - waited < 1.0, "waited {waited} s of {elapsed} s");
+    // one window: the simulator counted every call in it
+    assert_eq!(
+        value(
+            &text,
+            "cxoauth_rate_limit_remaining",
+            &[("client", &c.metrics_name())]
+        ),
+        (limit - seen.api_requests) as f64,
+        "{text}"
+    );
+    assert_eq!(stats["rate_limit"]["remaining"], limit - seen.api_requests);
+
+    // JSON: the same samples
+    let json: serde_json::Value = serde_json::from_str(&c.metrics(Format::Json)).unwrap();
+    let family = |name: &str| {
+        json["families"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+            .clone()
+    };
+    let f = family("cxoauth_pacing_wait_seconds_total");
+    assert_eq!(f["type"], "counter");
+    assert_eq!(f["samples"][0]["value"].as_f64().unwrap(), waited);
+    let f = family("cxoauth_rate_limit_remaining");
+    assert_eq!(f["type"], "gauge");
+    assert_eq!(
+        f["samples"][0]["value"].as_f64().unwrap(),
+        (limit - seen.api_requests) as f64
+    );
+}

@@ -717,7 +717,7 @@ namespace CxOAuth
     /// ObjectDisposedException (one racing with Dispose may get OAuthException(ResultCode.Closed)).
     /// Dispose does not wait: the native client is freed (oauth_free) by the SafeHandle once
     /// the last call in flight has returned.</summary>
-    public sealed class OAuthClient : IDisposable
+    public sealed partial class OAuthClient : IDisposable
     {
         readonly ClientHandle handle;
         int disposed;

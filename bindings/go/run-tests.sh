@@ -4,7 +4,8 @@
 # example's go.mod `replace`s the module with that copy, and nothing but CGO_LDFLAGS (where
 # libcxoauth is) is set: the header comes from the module itself (cxoauth/cxoauth.h, checked
 # against include/cxoauth.h here). Then the example against a fresh simulator, `go vet` and
-# `go test -race` in the copied module (whose TestMains start their own simulators).
+# `go test -race` in the copied module (whose TestMains start their own simulators), and in
+# its nested promcollector module (the Prometheus collector; it replaces the binding with ../).
 # Ends with go test's summary; non-zero exit on any failure.
 #
 # Env: CXOAUTH_LIB_DIR (default <root>/target/debug), CXOAUTH_INCLUDE_DIR (default
@@ -77,6 +78,9 @@ echo "--- examples/go (copied to $APP) against the simulator"
 (cd "$APP" && \
   CXOAUTH_CONFIG="{\"token_url\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT/oauth/token\",\"api_base\":\"http://127.0.0.1:$CXOAUTH_SIM_PORT\",\"client_id\":\"demo-client\",\"client_secret\":\"demo-secret\"}" \
   go run .)
+
+echo "--- go vet + go test -race (promcollector: a module of its own, client_golang from the Go module proxy)"
+(cd "$MOD/promcollector" && go vet ./... && go test -race -count=1 ./...)
 
 echo "--- go vet + go test -race (bindings/go, copied to $MOD)"
 cd "$MOD"

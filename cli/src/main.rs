@@ -9,6 +9,7 @@
 //! `cxoauth token`, on stdout.
 
 mod check;
+mod metrics;
 mod source;
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -67,6 +68,13 @@ enum Cmd {
     /// raw bytes otherwise. Exit status 0 on 2xx, 2 on any other HTTP status, 1 when no
     /// response could be had (the error, with its OAuth code and correlation id, on stderr).
     Request(RequestArgs),
+    /// Send the request(s) given (or only get a token), then print the client's metrics.
+    ///
+    /// Prometheus text exposition (default) or JSON, as oauth_client_metrics renders them:
+    /// latency histogram, attempts, token fetches, cache, rate limits. The response bodies
+    /// are not printed. Exit status 1 when a request got no response (the error on stderr,
+    /// the metrics still printed), else 0.
+    Metrics(metrics::MetricsArgs),
     /// List the Genesys Cloud regions: AWS region name and domain, one per line.
     Regions,
     /// Show the configuration found and test it: endpoint reachable, credentials accepted,
@@ -198,6 +206,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Request(ref args) => request(&cli, args),
+        Cmd::Metrics(ref args) => metrics::run(&cli, args),
         Cmd::Check => {
             let source = Source::resolve(cli.config.as_deref(), cli.env_file.as_deref())?;
             let ok = check::run(&source, &mut io::stdout().lock())?;
@@ -210,13 +219,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-fn client(cli: &Cli) -> Result<Arc<Client>, cxoauth::Error> {
-    let source = Source::resolve(cli.config.as_deref(), cli.env_file.as_deref())?;
-    Ok(Arc::new(Client::new(source.config()?)?))
-}
-
-fn request(cli: &Cli, args: &RequestArgs) -> Result<ExitCode, Failure> {
-    let body = match args.data.as_deref() {
+/// The request body of `-d` (literal, @FILE, @-) and the `-H` headers, with
+/// `Content-Type: application/json` added for a body without one.
+fn body_and_headers(
+    data: Option<&str>,
+    headers: &[String],
+) -> Result<(Option<Vec<u8>>, Vec<String>), Failure> {
+    let body = match data {
         None => None,
         Some("@-") => {
             let mut buf = Vec::new();
@@ -234,15 +243,25 @@ fn request(cli: &Cli, args: &RequestArgs) -> Result<ExitCode, Failure> {
         }
         Some(d) => Some(d.as_bytes().to_vec()),
     };
-    let mut headers: Vec<&str> = args.headers.iter().map(String::as_str).collect();
-    let has_content_type = args.headers.iter().any(|h| {
+    let mut headers = headers.to_vec();
+    let has_content_type = headers.iter().any(|h| {
         h.split_once(':')
             .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case("content-type"))
     });
     if body.is_some() && !has_content_type {
-        headers.push("Content-Type: application/json");
+        headers.push("Content-Type: application/json".to_string());
     }
+    Ok((body, headers))
+}
 
+fn client(cli: &Cli) -> Result<Arc<Client>, cxoauth::Error> {
+    let source = Source::resolve(cli.config.as_deref(), cli.env_file.as_deref())?;
+    Ok(Arc::new(Client::new(source.config()?)?))
+}
+
+fn request(cli: &Cli, args: &RequestArgs) -> Result<ExitCode, Failure> {
+    let (body, headers) = body_and_headers(args.data.as_deref(), &args.headers)?;
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     let client = client(cli)?;
     let req = client.prepare(
         &args.method,

@@ -780,3 +780,101 @@ fn help_usage_errors_and_completions() {
     assert_eq!(out.code, 0);
     assert!(out.text().contains("#compdef cxoauth"));
 }
+
+// ---- metrics ----
+
+/// The value of the one sample line starting with `prefix` (name and labels).
+fn sample(text: &str, prefix: &str) -> f64 {
+    let hits: Vec<&str> = text.lines().filter(|l| l.starts_with(prefix)).collect();
+    assert_eq!(hits.len(), 1, "{prefix} in:\n{text}");
+    hits[0].rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn metrics_after_requests_agree_with_the_simulator() {
+    let sim = sim();
+    let mut cfg = config_value(&sim, Some(SECRET));
+    cfg["metrics_name"] = "cli-test".into();
+    let out = run_args(
+        &cfg.to_string(),
+        &["metrics", "-n", "3", "GET", "/api/v2/organizations/me?x=1"],
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let text = out.text();
+    let seen = sim.counters();
+    assert_eq!(seen.api_requests, 3);
+    assert!(
+        text.contains("# TYPE cxoauth_http_attempts_total counter\n"),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "cxoauth_http_attempts_total{client=\"cli-test\",cause=\"first\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "http_client_request_duration_seconds_count{client=\"cli-test\",http_request_method=\"GET\",http_response_status_code=\"200\","
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "cxoauth_token_fetches_total{client=\"cli-test\",outcome=\"ok\"}"
+        ),
+        seen.token_requests as f64
+    );
+    // no response body, no query string, no client id
+    assert!(
+        !text.contains("Simulated Org") && !text.contains("x=1"),
+        "{text}"
+    );
+    assert!(!text.contains(CLIENT_ID), "{text}");
+
+    // JSON, without a request: a token only
+    let out = run_args(&config(&sim), &["metrics", "--format", "json"]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let json = out.json();
+    let fetches = json["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "cxoauth_token_fetches_total")
+        .unwrap();
+    assert_eq!(fetches["type"], "counter");
+    assert!(fetches["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["labels"]["outcome"] == "ok" && s["value"] == 1.0));
+    assert_eq!(sim.counters().api_requests, 3);
+
+    // a bad format is a usage error (1)
+    assert_eq!(
+        run_args(&config(&sim), &["metrics", "--format", "xml"]).code,
+        1
+    );
+}
+
+#[test]
+fn metrics_still_printed_when_the_request_fails() {
+    let sim = sim();
+    let out = run_args(
+        &wrong_config(&sim),
+        &["metrics", "GET", "/api/v2/organizations/me"],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("invalid_client"), "{}", out.stderr);
+    let text = out.text();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cxoauth_token_fetches_total{")
+                && l.contains("outcome=\"auth\"")
+                && l.ends_with(" 1")),
+        "{text}"
+    );
+}

@@ -202,6 +202,24 @@ impl Client {
             help: "Unix time until which the client holds requests back after a 429 with Retry-After (API or token endpoint); 0 when open.",
             samples: vec![sample(base(), self.limited_until_unix_s())],
         });
+
+        fams.push(Family {
+            name: "cxoauth_pacing_wait_seconds_total",
+            kind: "counter",
+            help: "Time API calls waited for their slot when pacing to the rate-limit headers (rate_limit_pacing), in all.",
+            samples: vec![sample(base(), self.pacing_wait_total().as_secs_f64())],
+        });
+
+        fams.push(Family {
+            name: "cxoauth_rate_limit_remaining",
+            kind: "gauge",
+            help: "API requests left in the current rate-limit window, as the last reply's headers said less the calls sent since; absent while no window is known.",
+            samples: self
+                .rate_limit_remaining()
+                .map(|r| sample(base(), r as f64))
+                .into_iter()
+                .collect(),
+        });
         fams
     }
 

@@ -113,7 +113,14 @@ pub struct Pacer {
     /// Calls that waited for their slot, and how long in all (ms).
     pub waits: AtomicU64,
     pub wait_ms: AtomicU64,
+    /// The window's standing as last set under the lock, for metrics read without it:
+    /// requests left ([`UNKNOWN`] while none is known) and when the window resets (boot ns).
+    published_remaining: AtomicU64,
+    published_reset_ns: AtomicU64,
 }
+
+/// [`Pacer::published_remaining`] while no window is known.
+const UNKNOWN: u64 = u64::MAX;
 
 #[derive(Default)]
 struct State {
@@ -173,6 +180,7 @@ impl Permit<'_> {
             not_before: now,
             holding,
         });
+        self.pacer.publish(&st);
     }
 }
 
@@ -238,6 +246,7 @@ impl Pacer {
                 _ => now,
             };
             st.in_flight += 1;
+            self.publish(&st);
             slot
         };
         let permit = Permit {
@@ -272,6 +281,7 @@ impl Pacer {
             w.remaining = w.remaining.saturating_sub(1);
         }
         st.in_flight += 1;
+        self.publish(&st);
         Permit {
             pacer: self,
             generation,
@@ -285,6 +295,27 @@ impl Pacer {
         st.window
             .filter(|w| Instant::now() < w.reset_at)
             .map(|w| (w.remaining, w.allowed))
+    }
+
+    /// Copies the window's standing to the atomics the metrics read (under the lock).
+    fn publish(&self, st: &State) {
+        let (remaining, reset_ns) = match st.window {
+            Some(w) => (
+                w.remaining,
+                crate::rt::clock::boot_after(w.reset_at.saturating_duration_since(Instant::now())),
+            ),
+            None => (UNKNOWN, 0),
+        };
+        self.published_remaining.store(remaining, Ordering::Relaxed);
+        self.published_reset_ns.store(reset_ns, Ordering::Relaxed);
+    }
+
+    /// Requests left in the current window as the replies' rate-limit headers (less the calls
+    /// sent since) say; `None` while no window is known or after it reset. Lock-free.
+    pub fn remaining(&self) -> Option<u64> {
+        let remaining = self.published_remaining.load(Ordering::Relaxed);
+        let reset_ns = self.published_reset_ns.load(Ordering::Relaxed);
+        (remaining != UNKNOWN && crate::rt::clock::boot_now_ns() < reset_ns).then_some(remaining)
     }
 
     /// Logs when pacing starts holding calls back and when it stops.

@@ -141,6 +141,17 @@ impl Client {
         &self.stats
     }
 
+    /// Time calls waited for their pacing slot, over every pool token (metrics).
+    pub(crate) fn pacing_wait_total(&self) -> Duration {
+        Duration::from_millis(self.pool.pacing_totals().1)
+    }
+
+    /// Requests left in the current rate-limit window of the pool token with most of them,
+    /// `None` while no window is known (metrics; lock-free).
+    pub(crate) fn rate_limit_remaining(&self) -> Option<u64> {
+        self.pool.open().filter_map(|s| s.pacer.remaining()).max()
+    }
+
     /// Rotates the client credentials (with an access key: also the CXone access key); takes
     /// effect on the next token fetch, the cached token stays until then.
     pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
@@ -300,17 +311,23 @@ impl Client {
         req: ApiRequest,
         cancel: Option<&CancelToken>,
     ) -> Result<HttpResponse> {
-        let started = Instant::now();
-        let method = req.method.clone();
+        // compiled out only for the bench's comparison (scripts/bench-metrics.sh)
+        #[cfg(not(bench_no_metrics))]
+        let (started, method) = (Instant::now(), req.method.clone());
         let r = self.guarded(self.request_inner(req), cancel).await;
+        #[cfg(not(bench_no_metrics))]
+        self.record_call(&method, started.elapsed(), &r);
+        r
+    }
+
+    /// One observation of `http_client_request_duration_seconds`.
+    #[cfg(not(bench_no_metrics))]
+    fn record_call(&self, method: &reqwest::Method, elapsed: Duration, r: &Result<HttpResponse>) {
         let live = self.tokens().live().ok();
         let server = live
             .as_ref()
             .and_then(|l| l.provider.known_api_base().and_then(|u| u.host_str()));
-        self.stats
-            .metrics
-            .api_call(&method, server, started.elapsed(), &r);
-        r
+        self.stats.metrics.api_call(method, server, elapsed, r);
     }
 
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {

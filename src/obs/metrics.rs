@@ -4,12 +4,15 @@
 //!
 //! Recording is lock-free: relaxed atomic adds (the cache-hit counter sharded per thread, see
 //! [`crate::obs::stats`]); the latency series of a new label set (method, status or error type,
-//! server) is added copy-on-write under a mutex once, and found afterwards with one
-//! `ArcSwap` load and a short scan. Rendering reads the atomics; it takes no lock the request
+//! server) is added once, copy-on-write with a compare-and-swap (`ArcSwap::rcu`), and found
+//! afterwards with one `ArcSwap` load and a short scan.
+//!
+//! `--cfg bench_no_metrics` (set only by `scripts/bench-metrics.sh` for its comparison build)
+//! compiles the recording out, to measure what it costs on the request path. Rendering reads the atomics; it takes no lock the request
 //! path takes.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -110,7 +113,6 @@ pub(crate) const CACHE_OUTCOMES: [&str; 2] = ["ok", "error"];
 #[derive(Default)]
 pub struct Metrics {
     pub(crate) api: ArcSwap<Vec<Arc<ApiSeries>>>,
-    pub(crate) api_grow: Mutex<()>,
     pub(crate) attempts: [AtomicU64; 5],
     pub(crate) fetches: [AtomicU64; 9],
     pub(crate) fetch_duration: Histogram,
@@ -122,6 +124,9 @@ impl Metrics {
     /// One sent API attempt (`cause` an index of [`CAUSES`]).
     #[inline]
     pub fn attempt(&self, cause: u8) {
+        if cfg!(bench_no_metrics) {
+            return; // the bench's comparison build (scripts/bench-metrics.sh)
+        }
         self.attempts[usize::from(cause).min(4)].fetch_add(1, Relaxed);
     }
 
@@ -151,52 +156,63 @@ impl Metrics {
         };
         let series = match found(&self.api.load()) {
             Some(s) => s,
-            None => {
-                let _g = self.api_grow.lock().unwrap_or_else(|p| p.into_inner());
-                let cur = self.api.load_full();
-                match found(&cur) {
-                    Some(s) => s,
-                    None => {
-                        let key = if cur.len() < MAX_API_SERIES {
-                            ApiKey {
-                                method,
-                                status,
-                                error_type,
-                                server: server.into(),
-                            }
-                        } else {
-                            ApiKey {
-                                method: "_OTHER",
-                                status: 0,
-                                error_type: "_OTHER",
-                                server: "".into(),
-                            }
-                        };
-                        let s = match cur.iter().find(|s| s.key == key) {
-                            Some(s) => Arc::clone(s),
-                            None => {
-                                let s = Arc::new(ApiSeries {
-                                    key,
-                                    hist: Histogram::default(),
-                                });
-                                let mut v = (*cur).clone();
-                                v.push(Arc::clone(&s));
-                                self.api.store(Arc::new(v));
-                                s
-                            }
-                        };
-                        s
-                    }
-                }
-            }
+            None => self.add_series(ApiKey {
+                method,
+                status,
+                error_type,
+                server: server.into(),
+            }),
         };
         series.hist.observe(elapsed);
+    }
+
+    /// The series of `key` (the first call with a new label set): added copy-on-write with a
+    /// compare-and-swap, retried if another thread added one meanwhile (lock-free). Past
+    /// [`MAX_API_SERIES`] label sets, the `_OTHER` series.
+    #[cold]
+    fn add_series(&self, key: ApiKey) -> Arc<ApiSeries> {
+        let mut made: Option<Arc<ApiSeries>> = None;
+        let mut pick: Option<Arc<ApiSeries>> = None;
+        self.api.rcu(|cur| {
+            let key = if cur.len() < MAX_API_SERIES || cur.iter().any(|s| s.key == key) {
+                key.clone()
+            } else {
+                other_key()
+            };
+            if let Some(s) = cur.iter().find(|s| s.key == key) {
+                pick = Some(Arc::clone(s));
+                return Arc::clone(cur);
+            }
+            // a series made in an attempt that lost the race is reused (nothing observed yet)
+            let s = match made.take() {
+                Some(s) if s.key == key => s,
+                _ => Arc::new(ApiSeries {
+                    key,
+                    hist: Histogram::default(),
+                }),
+            };
+            let mut v = (**cur).clone();
+            v.push(Arc::clone(&s));
+            made = Some(Arc::clone(&s));
+            pick = Some(s);
+            Arc::new(v)
+        });
+        // `rcu` runs the closure at least once: `pick` is set
+        pick.unwrap_or_else(|| {
+            Arc::new(ApiSeries {
+                key: other_key(),
+                hist: Histogram::default(),
+            })
+        })
     }
 
     /// A token fetch ended: its outcome, its duration, and its event (not for one ended by
     /// `oauth_close`/cancellation).
     /// `result`: the token's expiry (Unix ms) or the failure.
     pub fn fetch_done(&self, result: &Result<u64>, elapsed: Duration) {
+        if cfg!(bench_no_metrics) {
+            return; // the bench's comparison build (scripts/bench-metrics.sh)
+        }
         let i = match result {
             Ok(_) => 0,
             Err(e) => match e.kind {
@@ -247,6 +263,9 @@ impl Metrics {
 
     /// The cached token was dropped (`status` 401: the API rejected it; 0: the host).
     pub fn invalidated(&self, status: u16) {
+        if cfg!(bench_no_metrics) {
+            return; // the bench's comparison build (scripts/bench-metrics.sh)
+        }
         let mut e = Event::new(
             EventKind::TokenInvalidated,
             if status == 401 {
@@ -261,6 +280,9 @@ impl Metrics {
 
     /// The API answered: a 429 starts a rate-limit episode, anything else ends one.
     pub fn api_status(&self, status: u16, retry_after: Option<Duration>) {
+        if cfg!(bench_no_metrics) {
+            return; // the bench's comparison build (scripts/bench-metrics.sh)
+        }
         if status == 429 {
             self.events.rate_limited(
                 || match retry_after {
@@ -279,7 +301,20 @@ impl Metrics {
 
     /// One shared-cache operation (`redis`: the backend is Redis, else the file cache).
     pub fn shared_cache_op(&self, redis: bool, ok: bool) {
+        if cfg!(bench_no_metrics) {
+            return; // the bench's comparison build (scripts/bench-metrics.sh)
+        }
         self.shared[usize::from(redis)][usize::from(!ok)].fetch_add(1, Relaxed);
+    }
+}
+
+/// The one series of every label set past [`MAX_API_SERIES`].
+fn other_key() -> ApiKey {
+    ApiKey {
+        method: "_OTHER",
+        status: 0,
+        error_type: "_OTHER",
+        server: "".into(),
     }
 }
 
@@ -346,6 +381,38 @@ mod tests {
         assert_eq!(cum[13], 2);
         assert_eq!(cum[14], 3);
         assert!((sum - 11.011).abs() < 1e-9);
+    }
+
+    /// Threads adding label sets at once (lock-free, compare-and-swap): no observation is
+    /// lost, every label set has one series, past the cap they go to `_OTHER`.
+    #[test]
+    fn series_added_concurrently() {
+        let m = Metrics::default();
+        let ok: Result<crate::HttpResponse> = Ok(crate::HttpResponse {
+            status: 200,
+            headers: Default::default(),
+            body: Vec::new(),
+        });
+        std::thread::scope(|sc| {
+            for t in 0..4 {
+                let (m, ok) = (&m, &ok);
+                sc.spawn(move || {
+                    for i in 0..300 {
+                        let server = format!("h{}", (i + t * 7) % 300);
+                        m.api_call(&reqwest::Method::GET, Some(&server), Duration::ZERO, ok);
+                    }
+                });
+            }
+        });
+        let v = m.api.load();
+        assert_eq!(v.len(), MAX_API_SERIES + 1);
+        let total: u64 = v.iter().map(|s| s.hist.snapshot().0[14]).sum();
+        assert_eq!(total, 1200);
+        let other = v.iter().filter(|s| s.key == other_key()).count();
+        assert_eq!(other, 1);
+        for s in v.iter().filter(|s| s.key != other_key()) {
+            assert_eq!(s.hist.snapshot().0[14], 4, "{}", s.key.server);
+        }
     }
 
     #[test]

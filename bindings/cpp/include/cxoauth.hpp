@@ -234,6 +234,11 @@ public:
     }
     oauth_client* get() const noexcept { return c_; }
 
+    /// The event handlers given to the library (Client::on_event): the current one and the
+    /// one before it, alive as long as the native client (destroyed after oauth_free).
+    std::shared_ptr<void> events[2];
+    std::mutex events_mu;
+
 private:
     oauth_client* c_;
 };
@@ -245,6 +250,51 @@ inline void check(oauth_result rc, oauth_error* err) {
     if (rc != OAUTH_OK) throw_error(rc, err);
 }
 #endif
+}  // namespace detail
+
+/// A token event (oauth_set_event_callback; Client::on_event). `message` never holds a secret
+/// or a token.
+enum class EventKind : std::uint32_t {
+    TokenFetched = OAUTH_EVENT_TOKEN_FETCHED,
+    TokenRefreshFailed = OAUTH_EVENT_TOKEN_REFRESH_FAILED,
+    TokenInvalidated = OAUTH_EVENT_TOKEN_INVALIDATED,
+    RateLimited = OAUTH_EVENT_RATE_LIMITED,
+    RateLimitCleared = OAUTH_EVENT_RATE_LIMIT_CLEARED,
+    SharedCacheDown = OAUTH_EVENT_SHARED_CACHE_DOWN,
+    SharedCacheUp = OAUTH_EVENT_SHARED_CACHE_UP,
+};
+
+struct Event {
+    EventKind kind{};          ///< a number newer than this header stays as it is
+    std::uint32_t result = 0;  ///< the oauth_result of what failed, else OAUTH_OK
+    int http_status = 0;       ///< 0 when none
+    std::uint64_t time_unix_ms = 0;
+    std::uint64_t expires_unix_ms = 0;  ///< the token's expiry for TokenFetched, else 0
+    std::string message;
+};
+
+using EventSink = std::function<void(const Event&)>;
+
+namespace detail {
+// The C callback of Client::on_event: userdata is the EventSink; nothing may unwind into C.
+inline void event_trampoline(void* userdata, const oauth_event* e) noexcept {
+    if (!userdata || !e) return;
+#if CXOAUTH_HPP_EXCEPTIONS
+    try {
+#endif
+        Event ev;
+        ev.kind = static_cast<EventKind>(e->kind);
+        ev.result = e->result;
+        ev.http_status = e->http_status;
+        ev.time_unix_ms = e->time_unix_ms;
+        ev.expires_unix_ms = e->expires_unix_ms;
+        if (e->message) ev.message = e->message;
+        (*static_cast<const EventSink*>(userdata))(ev);
+#if CXOAUTH_HPP_EXCEPTIONS
+    } catch (...) {
+    }
+#endif
+}
 }  // namespace detail
 
 class Client;
@@ -897,6 +947,17 @@ public:
     [[nodiscard]] Stats stats() const { return detail::unwrap(try_stats()); }
     /// The same as the library's JSON object.
     [[nodiscard]] std::string stats_json() const { return detail::unwrap(try_stats_json()); }
+    /// The client's metrics (oauth_client_metrics; no I/O): "prometheus" (text exposition
+    /// 0.0.4) or "json" (the same samples).
+    [[nodiscard]] std::string metrics(std::string_view format = "prometheus") const {
+        return detail::unwrap(try_metrics(format));
+    }
+    /// Calls `sink(event)` for the client's token events (fetched, refresh failed,
+    /// invalidated, rate limited / cleared, shared cache down / up) on the library's
+    /// completion thread, one at a time, in order: keep it short. An exception it throws is
+    /// swallowed. An empty sink turns events off; when this returns, the previous sink is not
+    /// running and is not called again.
+    void on_event(EventSink sink) const { detail::unwrap(try_on_event(std::move(sink))); }
     /// Replaces the client id and secret (secret rotation): the next token fetch uses them;
     /// the cached token stays valid until then (invalidate_token switches at once).
     void set_credentials(std::string_view client_id, std::string_view client_secret) const {
@@ -910,6 +971,38 @@ public:
     }
 #endif
 
+    [[nodiscard]] Result<std::string> try_metrics(std::string_view format) const {
+        if (detail::has_nul(format)) return detail::nul_failure("the format");
+        const std::string f(format);
+        char* raw = nullptr;
+        oauth_error* err = nullptr;
+        oauth_result rc = oauth_client_metrics(native(), f.c_str(), &raw, &err);
+        if (rc != OAUTH_OK) return detail::failure(rc, err);
+        std::unique_ptr<char, void (*)(char*)> guard(raw, oauth_string_free);
+        return std::string(raw);
+    }
+    [[nodiscard]] Result<Done> try_on_event(EventSink sink) const {
+        if (!owner_) {
+            Failure f;
+            f.code = ResultCode::InvalidArgument;
+            f.message = "a moved-from Client";
+            return f;
+        }
+        std::shared_ptr<EventSink> keep;
+        if (sink) keep = std::make_shared<EventSink>(std::move(sink));
+        std::lock_guard<std::mutex> lock(owner_->events_mu);
+        oauth_result rc = oauth_set_event_callback(
+            native(), keep ? detail::event_trampoline : nullptr, keep.get());
+        if (rc != OAUTH_OK) {
+            Failure f;
+            f.code = static_cast<ResultCode>(rc);
+            f.message = "oauth_set_event_callback failed";
+            return f;
+        }
+        owner_->events[1] = std::move(owner_->events[0]);
+        owner_->events[0] = std::move(keep);
+        return Done{};
+    }
     [[nodiscard]] Result<std::string> try_stats_json() const {
         char* raw = nullptr;
         oauth_error* err = nullptr;

@@ -319,6 +319,8 @@ static partial class Tests
         var tests = new List<KeyValuePair<string, Action>>
         {
             new KeyValuePair<string, Action>("TokenIsCached", TokenIsCached),
+            new KeyValuePair<string, Action>("MetricsText", MetricsTests.MetricsText),
+            new KeyValuePair<string, Action>("EventsInOrder", MetricsTests.EventsInOrder),
             new KeyValuePair<string, Action>("RequestWithHeadersAndBody", RequestWithHeadersAndBody),
             new KeyValuePair<string, Action>("InvalidClient", InvalidClient),
             new KeyValuePair<string, Action>("BadConfig", BadConfig),

@@ -342,6 +342,7 @@ func (c *Client) Close() error {
 	if h != nil {
 		// Under the lock, so no call can free h meanwhile; oauth_close does not block.
 		C.oauth_close(h)
+		dropEvents(h) // events.go: the library calls the event function no more
 	}
 	free := c.inflight == 0 && h != nil
 	if free {

@@ -24,6 +24,8 @@ from typing import (
 )
 
 from ._config import ClientConfig, ConfigValue, build_config_json
+from ._events import Event, EventCallback, EventKind
+from ._events import make_callback as _make_event_callback
 from ._lib import lib
 from ._logging import set_native_log_level
 from ._logging import ensure_installed as _ensure_logging
@@ -38,7 +40,7 @@ __all__ = [
     "config_schema", "library_path", "CxOAuthError", "InvalidArgumentError", "ConfigError",
     "NetworkError", "OAuthTimeoutError", "TLSError", "AuthError", "RateLimitedError",
     "ServerError", "ProtocolError", "CancelledError", "InternalError", "ClosedError",
-    "LibraryNotFoundError", "BY_CODE", "set_native_log_level",
+    "LibraryNotFoundError", "BY_CODE", "set_native_log_level", "Event", "EventKind",
 ]
 
 __version__ = "0.2.0"
@@ -581,6 +583,27 @@ class Client:
                 lib.oauth_string_free(out.value)
 
         return self._call(None, call)
+
+    def on_event(self, fn: Optional[EventCallback]) -> None:
+        """Calls ``fn(event)`` (an :class:`Event`) for what happens to the client's token:
+        fetched, refresh failed, invalidated, rate limited / cleared, shared cache down / up
+        (``oauth_set_event_callback``). It runs on the library's completion thread, one event
+        at a time, in order: keep it short (hand the event to a queue for slow work). An
+        exception from ``fn`` is logged, not raised. ``None`` turns events off; when this
+        returns, the previous ``fn`` is not running and is not called again."""
+        cb = None if fn is None else _make_event_callback(fn)
+
+        def call(ptr: int, _tok: Optional[int]) -> None:
+            rc = int(lib.oauth_set_event_callback(ptr, cb, None))
+            if rc:
+                _raise(rc, ctypes.c_void_p())
+
+        self._call(None, call)
+        # The C function pointer stays alive with the client (a closed client's last event may
+        # still be in delivery when oauth_close returns), and the previous one too (on_event
+        # called from inside it, on the completion thread, does not wait for it to end).
+        kept = self.__dict__.get("_event_callbacks", [])
+        self._event_callbacks = (kept + [cb])[-2:]
 
     def set_credentials(self, client_id: str, client_secret: str) -> None:
         """Secret rotation: the next token fetch uses ``client_id`` / ``client_secret``. The

@@ -107,6 +107,7 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "oauth_client_stats": (u32, [c_void_p, POINTER(c_void_p), POINTER(c_void_p)]),
     # ABI 0.3
     "oauth_client_metrics": (u32, [c_void_p, c_char_p, POINTER(c_void_p), POINTER(c_void_p)]),
+    "oauth_set_event_callback": (u32, [c_void_p, c_void_p, c_void_p]),
     "oauth_client_set_credentials": (u32, [c_void_p, c_char_p, c_char_p, POINTER(c_void_p)]),
     "oauth_client_set_access_key": (
         u32, [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],

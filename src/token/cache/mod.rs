@@ -10,7 +10,9 @@
 //!
 //! Faults never fail a call: a corrupt, foreign, expired or undecryptable entry is ignored
 //! and replaced; an unwritable directory or an unreachable Redis falls back to the process
-//! cache, is logged, and is tried again after [`COOL_DOWN`] (not on every call).
+//! cache, is logged, and is tried again after a cool-down (not on every call): 1 s after the
+//! first failure, doubling with each failure in a row up to [`COOL_DOWN`], so a restarted
+//! Redis is used again within about a second while one that stays down costs a try every 30 s.
 
 mod file;
 mod redis_cache;
@@ -30,8 +32,17 @@ use crate::rt::clock::{boot_after, boot_now_ns};
 pub use seal::Entry;
 use seal::Sealer;
 
-/// After a backend failure, the process cache alone is used for this long.
+/// After backend failures in a row, the process cache alone is used for at most this long.
 pub const COOL_DOWN: Duration = Duration::from_secs(30);
+/// The cool-down after the first failure (doubled with each further one).
+pub const FIRST_COOL_DOWN: Duration = Duration::from_secs(1);
+
+/// The cool-down after `failures` failures in a row (1: the first).
+pub fn cool_down(failures: u32) -> Duration {
+    FIRST_COOL_DOWN
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(COOL_DOWN)
+}
 /// What a waiter for the cross-process lock got.
 pub enum Acquired {
     /// Another process stored a token meanwhile.
@@ -82,6 +93,8 @@ pub struct SharedCache {
     stats: Arc<crate::obs::stats::Stats>,
     /// The last operation failed (for the down/up events).
     down: std::sync::atomic::AtomicBool,
+    /// Failures in a row (for the cool-down).
+    failures: std::sync::atomic::AtomicU32,
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
@@ -135,6 +148,7 @@ impl SharedCache {
             max_wait: cfg.max_retry_after,
             stats: Arc::clone(stats),
             down: Default::default(),
+            failures: Default::default(),
         }))
     }
 
@@ -146,6 +160,7 @@ impl SharedCache {
     fn ok(&self) {
         let redis = matches!(self.backend, Backend::Redis(_));
         self.stats.metrics.shared_cache_op(redis, true);
+        self.failures.store(0, Ordering::Relaxed);
         if self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::Relaxed) {
             self.stats
                 .metrics
@@ -172,13 +187,17 @@ impl SharedCache {
                     ),
                 ));
         }
-        self.down_until
-            .store(boot_after(COOL_DOWN), Ordering::Relaxed);
+        let wait = cool_down(
+            self.failures
+                .fetch_add(1, Ordering::Relaxed)
+                .saturating_add(1),
+        );
+        self.down_until.store(boot_after(wait), Ordering::Relaxed);
         log_line!(
             Level::Warn,
             "token cache {} unavailable ({what}: {e}): using the process cache, trying again in {} s",
             self.setting.describe(),
-            COOL_DOWN.as_secs()
+            wait.as_secs()
         );
     }
 
