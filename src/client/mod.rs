@@ -1,11 +1,12 @@
 //! The client layer: the blocking and callback entry points and request validation
 //! ([`request`]: [`Client`], [`ApiRequest`], the retry loop of an API call), the API
-//! rate-limit gate ([`gate`]) and cancellation ([`cancel`]). Below it the token layer, HTTP,
+//! rate-limit gate ([`gate`]), cancellation ([`cancel`]) and per-call options ([`options`]). Below it the token layer, HTTP,
 //! the runtime and the leaves.
 
 pub mod cancel;
 pub(crate) mod gate;
 pub mod metrics;
+pub mod options;
 pub(crate) mod pacing;
 pub mod request;
 

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::client::cancel::CancelToken;
 use crate::client::gate::Gate;
+use crate::client::options::CallOptions;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::retry::{drive_observed, parse_retry_after, Attempt, Policy, Verdict};
@@ -32,7 +33,7 @@ use crate::log_line;
 use crate::logging::Level;
 use crate::obs::stats::{RetryCause, Stats};
 use crate::rt::runtime;
-use crate::token::providers::deadline_error;
+use crate::token::providers::{deadline_error, deadline_error_after};
 use crate::token::{CachedToken, TokenManager};
 
 /// Most header lines one request may carry.
@@ -51,6 +52,16 @@ pub struct ApiRequest {
     /// `target` resolved against the API base, when the base was known at [`Client::prepare`]
     /// (parsed once per request, not once per attempt).
     pub url: Option<Url>,
+    /// This call's overrides of the client's configuration (default: none).
+    pub options: CallOptions,
+}
+
+impl ApiRequest {
+    /// This request with the per-call `options` (`oauth_request_ex`'s `options_json`).
+    pub fn with_options(mut self, options: CallOptions) -> ApiRequest {
+        self.options = options;
+        self
+    }
 }
 
 pub fn is_idempotent(m: &Method) -> bool {
@@ -215,6 +226,7 @@ impl Client {
         &self,
         fut: impl Future<Output = Result<T>>,
         cancel: Option<&CancelToken>,
+        deadline: Duration,
     ) -> Result<T> {
         let mut client_cancelled = self.cancel.subscribe();
         // Checked after subscribing: a close that came first is seen here, a later one wakes
@@ -230,19 +242,20 @@ impl Client {
                 None => std::future::pending().await,
             }
         };
-        let deadline = tokio::time::Instant::now() + self.cfg.deadline;
+        let ends = tokio::time::Instant::now() + deadline;
         tokio::select! {
             biased;
             _ = client_cancelled.changed() => Err(cancelled_error()),
             _ = call_cancelled => Err(cancelled_error()),
-            r = tokio::time::timeout_at(deadline, fut) => r.unwrap_or_else(|_| Err(deadline_error(&self.cfg))),
+            r = tokio::time::timeout_at(ends, fut) => r.unwrap_or_else(|_| Err(deadline_error_after(deadline))),
         }
     }
 
     /// A valid token: from the cache, or fetched (single-flight).
     pub async fn token(&self, cancel: Option<&CancelToken>) -> Result<Arc<CachedToken>> {
         let deadline = Instant::now() + self.cfg.deadline;
-        self.guarded(self.tokens.get(deadline), cancel).await
+        self.guarded(self.tokens.get(deadline), cancel, self.cfg.deadline)
+            .await
     }
 
     /// Builds an [`ApiRequest`]: checks the method, resolves `path_or_url` against the API base
@@ -270,6 +283,7 @@ impl Client {
             headers,
             body,
             url,
+            options: CallOptions::default(),
         })
     }
 
@@ -282,7 +296,10 @@ impl Client {
     ) -> Result<HttpResponse> {
         let started = Instant::now();
         let method = req.method.clone();
-        let r = self.guarded(self.request_inner(req), cancel).await;
+        let deadline = req.options.deadline(&self.cfg);
+        let r = self
+            .guarded(self.request_inner(req), cancel, deadline)
+            .await;
         let live = self.tokens.live().ok();
         let server = live
             .as_ref()
@@ -295,13 +312,14 @@ impl Client {
 
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
         let cfg = &self.cfg;
-        let deadline = Instant::now() + cfg.deadline;
-        let replayable = is_idempotent(&req.method) || cfg.retry_non_idempotent;
+        let opts = &req.options;
+        let deadline = Instant::now() + opts.deadline(cfg);
+        let replayable = opts.replayable(&req.method, cfg);
         let retried_401 = AtomicBool::new(false);
         // why the next attempt is sent (crate::obs::metrics::CAUSES), set by `on_wait`
         let next_cause = AtomicU8::new(crate::obs::metrics::CAUSE_FIRST);
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let mut policy = Policy::new(cfg, deadline);
+        let mut policy = Policy::new(cfg, deadline).with_max_retries(opts.max_retries(cfg));
         let on_wait = |value: &Result<HttpResponse>, wait: Duration, retry: u32| {
             let (cause, why) = match value {
                 Ok(r) if r.status == 429 => (RetryCause::RateLimited, "HTTP 429".to_string()),
@@ -330,7 +348,10 @@ impl Client {
                     Err(e) => return Attempt::done(Err(e)),
                 };
                 let permit = match cfg.rate_limit_pacing {
-                    true => match self.pacer.acquire(cfg, token.generation, deadline).await {
+                    true => match (self.pacer)
+                        .acquire(cfg, token.generation, deadline, opts.pacing_fail_fast())
+                        .await
+                    {
                         Ok(p) => Some(p),
                         Err(paced) => return Attempt::done(Ok(paced)),
                     },
@@ -348,8 +369,11 @@ impl Client {
                 }
                 match sent {
                     // the token died early (revoked, idle timeout): one new token, one resend
+                    // (resend_after_401 false: the 401 is the answer, the token stays)
                     Ok(resp)
-                        if resp.status == 401 && !retried_401.swap(true, Ordering::Relaxed) =>
+                        if resp.status == 401
+                            && opts.resend_after_401()
+                            && !retried_401.swap(true, Ordering::Relaxed) =>
                     {
                         if self.tokens.invalidate(token.generation) {
                             self.stats.metrics.invalidated(401);
@@ -437,7 +461,7 @@ impl Client {
                 url,
                 headers,
                 req.body.clone(),
-                self.cfg.timeout.min(remaining),
+                req.options.timeout(&self.cfg).min(remaining),
                 self.cfg.max_body_bytes,
             )
             .await)
