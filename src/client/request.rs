@@ -10,6 +10,9 @@
 //! * 502/503/504, connection failures and attempt timeouts: the same, but only for idempotent
 //!   methods (GET, HEAD, PUT, DELETE, OPTIONS).
 //! * The whole call, token fetch included, ends by `deadline`.
+//!
+//! A request's [`CallOptions`](super::options::CallOptions) override `deadline`, `timeout`,
+//! `max_retries`, the method's idempotency, the 401 resend and what pacing does, for that call.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -348,7 +351,8 @@ impl Client {
                     Err(e) => return Attempt::done(Err(e)),
                 };
                 let permit = match cfg.rate_limit_pacing {
-                    true => match (self.pacer)
+                    true => match self
+                        .pacer
                         .acquire(cfg, token.generation, deadline, opts.pacing_fail_fast())
                         .await
                     {
