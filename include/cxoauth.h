@@ -276,6 +276,23 @@ oauth_result oauth_request_async(struct oauth_client *client,
                                  void *userdata);
 
 /**
+ * `oauth_request_async` with per-call options (ABI 0.3): `options_json` as for
+ * `oauth_request_ex` (NULL, `""` or `"{}"`: the client's settings). A bad option is
+ * `OAUTH_ERR_INVALID_ARGUMENT`, returned now: `done` is never called. Everything else as for
+ * `oauth_request_async`.
+ */
+oauth_result oauth_request_async_ex(struct oauth_client *client,
+                                    const char *method,
+                                    const char *path_or_url,
+                                    const char *const *headers,
+                                    const uint8_t *body,
+                                    size_t body_len,
+                                    const char *options_json,
+                                    const struct oauth_cancel_token *cancel,
+                                    oauth_request_done done,
+                                    void *userdata);
+
+/**
  * Starts getting a valid token and returns at once; `done(userdata, result, token,
  * expires_unix_ms, error)` is called exactly once, later, on the completion thread — also when
  * the token is cached (then without any I/O; if no completion thread can be started then, the
@@ -433,6 +450,36 @@ oauth_result oauth_request_cancellable(struct oauth_client *client,
                                        size_t body_len,
                                        struct oauth_response **out_response,
                                        struct oauth_error **out_err);
+
+/**
+ * `oauth_request_cancellable` with per-call options (ABI 0.3): `options_json` is NULL, `""`
+ * or `"{}"` for the client's settings, or a JSON object overriding them for this call only:
+ * * `"deadline_ms"`: the whole call, retries and waits included (1–86400000);
+ * * `"timeout_ms"`: per attempt (1–3600000);
+ * * `"max_retries"`: retries after 429 / 5xx / connection failures (0–100);
+ * * `"idempotent"`: `true`/`false`, overriding the method's default (and
+ *   `retry_non_idempotent`): whether 502/503/504 and failures after sending are retried;
+ * * `"resend_after_401"`: default `true`; `false` returns a 401 as the response, without
+ *   dropping the token or requesting a new one;
+ * * `"pacing"`: `"wait"` (default) or `"fail_fast"`: when pacing to the rate-limit headers
+ *   would hold the call, it ends at once, unsent, with `OAUTH_OK` and the client-made 429
+ *   (`Retry-After`, `X-Cxoauth-Paced: 1`) a call whose deadline comes first gets.
+ *
+ * An unknown key or a bad value (wrong type, out of range), text that is not JSON or not an
+ * object is `OAUTH_ERR_INVALID_ARGUMENT` naming the key, before any I/O; `*out_response` is
+ * then not written. Everything else as for `oauth_request_cancellable` (NULL `cancel`: not
+ * cancellable).
+ */
+oauth_result oauth_request_ex(struct oauth_client *client,
+                              const char *method,
+                              const char *path_or_url,
+                              const char *const *headers,
+                              const uint8_t *body,
+                              size_t body_len,
+                              const char *options_json,
+                              const struct oauth_cancel_token *cancel,
+                              struct oauth_response **out_response,
+                              struct oauth_error **out_err);
 
 /**
  * Creates a cancellation token into `*out_token`; free it with `oauth_cancel_token_free`.

@@ -92,6 +92,7 @@ tests/c/build-asan/test_async
 tests/c/build-asan/test_cache
 tests/c/build-asan/test_faults
 tests/c/build-asan/test_metrics
+tests/c/build-asan/test_options
 unset ASAN_OPTIONS
 
 step "C tests under valgrind memcheck (no definite leaks, no invalid accesses)"
@@ -106,6 +107,7 @@ CXOAUTH_UNDER_VALGRIND=1 CXOAUTH_STRESS_SCALE=5 "${VG[@]}" tests/c/build/test_ha
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_limits
 CXOAUTH_UNDER_VALGRIND=1 "${VG[@]}" tests/c/build/test_async
 "${VG[@]}" tests/c/build/test_metrics
+"${VG[@]}" tests/c/build/test_options
 
 for lang in python cpp go dotnet; do
   step "$lang binding and example"
@@ -150,5 +152,6 @@ tests/c/build/test_async
 tests/c/build/test_cache
 tests/c/build/test_faults
 tests/c/build/test_metrics
+tests/c/build/test_options
 tests/c/build/test_hardening
 tests/c/build/test_abi

@@ -31,6 +31,7 @@ pub(crate) mod token;
 
 // The Rust API (the CLI, the fuzz targets and the tests use these paths).
 pub use client::cancel::CancelToken;
+pub use client::options::{CallOptions, PacingMode};
 pub use client::{ApiRequest, Client};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};

@@ -126,7 +126,7 @@ namespace CxOAuth
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_cancel(ClientHandle client);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_get_token_ex(ClientHandle client, CancelHandle cancel, out IntPtr token, out ulong expiresUnixMs, out IntPtr err);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_invalidate_token(ClientHandle client, byte[] tokenUtf8);
-        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_request_cancellable(ClientHandle client, CancelHandle cancel, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, out IntPtr response, out IntPtr err);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_request_ex(ClientHandle client, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, byte[] options, CancelHandle cancel, out IntPtr response, out IntPtr err);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern ushort oauth_response_status(IntPtr r);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern IntPtr oauth_response_body(IntPtr r, out UIntPtr len);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern UIntPtr oauth_response_header_count(IntPtr r);
@@ -155,7 +155,7 @@ namespace CxOAuth
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void LogFn(IntPtr userdata, uint level, IntPtr message);
 
-        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_request_async(ClientHandle client, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, CancelHandle cancel, RequestDone done, IntPtr userdata);
+        [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_request_async_ex(ClientHandle client, byte[] method, byte[] pathOrUrl, IntPtr[] headers, byte[] body, UIntPtr bodyLen, byte[] options, CancelHandle cancel, RequestDone done, IntPtr userdata);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_get_token_async(ClientHandle client, CancelHandle cancel, TokenDone done, IntPtr userdata);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_set_log_callback(uint minLevel, LogFn fn, IntPtr userdata);
         [DllImport(Lib, CallingConvention = Cdecl)] internal static extern uint oauth_client_stats(ClientHandle client, out IntPtr json, out IntPtr err);
@@ -851,11 +851,13 @@ namespace CxOAuth
         }
 
         /// <summary>Sends an authenticated request; any HTTP status the API produced is a
-        /// response, not an exception.</summary>
+        /// response, not an exception. <paramref name="options"/>: per-call overrides of the
+        /// client's configuration (oauth_request_ex), null for none.</summary>
         public OAuthResponse Request(string method, string pathOrUrl,
-                                     IEnumerable<KeyValuePair<string, string>> headers = null, byte[] body = null)
+                                     IEnumerable<KeyValuePair<string, string>> headers = null, byte[] body = null,
+                                     RequestOptions options = null)
         {
-            return RequestWith(CancelHandle.None, CancellationToken.None, method, pathOrUrl, headers, body);
+            return RequestWith(CancelHandle.None, CancellationToken.None, method, pathOrUrl, headers, body, options);
         }
 
         /// <summary>Sends an authenticated request without blocking a thread
@@ -868,11 +870,14 @@ namespace CxOAuth
         /// <see cref="OperationCanceledException"/> carrying <paramref name="ct"/>). An already
         /// cancelled token gives a Canceled task without calling the library. Dispose ends
         /// pending calls with <see cref="OAuthException"/> (<see cref="ResultCode.Cancelled"/>).
-        /// A disposed client throws <see cref="ObjectDisposedException"/> here, synchronously.</summary>
+        /// A disposed client throws <see cref="ObjectDisposedException"/> here, synchronously.
+        /// <paramref name="options"/>: per-call overrides (oauth_request_async_ex), null for none;
+        /// a bad one fails the task with <see cref="ResultCode.InvalidArgument"/>.</summary>
         public Task<OAuthResponse> RequestAsync(string method, string pathOrUrl,
                                                 IEnumerable<KeyValuePair<string, string>> headers = null,
                                                 byte[] body = null,
-                                                CancellationToken ct = default(CancellationToken))
+                                                CancellationToken ct = default(CancellationToken),
+                                                RequestOptions options = null)
         {
             if (method == null) throw new ArgumentNullException("method");
             if (pathOrUrl == null) throw new ArgumentNullException("pathOrUrl");
@@ -882,13 +887,14 @@ namespace CxOAuth
             var p = Native.Utf8Z(pathOrUrl, "the path");
             var data = body != null && body.Length > 0 ? body : null;
             var len = new UIntPtr((ulong)(data == null ? 0 : data.Length));
+            var opts = RequestOptions.Native(options);
             var lines = new List<IntPtr>();
             try
             {
                 var arr = Native.HeaderLines(headers, lines);
                 var call = new AsyncCall<OAuthResponse>(this, ct);
-                // The library copies every argument before oauth_request_async returns.
-                return call.Submit((h, tok, ud) => Native.oauth_request_async(h, m, p, arr, data, len, tok, AsyncCalls.RequestCallback, ud));
+                // The library copies every argument before oauth_request_async_ex returns.
+                return call.Submit((h, tok, ud) => Native.oauth_request_async_ex(h, m, p, arr, data, len, opts, tok, AsyncCalls.RequestCallback, ud));
             }
             finally
             {
@@ -998,7 +1004,8 @@ namespace CxOAuth
         }
 
         OAuthResponse RequestWith(CancelHandle tok, CancellationToken ct, string method, string path,
-                                  IEnumerable<KeyValuePair<string, string>> headers, byte[] body)
+                                  IEnumerable<KeyValuePair<string, string>> headers, byte[] body,
+                                  RequestOptions options)
         {
             CheckNotDisposed();
             var lines = new List<IntPtr>();
@@ -1007,8 +1014,9 @@ namespace CxOAuth
                 var arr = Native.HeaderLines(headers, lines);
                 IntPtr resp, err;
                 var data = body != null && body.Length > 0 ? body : null;
-                uint rc = Native.oauth_request_cancellable(handle, tok, Native.Utf8Z(method, "the method"), Native.Utf8Z(path, "the path"),
-                    arr, data, new UIntPtr((ulong)(data == null ? 0 : data.Length)), out resp, out err);
+                uint rc = Native.oauth_request_ex(handle, Native.Utf8Z(method, "the method"), Native.Utf8Z(path, "the path"),
+                    arr, data, new UIntPtr((ulong)(data == null ? 0 : data.Length)), RequestOptions.Native(options), tok,
+                    out resp, out err);
                 try
                 {
                     Native.Check(rc, err);

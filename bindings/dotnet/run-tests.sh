@@ -21,9 +21,9 @@ if grep -n 'DllImport(' CxOAuth.cs tests/*.cs | grep -v 'CallingConvention' ; th
   echo "DllImport without CallingConvention" >&2; exit 1
 fi
 
-SRC=(CxOAuth.cs CxOAuthAsync.cs CxOAuthObserve.cs CxOAuthHandler.cs CxOAuthMetrics.cs CxOAuthMeter.cs)  # = the <Compile> items of CxOAuth.csproj
+SRC=(CxOAuth.cs CxOAuthAsync.cs CxOAuthObserve.cs CxOAuthHandler.cs CxOAuthMetrics.cs CxOAuthMeter.cs CxOAuthOptions.cs)  # = the <Compile> items of CxOAuth.csproj
 mcs -nologo -warnaserror -target:library -r:System.Net.Http.dll -nowarn:1591 -doc:"$B/CxOAuth.xml" -out:"$B/CxOAuth.dll" "${SRC[@]}"
-mcs -nologo -warnaserror -r:"$B/CxOAuth.dll" -r:System.Core.dll -r:System.Net.Http.dll -out:"$B/Tests.exe" tests/Tests.cs tests/ExtraTests.cs tests/AsyncTests.cs tests/MetricsTests.cs
+mcs -nologo -warnaserror -r:"$B/CxOAuth.dll" -r:System.Core.dll -r:System.Net.Http.dll -out:"$B/Tests.exe" tests/Tests.cs tests/ExtraTests.cs tests/AsyncTests.cs tests/MetricsTests.cs tests/OptionsTests.cs
 mcs -nologo -warnaserror -r:"$B/CxOAuth.dll" -r:System.Core.dll -r:System.Net.Http.dll -out:"$B/Example.exe" "$ROOT/examples/dotnet/Example.cs"
 
 # shellcheck source=../../scripts/sim-env.sh

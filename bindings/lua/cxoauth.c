@@ -882,35 +882,68 @@ static void push_response(lua_State *L, oauth_response *r) {
   lua_setfield(L, -2, "headers");
 }
 
-/* client:request(method, path_or_url [, headers [, body]]) -> {status, body, headers} | nil, err */
+/* The per-call options argument at `idx` (nil, a table such as {deadline_ms = 2000,
+ * idempotent = true} or a JSON string) as options_json in `b`, written key by key like the
+ * config (the library checks the keys and values: OAUTH_ERR_INVALID_ARGUMENT naming one).
+ * Returns NULL, or a static error text for luaL_argerror. */
+static const char *options_json(lua_State *L, int idx, buf *b) {
+  size_t n;
+  const char *s;
+  switch (lua_type(L, idx)) {
+    case LUA_TNONE:
+    case LUA_TNIL:
+      return NULL;
+    case LUA_TSTRING:
+      s = lua_tolstring(L, idx, &n);
+      buf_add(b, s, n);
+      return b->oom ? "out of memory" : NULL;
+    case LUA_TTABLE:
+      return table_to_json(L, idx, b);
+    default:
+      return "options must be a table, a JSON string or nil";
+  }
+}
+
+/* client:request(method, path_or_url [, headers [, body [, options]]])
+ *   -> {status, body, headers} | nil, err */
 static int l_request(lua_State *L) {
   const char *method = luaL_checkstring(L, 2);
   const char *path = luaL_checkstring(L, 3);
   size_t blen = 0;
   const char *body = NULL;
   char **lines = NULL;
+  buf opts = {0};
+  const char *why;
   oauth_response *resp = NULL;
   oauth_error *err = NULL;
   oauth_result rc;
   handle *h;
   oauth_client *c;
   if (!lua_isnoneornil(L, 5)) body = luaL_checklstring(L, 5, &blen);
+  if ((why = options_json(L, 6, &opts)) != NULL) {
+    buf_wipe(&opts);
+    return luaL_argerror(L, 6, why);
+  }
   if (!lua_isnoneornil(L, 4)) {
-    const char *why;
     luaL_checktype(L, 4, LUA_TTABLE);
     lines = header_lines(L, 4, &why);
-    if (!lines) return luaL_argerror(L, 4, why);
+    if (!lines) {
+      buf_wipe(&opts);
+      return luaL_argerror(L, 4, why);
+    }
   }
   h = check_handle(L);
   c = h ? handle_enter(h) : NULL;
   if (!c) {
     free_lines(lines);
+    buf_wipe(&opts);
     return push_error(L, OAUTH_ERR_CLOSED, NULL);
   }
-  rc = oauth_request(c, method, path, (const char *const *)lines, (const uint8_t *)body, blen,
-                     &resp, &err);
+  rc = oauth_request_ex(c, method, path, (const char *const *)lines, (const uint8_t *)body, blen,
+                        opts.p, NULL, &resp, &err);
   handle_leave(h);
   free_lines(lines);
+  buf_wipe(&opts);
   if (rc != OAUTH_OK) return push_error(L, rc, err);
   push_response(L, resp);
   oauth_response_free(resp);

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use cxoauth::Client;
+use serde_json::Value;
 
 use crate::source::Source;
 
@@ -112,6 +113,67 @@ struct RequestArgs {
     /// Print the status line and the response headers before the body.
     #[arg(short = 'i', long = "include")]
     include: bool,
+    /// This call's deadline in ms, retries and waits included (overrides deadline_ms).
+    #[arg(long = "deadline", value_name = "MS")]
+    deadline: Option<u64>,
+    /// Per-attempt timeout in ms (overrides timeout_ms).
+    #[arg(long = "timeout", value_name = "MS")]
+    timeout: Option<u64>,
+    /// Retries after 429 / 5xx / connection failures for this call (overrides max_retries).
+    #[arg(long = "max-retries", value_name = "N")]
+    max_retries: Option<u64>,
+    /// Retry this call after 502-504 and failures after sending whatever its method (e.g. a
+    /// POST the API treats as idempotent).
+    #[arg(long = "idempotent")]
+    idempotent: bool,
+    /// On a 401, print it (exit 2) instead of dropping the token and sending again with a new
+    /// one.
+    #[arg(long = "no-resend-401")]
+    no_resend_401: bool,
+    /// When pacing to the API's rate-limit headers would hold the call, end at once with the
+    /// client-made 429 (exit 2) instead of waiting.
+    #[arg(long = "fail-fast")]
+    fail_fast: bool,
+}
+
+impl RequestArgs {
+    /// The per-call options the flags give, each checked on its own so an error names its
+    /// flag.
+    fn options(&self) -> Result<cxoauth::CallOptions, cxoauth::Error> {
+        let mut all = serde_json::Map::new();
+        let given = [
+            ("--deadline", "deadline_ms", self.deadline.map(Value::from)),
+            ("--timeout", "timeout_ms", self.timeout.map(Value::from)),
+            (
+                "--max-retries",
+                "max_retries",
+                self.max_retries.map(Value::from),
+            ),
+            (
+                "--idempotent",
+                "idempotent",
+                self.idempotent.then_some(Value::Bool(true)),
+            ),
+            (
+                "--no-resend-401",
+                "resend_after_401",
+                self.no_resend_401.then_some(Value::Bool(false)),
+            ),
+            (
+                "--fail-fast",
+                "pacing",
+                self.fail_fast.then_some(Value::from("fail_fast")),
+            ),
+        ];
+        for (flag, key, value) in given {
+            let Some(value) = value else { continue };
+            let one = serde_json::json!({ key: value.clone() }).to_string();
+            cxoauth::CallOptions::from_json(Some(&one))
+                .map_err(|e| cxoauth::Error::invalid(format!("{flag}: {}", e.message)))?;
+            all.insert(key.to_string(), value);
+        }
+        cxoauth::CallOptions::from_json(Some(&Value::Object(all).to_string()))
+    }
 }
 
 fn main() -> ExitCode {
@@ -262,13 +324,16 @@ fn client(cli: &Cli) -> Result<Arc<Client>, cxoauth::Error> {
 fn request(cli: &Cli, args: &RequestArgs) -> Result<ExitCode, Failure> {
     let (body, headers) = body_and_headers(args.data.as_deref(), &args.headers)?;
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let options = args.options()?;
     let client = client(cli)?;
-    let req = client.prepare(
-        &args.method,
-        &args.path,
-        &headers,
-        body.map(bytes::Bytes::from),
-    )?;
+    let req = client
+        .prepare(
+            &args.method,
+            &args.path,
+            &headers,
+            body.map(bytes::Bytes::from),
+        )?
+        .with_options(options);
     let resp = client.request_blocking(req, None)?;
 
     let mut out = io::stdout().lock();

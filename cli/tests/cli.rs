@@ -383,6 +383,89 @@ fn literal_body_and_bad_arguments() {
     assert_eq!(sim.counters().api_requests, before.api_requests);
 }
 
+#[test]
+fn per_call_option_flags_take_effect() {
+    use cxoauth_sim::{Action, Fault};
+    let sim = sim();
+    let status = |status| Action::Status {
+        status,
+        retry_after: None,
+        body: None,
+    };
+    // --max-retries 0: one 503, printed, exit 2
+    sim.inject(Fault::api(status(503)).with_count(3));
+    let before = sim.counters();
+    let out = run_args(
+        &config(&sim),
+        &["request", "--max-retries", "0", "GET", "/api/v2/echo"],
+    );
+    assert_eq!(out.code, 2, "stderr: {}", out.stderr);
+    assert_eq!(sim.counters().api_requests - before.api_requests, 1);
+    sim.reset();
+    // --idempotent: a POST retried after a 503
+    sim.inject(Fault::api(status(503)).with_count(1));
+    let out = run_args(
+        &config(&sim),
+        &[
+            "request",
+            "--idempotent",
+            "POST",
+            "/api/v2/echo",
+            "-d",
+            "{}",
+        ],
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    assert_eq!(sim.counters().api_requests, 2);
+    // --no-resend-401: the 401 is the answer, no second token
+    sim.reset();
+    sim.inject(Fault::api(status(401)).with_count(1));
+    let out = run_args(
+        &config(&sim),
+        &["request", "-i", "--no-resend-401", "GET", "/api/v2/echo"],
+    );
+    assert_eq!(out.code, 2, "stderr: {}", out.stderr);
+    assert!(out.text().starts_with("HTTP 401\n"), "{}", out.text());
+    let k = sim.counters();
+    assert_eq!((k.token_requests, k.api_requests), (1, 1), "{k:?}");
+    // without it: a new token and a resend
+    sim.inject(Fault::api(status(401)).with_count(1));
+    let out = run_args(&config(&sim), &["request", "GET", "/api/v2/echo"]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    // --deadline: the call ends by it, well before the server's delayed reply
+    sim.inject(Fault::api(Action::Delay { ms: 3000 }).with_count(1));
+    let started = std::time::Instant::now();
+    let out = run_args(
+        &config(&sim),
+        &[
+            "request",
+            "--deadline",
+            "300",
+            "--timeout",
+            "2000",
+            "GET",
+            "/api/v2/echo",
+        ],
+    );
+    assert_eq!(out.code, 1, "stderr: {}", out.stderr);
+    assert!(out.stderr.contains("timeout"), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    // out of range: refused before any I/O, naming the flag
+    let before = sim.counters();
+    for args in [
+        &["request", "--deadline", "0", "GET", "/api/v2/echo"][..],
+        &["request", "--max-retries", "101", "GET", "/api/v2/echo"][..],
+        &["request", "--timeout", "3600001", "GET", "/api/v2/echo"][..],
+    ] {
+        let out = run_args(&config(&sim), args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(out.stderr.contains(args[1]), "{}", out.stderr);
+    }
+    let k = sim.counters();
+    assert_eq!(k.api_requests, before.api_requests);
+    assert_eq!(k.token_requests, before.token_requests);
+}
+
 // ---- errors ----
 
 #[test]

@@ -11,6 +11,7 @@ use super::client::{malloc_copy, RequestArgs};
 use super::{
     oauth_cancel_token, oauth_client, oauth_error, oauth_response, oauth_result, OAUTH_OK,
 };
+use crate::client::options::CallOptions;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Called once when an `oauth_request_async` call ends: `result` is `OAUTH_OK` with a
@@ -236,38 +237,81 @@ pub extern "C" fn oauth_request_async(
     ffi_body! { errors: none;
         call: Submission<'_, _> = (client, done, cancel, userdata),
         req: RequestArgs = (method, path_or_url, headers, body, body_len),
-        => {
-            let req = req.prepare(call.c)?;
-            let handle = crate::rt::runtime::handle()?;
-            let Submission { client, pending, done, cancel, userdata, .. } = call;
-            pending.add();
-            handle.spawn(async move {
-                let result = crate::rt::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
-                    .await
-                    .unwrap_or_else(|()| Err(internal_panic()))
-                    .map_err(accepted)
-                    .inspect_err(|e| client.stats().record_error(e));
-                deliver(pending, move || {
-                    let user = userdata;
-                    match result {
-                        Ok(resp) => done(
-                            user.0,
-                            OAUTH_OK,
-                            oauth_response::boxed(resp),
-                            std::ptr::null_mut(),
-                        ),
-                        Err(e) => done(
-                            user.0,
-                            e.kind.code(),
-                            std::ptr::null_mut(),
-                            oauth_error::boxed(e),
-                        ),
-                    }
-                });
-            });
-            Ok(())
-        }
+        => { request_async(call, req, CallOptions::default()) }
     }
+}
+
+/// `oauth_request_async` with per-call options (ABI 0.3): `options_json` as for
+/// `oauth_request_ex` (NULL, `""` or `"{}"`: the client's settings). A bad option is
+/// `OAUTH_ERR_INVALID_ARGUMENT`, returned now: `done` is never called. Everything else as for
+/// `oauth_request_async`.
+#[no_mangle]
+pub extern "C" fn oauth_request_async_ex(
+    client: *mut oauth_client,
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+    options_json: *const c_char,
+    cancel: *const oauth_cancel_token,
+    done: oauth_request_done,
+    userdata: *mut c_void,
+) -> oauth_result {
+    ffi_body! { errors: none;
+        call: Submission<'_, _> = (client, done, cancel, userdata),
+        req: RequestArgs = (method, path_or_url, headers, body, body_len),
+        options_json: CallOptions,
+        => { request_async(call, req, options_json) }
+    }
+}
+
+/// `oauth_request_async*` once its arguments are checked: the request is started on the
+/// runtime, `done` called once on the completion thread.
+fn request_async(
+    call: Submission<
+        '_,
+        extern "C" fn(*mut c_void, oauth_result, *mut oauth_response, *mut oauth_error),
+    >,
+    req: RequestArgs,
+    options: CallOptions,
+) -> Result<()> {
+    let req = req.prepare(call.c)?.with_options(options);
+    let handle = crate::rt::runtime::handle()?;
+    let Submission {
+        client,
+        pending,
+        done,
+        cancel,
+        userdata,
+        ..
+    } = call;
+    pending.add();
+    handle.spawn(async move {
+        let result = crate::rt::panic::CatchUnwind::new(client.request(req, cancel.as_ref()))
+            .await
+            .unwrap_or_else(|()| Err(internal_panic()))
+            .map_err(accepted)
+            .inspect_err(|e| client.stats().record_error(e));
+        deliver(pending, move || {
+            let user = userdata;
+            match result {
+                Ok(resp) => done(
+                    user.0,
+                    OAUTH_OK,
+                    oauth_response::boxed(resp),
+                    std::ptr::null_mut(),
+                ),
+                Err(e) => done(
+                    user.0,
+                    e.kind.code(),
+                    std::ptr::null_mut(),
+                    oauth_error::boxed(e),
+                ),
+            }
+        });
+    });
+    Ok(())
 }
 
 /// Starts getting a valid token and returns at once; `done(userdata, result, token,

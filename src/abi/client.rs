@@ -9,6 +9,7 @@ use super::boundary::{FromArg, Out};
 use super::handle::{Arced, Boxed, Castable, Owned};
 use super::{oauth_error, oauth_response, oauth_result};
 use crate::client::cancel::CancelToken;
+use crate::client::options::CallOptions;
 use crate::client::{Client, MAX_HEADERS};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
@@ -294,7 +295,7 @@ pub extern "C" fn oauth_request(
         client: &oauth_client,
         out_response: Out<*mut oauth_response>,
         req: RequestArgs = (method, path_or_url, headers, body, body_len),
-        => { request(client, None, req, out_response) }
+        => { request(client, None, req, CallOptions::default(), out_response) }
     }
 }
 
@@ -317,7 +318,47 @@ pub extern "C" fn oauth_request_cancellable(
         cancel: Option<Arc<oauth_cancel_token>>,
         out_response: Out<*mut oauth_response>,
         req: RequestArgs = (method, path_or_url, headers, body, body_len),
-        => { request(client, cancel.as_deref(), req, out_response) }
+        => { request(client, cancel.as_deref(), req, CallOptions::default(), out_response) }
+    }
+}
+
+/// `oauth_request_cancellable` with per-call options (ABI 0.3): `options_json` is NULL, `""`
+/// or `"{}"` for the client's settings, or a JSON object overriding them for this call only:
+/// * `"deadline_ms"`: the whole call, retries and waits included (1–86400000);
+/// * `"timeout_ms"`: per attempt (1–3600000);
+/// * `"max_retries"`: retries after 429 / 5xx / connection failures (0–100);
+/// * `"idempotent"`: `true`/`false`, overriding the method's default (and
+///   `retry_non_idempotent`): whether 502/503/504 and failures after sending are retried;
+/// * `"resend_after_401"`: default `true`; `false` returns a 401 as the response, without
+///   dropping the token or requesting a new one;
+/// * `"pacing"`: `"wait"` (default) or `"fail_fast"`: when pacing to the rate-limit headers
+///   would hold the call, it ends at once, unsent, with `OAUTH_OK` and the client-made 429
+///   (`Retry-After`, `X-Cxoauth-Paced: 1`) a call whose deadline comes first gets.
+///
+/// An unknown key or a bad value (wrong type, out of range), text that is not JSON or not an
+/// object is `OAUTH_ERR_INVALID_ARGUMENT` naming the key, before any I/O; `*out_response` is
+/// then not written. Everything else as for `oauth_request_cancellable` (NULL `cancel`: not
+/// cancellable).
+#[no_mangle]
+pub extern "C" fn oauth_request_ex(
+    client: *mut oauth_client,
+    method: *const c_char,
+    path_or_url: *const c_char,
+    headers: *const *const c_char,
+    body: *const u8,
+    body_len: usize,
+    options_json: *const c_char,
+    cancel: *const oauth_cancel_token,
+    out_response: *mut *mut oauth_response,
+    out_err: *mut *mut oauth_error,
+) -> oauth_result {
+    ffi_body! { errors: out_err;
+        client: &oauth_client,
+        cancel: Option<Arc<oauth_cancel_token>>,
+        out_response: Out<*mut oauth_response>,
+        req: RequestArgs = (method, path_or_url, headers, body, body_len),
+        options_json: CallOptions,
+        => { request(client, cancel.as_deref(), req, options_json, out_response) }
     }
 }
 
@@ -326,9 +367,10 @@ fn request(
     c: &oauth_client,
     cancel: Option<&oauth_cancel_token>,
     req: RequestArgs,
+    options: CallOptions,
     out_response: Out<*mut oauth_response>,
 ) -> Result<()> {
-    let req = req.prepare(c)?;
+    let req = req.prepare(c)?.with_options(options);
     let client = Arc::clone(&c.client);
     let resp = client.request_blocking(req, cancel.map(|t| &t.token))?;
     out_response.write(oauth_response::boxed(resp));
@@ -374,6 +416,14 @@ impl<'a> FromArg<RawRequest> for RequestArgs<'a> {
             lines,
             body,
         })
+    }
+}
+
+/// `options_json`: NULL is the client's settings; otherwise as documented for
+/// `oauth_request_ex` (non-UTF-8 or a bad option is `OAUTH_ERR_INVALID_ARGUMENT`).
+impl FromArg<*const c_char> for CallOptions {
+    unsafe fn from_arg(p: *const c_char, name: &'static str) -> Result<Self> {
+        CallOptions::from_json(<Option<&str>>::from_arg(p, name)?)
     }
 }
 

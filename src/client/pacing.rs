@@ -199,12 +199,14 @@ impl Pacer {
     }
 
     /// Waits for this call's slot with the token of `generation`. `Err`: the slot comes after
-    /// the deadline or later than `max_retry_after_s`: the 429 to end the call with, unsent.
+    /// the deadline or later than `max_retry_after_s` — or, with `fail_fast` (the call's
+    /// `pacing` option), later than now: the 429 to end the call with, unsent.
     pub async fn acquire(
         &self,
         cfg: &Config,
         generation: u64,
         deadline: Instant,
+        fail_fast: bool,
     ) -> Result<Permit<'_>, HttpResponse> {
         let slot = {
             let mut st = self.lock();
@@ -234,7 +236,10 @@ impl Pacer {
                         w.next.max(now)
                     };
                     let wait = slot.saturating_duration_since(now);
-                    if slot >= deadline || wait > cfg.max_retry_after {
+                    if slot >= deadline
+                        || wait > cfg.max_retry_after
+                        || (fail_fast && !wait.is_zero())
+                    {
                         return Err(paced_429(wait));
                     }
                     let left = w.reset_at.saturating_duration_since(slot);
@@ -465,7 +470,7 @@ mod tests {
             let p = Pacer::default();
             let far = Instant::now() + Duration::from_secs(30);
             // the first call has nothing to go by
-            let first = p.acquire(&cfg, 1, far).await.ok().unwrap();
+            let first = p.acquire(&cfg, 1, far, false).await.ok().unwrap();
             first.observe(
                 &cfg,
                 &reply(&[
@@ -477,12 +482,16 @@ mod tests {
             // a deadline before the (capped) reset: ends at once, unsent, with a 429
             let started = Instant::now();
             let soon = started + Duration::from_millis(300);
-            let r = p.acquire(&cfg, 1, soon).await.err().unwrap();
+            let r = p.acquire(&cfg, 1, soon, false).await.err().unwrap();
             assert_eq!(r.status, 429);
             assert_eq!(r.headers.get("x-cxoauth-paced").unwrap(), "1");
             assert!(started.elapsed() < Duration::from_millis(100));
+            // fail_fast (the call's pacing option): a call that would be held ends at once
+            let r = p.acquire(&cfg, 1, far, true).await.err().unwrap();
+            assert_eq!(r.headers.get("x-cxoauth-paced").unwrap(), "1");
+            assert!(started.elapsed() < Duration::from_millis(100));
             // a far deadline: waits at most max_retry_after_s (1 s), not the claimed reset
-            let permit = p.acquire(&cfg, 1, far).await.ok().unwrap();
+            let permit = p.acquire(&cfg, 1, far, false).await.ok().unwrap();
             assert!(
                 started.elapsed() <= Duration::from_millis(1200),
                 "{:?}",
@@ -499,11 +508,11 @@ mod tests {
                 ]),
             );
             let t = Instant::now();
-            drop(p.acquire(&cfg, 1, far).await.ok().unwrap());
+            drop(p.acquire(&cfg, 1, far, false).await.ok().unwrap());
             assert!(t.elapsed() < Duration::from_millis(100));
             // a new token has its own window
             let t = Instant::now();
-            drop(p.acquire(&cfg, 2, far).await.ok().unwrap());
+            drop(p.acquire(&cfg, 2, far, false).await.ok().unwrap());
             assert!(t.elapsed() < Duration::from_millis(100));
         });
     }

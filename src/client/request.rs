@@ -10,6 +10,9 @@
 //! * 502/503/504, connection failures and attempt timeouts: the same, but only for idempotent
 //!   methods (GET, HEAD, PUT, DELETE, OPTIONS).
 //! * The whole call, token fetch included, ends by `deadline`.
+//!
+//! A request's [`CallOptions`](super::options::CallOptions) override `deadline`, `timeout`,
+//! `max_retries`, the method's idempotency, the 401 resend and what pacing does, for that call.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -24,6 +27,7 @@ use url::Url;
 
 use crate::client::cancel::CancelToken;
 use crate::client::gate::Gate;
+use crate::client::options::CallOptions;
 use crate::client::pool::TokenPool;
 use crate::config::{Config, Credentials};
 use crate::error::{Error, ErrorKind, Result};
@@ -34,7 +38,7 @@ use crate::log_line;
 use crate::logging::Level;
 use crate::obs::stats::{RetryCause, Stats};
 use crate::rt::runtime;
-use crate::token::providers::deadline_error;
+use crate::token::providers::{deadline_error, deadline_error_after};
 use crate::token::{CachedToken, TokenManager};
 
 /// Most header lines one request may carry.
@@ -53,6 +57,16 @@ pub struct ApiRequest {
     /// `target` resolved against the API base, when the base was known at [`Client::prepare`]
     /// (parsed once per request, not once per attempt).
     pub url: Option<Url>,
+    /// This call's overrides of the client's configuration (default: none).
+    pub options: CallOptions,
+}
+
+impl ApiRequest {
+    /// This request with the per-call `options` (`oauth_request_ex`'s `options_json`).
+    pub fn with_options(mut self, options: CallOptions) -> ApiRequest {
+        self.options = options;
+        self
+    }
 }
 
 /// One API call in progress: what every attempt of the retry policy shares.
@@ -246,6 +260,7 @@ impl Client {
         &self,
         fut: impl Future<Output = Result<T>>,
         cancel: Option<&CancelToken>,
+        deadline: Duration,
     ) -> Result<T> {
         let mut client_cancelled = self.cancel.subscribe();
         // Checked after subscribing: a close that came first is seen here, a later one wakes
@@ -261,19 +276,20 @@ impl Client {
                 None => std::future::pending().await,
             }
         };
-        let deadline = tokio::time::Instant::now() + self.cfg.deadline;
+        let ends = tokio::time::Instant::now() + deadline;
         tokio::select! {
             biased;
             _ = client_cancelled.changed() => Err(cancelled_error()),
             _ = call_cancelled => Err(cancelled_error()),
-            r = tokio::time::timeout_at(deadline, fut) => r.unwrap_or_else(|_| Err(deadline_error(&self.cfg))),
+            r = tokio::time::timeout_at(ends, fut) => r.unwrap_or_else(|_| Err(deadline_error_after(deadline))),
         }
     }
 
     /// A valid token: from the cache, or fetched (single-flight).
     pub async fn token(&self, cancel: Option<&CancelToken>) -> Result<Arc<CachedToken>> {
         let deadline = Instant::now() + self.cfg.deadline;
-        self.guarded(self.best_tokens().get(deadline), cancel).await
+        self.guarded(self.best_tokens().get(deadline), cancel, self.cfg.deadline)
+            .await
     }
 
     /// Builds an [`ApiRequest`]: checks the method, resolves `path_or_url` against the API base
@@ -301,6 +317,7 @@ impl Client {
             headers,
             body,
             url,
+            options: CallOptions::default(),
         })
     }
 
@@ -314,7 +331,10 @@ impl Client {
         // compiled out only for the bench's comparison (scripts/bench-metrics.sh)
         #[cfg(not(bench_no_metrics))]
         let (started, method) = (Instant::now(), req.method.clone());
-        let r = self.guarded(self.request_inner(req), cancel).await;
+        let deadline = req.options.deadline(&self.cfg);
+        let r = self
+            .guarded(self.request_inner(req), cancel, deadline)
+            .await;
         #[cfg(not(bench_no_metrics))]
         self.record_call(&method, started.elapsed(), &r);
         r
@@ -332,16 +352,17 @@ impl Client {
 
     async fn request_inner(&self, req: ApiRequest) -> Result<HttpResponse> {
         let cfg = &self.cfg;
-        let deadline = Instant::now() + cfg.deadline;
+        let opts = &req.options;
+        let deadline = Instant::now() + opts.deadline(cfg);
         let call = Call {
             req: &req,
             deadline,
-            replayable: is_idempotent(&req.method) || cfg.retry_non_idempotent,
+            replayable: opts.replayable(&req.method, cfg),
             retried_401: AtomicBool::new(false),
             next_cause: AtomicU8::new(crate::obs::metrics::CAUSE_FIRST),
         };
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let mut policy = Policy::new(cfg, deadline);
+        let mut policy = Policy::new(cfg, deadline).with_max_retries(opts.max_retries(cfg));
         let on_wait = |value: &Result<HttpResponse>, wait: Duration, retry: u32| {
             self.note_retry(&call, value, wait, retry)
         };
@@ -414,7 +435,12 @@ impl Client {
             let permit = match cfg.rate_limit_pacing {
                 true => slot
                     .pacer
-                    .acquire(cfg, token.generation, call.deadline)
+                    .acquire(
+                        cfg,
+                        token.generation,
+                        call.deadline,
+                        call.req.options.pacing_fail_fast(),
+                    )
                     .await
                     .map_err(Ok)?,
                 false => slot.pacer.track(token.generation),
@@ -430,8 +456,11 @@ impl Client {
             }
             match sent {
                 // the token died early (revoked, idle timeout): one new token, one resend
+                // (resend_after_401 false: the 401 is the answer, the token stays)
                 Ok(resp)
-                    if resp.status == 401 && !call.retried_401.swap(true, Ordering::Relaxed) =>
+                    if resp.status == 401
+                        && call.req.options.resend_after_401()
+                        && !call.retried_401.swap(true, Ordering::Relaxed) =>
                 {
                     self.drop_unauthorized(call, &slot.tokens, token.generation);
                     cause = crate::obs::metrics::CAUSE_401;
@@ -503,7 +532,7 @@ impl Client {
                 url,
                 headers,
                 body: req.body.clone(),
-                timeout: self.cfg.timeout.min(remaining),
+                timeout: req.options.timeout(&self.cfg).min(remaining),
                 max_body: self.cfg.max_body_bytes,
             })
             .await)

@@ -88,6 +88,12 @@ impl Policy {
         }
     }
 
+    /// This policy with another retry count (a call's `max_retries` option).
+    pub fn with_max_retries(mut self, max_retries: u32) -> Policy {
+        self.max_retries = max_retries;
+        self
+    }
+
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

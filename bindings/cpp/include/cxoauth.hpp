@@ -476,7 +476,8 @@ inline Failure rejected(oauth_result rc) {
     Failure f = failure(rc, nullptr);
     if (rc == OAUTH_ERR_INVALID_ARGUMENT)
         f.message = "invalid argument: a moved-from client, a method that is not an HTTP token, "
-                    "a malformed or reserved header, or a URL on another host than the API base";
+                    "a malformed or reserved header, a URL on another host than the API base, "
+                    "or a bad call option";
     return f;
 }
 
@@ -789,6 +790,41 @@ private:
 
 /// A thread-safe client for one credential set: a copyable handle sharing one native client
 /// (see the lifetime notes at the top of this header).
+/// Per-call options (oauth_request_ex's options_json): overrides of the client's configuration
+/// for one request; an empty optional keeps the client's setting. A value out of the range of
+/// the configuration key of the same name fails the call with ResultCode::InvalidArgument
+/// naming it, before anything is sent.
+struct CallOptions {
+    enum class Pacing { Wait, FailFast };
+    std::optional<std::chrono::milliseconds> deadline;  ///< deadline_ms: the whole call
+    std::optional<std::chrono::milliseconds> timeout;   ///< timeout_ms: each attempt
+    std::optional<int> max_retries;                     ///< retries after 429 / 5xx / failures
+    /// Whether 502-504 and failures after sending are retried, overriding the method's default.
+    std::optional<bool> idempotent;
+    /// false: a 401 is the response, without dropping the token or requesting a new one.
+    std::optional<bool> resend_after_401;
+    /// FailFast: when pacing to the rate-limit headers would hold the call, end at once with
+    /// the client-made 429 (X-Cxoauth-Paced: 1) instead of waiting.
+    std::optional<Pacing> pacing;
+
+    /// The options as the library's options_json ("{}" when none is set).
+    [[nodiscard]] std::string to_json() const {
+        std::string out = "{";
+        auto add = [&out](const char* key, const std::string& value) {
+            if (out.size() > 1) out += ",";
+            out += std::string("\"") + key + "\":" + value;
+        };
+        auto boolean = [](bool b) { return std::string(b ? "true" : "false"); };
+        if (deadline) add("deadline_ms", std::to_string(deadline->count()));
+        if (timeout) add("timeout_ms", std::to_string(timeout->count()));
+        if (max_retries) add("max_retries", std::to_string(*max_retries));
+        if (idempotent) add("idempotent", boolean(*idempotent));
+        if (resend_after_401) add("resend_after_401", boolean(*resend_after_401));
+        if (pacing) add("pacing", *pacing == Pacing::FailFast ? "\"fail_fast\"" : "\"wait\"");
+        return out + "}";
+    }
+};
+
 class Client {
 public:
 #if CXOAUTH_HPP_EXCEPTIONS
@@ -836,6 +872,19 @@ public:
                                    std::string_view body = {}) const {
         return detail::unwrap(try_request(cancel, method, path_or_url, headers, body));
     }
+    /// With per-call options (oauth_request_ex), e.g.
+    /// `request("POST", path, headers, body, {.deadline = 2s, .idempotent = true})` (C++20) or a
+    /// CallOptions filled in field by field.
+    [[nodiscard]] Response request(std::string_view method, std::string_view path_or_url,
+                                   const Headers& headers, std::string_view body,
+                                   const CallOptions& options) const {
+        return detail::unwrap(try_request(method, path_or_url, headers, body, options));
+    }
+    [[nodiscard]] Response request(const CancelToken& cancel, std::string_view method,
+                                   std::string_view path_or_url, const Headers& headers,
+                                   std::string_view body, const CallOptions& options) const {
+        return detail::unwrap(try_request(cancel, method, path_or_url, headers, body, options));
+    }
 
     /// Your own request got a 401 with `token`: if it is still the cached token it is
     /// dropped and the next call fetches a new one; an older token does nothing
@@ -871,6 +920,17 @@ public:
                                                const Headers& headers = {},
                                                std::string_view body = {}) const {
         return request_impl(cancel.get(), method, path_or_url, headers, body);
+    }
+    [[nodiscard]] Result<Response> try_request(std::string_view method, std::string_view path_or_url,
+                                               const Headers& headers, std::string_view body,
+                                               const CallOptions& options) const {
+        return request_impl(nullptr, method, path_or_url, headers, body, &options);
+    }
+    [[nodiscard]] Result<Response> try_request(const CancelToken& cancel, std::string_view method,
+                                               std::string_view path_or_url,
+                                               const Headers& headers, std::string_view body,
+                                               const CallOptions& options) const {
+        return request_impl(cancel.get(), method, path_or_url, headers, body, &options);
     }
     [[nodiscard]] Result<Done> try_invalidate_token(std::string_view token) const {
         if (detail::has_nul(token)) return detail::nul_failure("the token");
@@ -912,6 +972,20 @@ public:
                                std::string_view body, RequestCallback done) const {
         return request_callback_impl(&cancel, method, path_or_url, headers, body, std::move(done));
     }
+    /// With per-call options (oauth_request_async_ex); a bad option is a Failure now.
+    Result<Done> request_async(std::string_view method, std::string_view path_or_url,
+                               const Headers& headers, std::string_view body,
+                               const CallOptions& options, RequestCallback done) const {
+        return request_callback_impl(nullptr, method, path_or_url, headers, body, std::move(done),
+                                     &options);
+    }
+    Result<Done> request_async(const CancelToken& cancel, std::string_view method,
+                               std::string_view path_or_url, const Headers& headers,
+                               std::string_view body, const CallOptions& options,
+                               RequestCallback done) const {
+        return request_callback_impl(&cancel, method, path_or_url, headers, body, std::move(done),
+                                     &options);
+    }
     /// Starts getting a valid token (a cached one too: then without I/O, still through
     /// `done`); as request_async.
     Result<Done> token_async(TokenCallback done) const {
@@ -936,6 +1010,14 @@ public:
                                                       const Headers& headers = {},
                                                       std::string_view body = {}) const {
         return request_future_impl(&cancel, method, path_or_url, headers, body);
+    }
+    /// With per-call options (oauth_request_async_ex).
+    [[nodiscard]] std::future<Response> request_async(std::string_view method,
+                                                      std::string_view path_or_url,
+                                                      const Headers& headers,
+                                                      std::string_view body,
+                                                      const CallOptions& options) const {
+        return request_future_impl(nullptr, method, path_or_url, headers, body, &options);
     }
     /// token_async as a std::future<Token> (the token with its expiry).
     [[nodiscard]] std::future<Token> token_async() const { return token_future_impl(nullptr); }
@@ -1103,16 +1185,27 @@ private:
         return Token{std::string(raw), detail::from_unix_ms(ms)};
     }
 
+    /// options_json for oauth_request_ex / oauth_request_async_ex (empty: none).
+    static std::string options_json(const CallOptions* options) {
+        return options ? options->to_json() : std::string();
+    }
+    static const char* options_ptr(const std::string& json) {
+        return json.empty() ? nullptr : json.c_str();
+    }
+
     Result<Response> request_impl(const oauth_cancel_token* cancel, std::string_view method,
                                   std::string_view path, const Headers& headers,
-                                  std::string_view body) const {
+                                  std::string_view body,
+                                  const CallOptions* options = nullptr) const {
         const detail::RequestArgs args(method, path, headers);
         if (args.nul) return detail::nul_failure(args.nul);
+        const std::string opts = options_json(options);
         oauth_response* resp = nullptr;
         oauth_error* err = nullptr;
-        oauth_result rc = oauth_request_cancellable(
-            native(), cancel, args.method.c_str(), args.path.c_str(), args.ptrs.data(),
-            reinterpret_cast<const uint8_t*>(body.data()), body.size(), &resp, &err);
+        oauth_result rc = oauth_request_ex(
+            native(), args.method.c_str(), args.path.c_str(), args.ptrs.data(),
+            reinterpret_cast<const uint8_t*>(body.data()), body.size(), options_ptr(opts), cancel,
+            &resp, &err);
         if (rc != OAUTH_OK) return detail::failure(rc, err);
         return Response(resp);
     }
@@ -1122,16 +1215,18 @@ private:
 
     Result<Done> request_callback_impl(const CancelToken* cancel, std::string_view method,
                                        std::string_view path, const Headers& headers,
-                                       std::string_view body, RequestCallback done) const {
+                                       std::string_view body, RequestCallback done,
+                                       const CallOptions* options = nullptr) const {
         const detail::RequestArgs args(method, path, headers);
         if (args.nul) return detail::nul_failure(args.nul);  // done is never called
+        const std::string opts = options_json(options);
         auto call = std::make_unique<detail::CallbackCall<Response>>();
         call->fn = std::move(done);
         call->cancel = cancel_of(cancel);
         const oauth_cancel_token* tok = call->cancel.get();
-        oauth_result rc = oauth_request_async(
+        oauth_result rc = oauth_request_async_ex(
             native(), args.method.c_str(), args.path.c_str(), args.ptrs.data(),
-            reinterpret_cast<const uint8_t*>(body.data()), body.size(), tok,
+            reinterpret_cast<const uint8_t*>(body.data()), body.size(), options_ptr(opts), tok,
             detail::request_done_callback, call.get());
         if (rc != OAUTH_OK) return detail::rejected(rc);  // done is never called: call is freed
         call.release();  // owned by the library until request_done_callback
@@ -1153,8 +1248,10 @@ private:
 #if CXOAUTH_HPP_EXCEPTIONS
     std::future<Response> request_future_impl(const CancelToken* cancel, std::string_view method,
                                               std::string_view path, const Headers& headers,
-                                              std::string_view body) const {
+                                              std::string_view body,
+                                              const CallOptions* options = nullptr) const {
         const detail::RequestArgs args(method, path, headers);
+        const std::string opts = options_json(options);
         auto call = std::make_unique<detail::PromiseCall<Response>>();
         call->cancel = cancel_of(cancel);
         std::future<Response> f = call->promise.get_future();
@@ -1163,9 +1260,9 @@ private:
             return f;
         }
         const oauth_cancel_token* tok = call->cancel.get();
-        oauth_result rc = oauth_request_async(
+        oauth_result rc = oauth_request_async_ex(
             native(), args.method.c_str(), args.path.c_str(), args.ptrs.data(),
-            reinterpret_cast<const uint8_t*>(body.data()), body.size(), tok,
+            reinterpret_cast<const uint8_t*>(body.data()), body.size(), options_ptr(opts), tok,
             detail::request_done_promise, call.get());
         if (rc != OAUTH_OK)
             call->promise.set_exception(std::make_exception_ptr(Error(detail::rejected(rc))));

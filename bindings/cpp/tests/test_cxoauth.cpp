@@ -412,3 +412,51 @@ TEST_F(CxOAuth, CloseAndDestroyConcurrentWithCalls) {
 }  // namespace
 
 int main(int argc, char** argv) { return run_all_tests_with_sim(argc, argv); }
+
+// Per-call options (oauth_request_ex / oauth_request_async_ex), counted by the simulator.
+TEST_F(CxOAuth, CallOptionsTakeEffect) {
+    cxoauth::Client c(g_sim.config("\"max_retries\":3"));
+    (void)c.token();
+    g_sim.fault(R"({"target":"api","count":2,"action":{"kind":"status","status":503}})");
+    cxoauth::CallOptions no_retry;
+    no_retry.max_retries = 0;
+    EXPECT_EQ(no_retry.to_json(), R"({"max_retries":0})");
+    long before = g_sim.counter("api_requests");
+    EXPECT_EQ(c.request("GET", "/api/v2/echo", {}, {}, no_retry).status(), 503);
+    EXPECT_EQ(g_sim.counter("api_requests") - before, 1);
+    // idempotent: a POST retried after the second 503, through the future
+    cxoauth::CallOptions idem;
+    idem.idempotent = true;
+    idem.deadline = std::chrono::seconds(10);
+    before = g_sim.counter("api_requests");
+    EXPECT_EQ(c.request_async("POST", "/api/v2/echo", {}, "{}", idem).get().status(), 200);
+    EXPECT_EQ(g_sim.counter("api_requests") - before, 2);
+    // resend_after_401 false: the 401, no new token
+    g_sim.admin("POST", "revoke", "{}");
+    long tokens = g_sim.counter("token_requests");
+    cxoauth::CallOptions keep;
+    keep.resend_after_401 = false;
+    keep.pacing = cxoauth::CallOptions::Pacing::FailFast;
+    keep.timeout = std::chrono::milliseconds(5000);
+    EXPECT_EQ(c.request("GET", "/api/v2/echo", {}, {}, keep).status(), 401);
+    EXPECT_EQ(g_sim.counter("token_requests"), tokens);
+    EXPECT_EQ(c.request("GET", "/api/v2/echo").status(), 200);
+    EXPECT_EQ(g_sim.counter("token_requests"), tokens + 1);
+}
+
+TEST_F(CxOAuth, BadCallOptionIsInvalidArgumentNamingIt) {
+    cxoauth::Client c(g_sim.config());
+    cxoauth::CallOptions bad;
+    bad.max_retries = 101;
+    auto r = c.try_request("GET", "/api/v2/echo", {}, {}, bad);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, cxoauth::ResultCode::InvalidArgument);
+    EXPECT_NE(r.error().message.find("\"max_retries\""), std::string::npos) << r.error().message;
+    // the callback call is refused now; done is never called
+    std::atomic<int> calls{0};
+    auto started = c.request_async("GET", "/api/v2/echo", {}, {}, bad,
+                                   [&](cxoauth::Result<cxoauth::Response>) { calls++; });
+    EXPECT_FALSE(started);
+    EXPECT_EQ(g_sim.counter("api_requests"), 0);
+    EXPECT_EQ(calls.load(), 0);
+}

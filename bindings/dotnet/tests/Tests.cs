@@ -356,6 +356,8 @@ static partial class Tests
             new KeyValuePair<string, Action>("LogLines", AsyncTests.LogLines),
             new KeyValuePair<string, Action>("Stats", AsyncTests.Stats),
             new KeyValuePair<string, Action>("CredentialRotation", AsyncTests.CredentialRotation),
+            new KeyValuePair<string, Action>("RequestOptionsTakeEffect", OptionsTests.OptionsTakeEffect),
+            new KeyValuePair<string, Action>("BadRequestOptionNamesTheKey", OptionsTests.BadOptionNamesTheKey),
         };
         int passed = 0, failed = 0;
         foreach (var t in tests)

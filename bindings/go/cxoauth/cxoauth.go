@@ -32,9 +32,9 @@ extern void cxoauthGoRequestDone(void*, oauth_result, oauth_response*, oauth_err
 extern void cxoauthGoTokenDone(void*, oauth_result, char*, uint64_t, oauth_error*);
 
 static oauth_result cxoauth_request_go(oauth_client* c, const char* method, const char* path,
-		const char* const* headers, const uint8_t* body, size_t body_len,
+		const char* const* headers, const uint8_t* body, size_t body_len, const char* options,
 		const oauth_cancel_token* cancel, uintptr_t handle) {
-	return oauth_request_async(c, method, path, headers, body, body_len, cancel,
+	return oauth_request_async_ex(c, method, path, headers, body, body_len, options, cancel,
 		cxoauthGoRequestDone, (void*)handle);
 }
 
@@ -518,7 +518,7 @@ func (c *Client) callAsync(ctx context.Context,
 	}
 	if r.cerr == nil && ResultCode(r.rc) == CodeInvalidArgument {
 		return completion{}, &Error{Code: CodeInvalidArgument, cause: cause,
-			Message: "invalid argument: a method that is not an HTTP token, a malformed or reserved header, or a URL on another host than the API base"}
+			Message: "invalid argument: a method that is not an HTTP token, a malformed or reserved header, a URL on another host than the API base, or a bad call option"}
 	}
 	return completion{}, newError(r.rc, r.cerr, cause)
 }
@@ -607,9 +607,21 @@ type Response struct {
 // on a channel, holding no OS thread: 64 concurrent Do calls of a second each take about a
 // second and a handful of threads. ctx cancellation and deadline abort the call (errors.Is(err,
 // ctx.Err()) holds); Close aborts it with a CodeCancelled error wrapping ErrClosed.
-func (c *Client) Do(ctx context.Context, method, path string, header http.Header, body []byte) (*Response, error) {
+//
+// opts override the client's configuration for this call (WithDeadline, WithAttemptTimeout,
+// WithMaxRetries, Idempotent, ResendAfter401, PacingFailFast).
+func (c *Client) Do(ctx context.Context, method, path string, header http.Header, body []byte, opts ...CallOption) (*Response, error) {
 	if err := checkNoNUL(header, method, path); err != nil {
 		return nil, err
+	}
+	options, err := optionsJSON(opts)
+	if err != nil {
+		return nil, err
+	}
+	var cOptions *C.char
+	if options != nil {
+		cOptions = C.CString(string(options))
+		defer C.free(unsafe.Pointer(cOptions))
 	}
 	cMethod := C.CString(method)
 	defer C.free(unsafe.Pointer(cMethod))
@@ -625,7 +637,7 @@ func (c *Client) Do(ctx context.Context, method, path string, header http.Header
 	// The library copies the arguments before oauth_request_async returns.
 	r, err := c.callAsync(ctx, func(h *C.oauth_client, tok *C.oauth_cancel_token, handle C.uintptr_t) C.oauth_result {
 		return C.cxoauth_request_go(h, cMethod, cPath, cHeaders,
-			(*C.uint8_t)(cBody), C.size_t(len(body)), tok, handle)
+			(*C.uint8_t)(cBody), C.size_t(len(body)), cOptions, tok, handle)
 	})
 	if err != nil {
 		return nil, err
@@ -635,8 +647,8 @@ func (c *Client) Do(ctx context.Context, method, path string, header http.Header
 }
 
 // Get is Do with GET, no extra headers and no body.
-func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
-	return c.Do(ctx, http.MethodGet, path, nil, nil)
+func (c *Client) Get(ctx context.Context, path string, opts ...CallOption) (*Response, error) {
+	return c.Do(ctx, http.MethodGet, path, nil, nil, opts...)
 }
 
 func copyResponse(r *C.oauth_response) *Response {

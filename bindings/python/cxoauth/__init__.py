@@ -328,6 +328,20 @@ def _header_lines(headers: HeadersArg) -> List[bytes]:
     return lines
 
 
+def _options_json(deadline_ms: Optional[int] = None, timeout_ms: Optional[int] = None,
+                  max_retries: Optional[int] = None, idempotent: Optional[bool] = None,
+                  resend_after_401: Optional[bool] = None,
+                  pacing: Optional[str] = None) -> Optional[bytes]:
+    """The per-call options given (not None) as ``options_json`` for ``oauth_request_ex``;
+    None when none is given. The library checks the values (InvalidArgumentError naming the
+    key)."""
+    given = {k: v for k, v in (("deadline_ms", deadline_ms), ("timeout_ms", timeout_ms),
+                               ("max_retries", max_retries), ("idempotent", idempotent),
+                               ("resend_after_401", resend_after_401), ("pacing", pacing))
+             if v is not None}
+    return _json.dumps(given).encode() if given else None
+
+
 def _body_bytes(body: BodyArg) -> bytes:
     if body is None:
         return b""
@@ -514,12 +528,24 @@ class Client:
         self._call(None, call)
 
     def request(self, method: str, path: str, headers: HeadersArg = None, body: BodyArg = None,
-                cancel: Optional[CancelToken] = None) -> Response:
+                cancel: Optional[CancelToken] = None, *, deadline_ms: Optional[int] = None,
+                timeout_ms: Optional[int] = None, max_retries: Optional[int] = None,
+                idempotent: Optional[bool] = None, resend_after_401: Optional[bool] = None,
+                pacing: Optional[str] = None) -> Response:
         """Sends an authenticated request; returns the final Response for any HTTP status.
 
         ``path``: a path joined to the API base, or an absolute URL on the API base's origin.
         ``headers``: any Mapping, or an iterable of (name, value) pairs (to repeat a name).
-        ``body``: bytes, bytearray, memoryview, or str (sent as UTF-8)."""
+        ``body``: bytes, bytearray, memoryview, or str (sent as UTF-8).
+
+        Per-call options (keyword-only; None: the client's setting): ``deadline_ms`` (the whole
+        call), ``timeout_ms`` (each attempt), ``max_retries``, ``idempotent`` (True/False:
+        whether 502-504 and failures after sending are retried, overriding the method's
+        default), ``resend_after_401`` (False: a 401 is returned, no new token),
+        ``pacing`` (``"wait"`` or ``"fail_fast"``: end at once with the client-made 429 instead
+        of waiting for a pacing slot). A bad value raises InvalidArgumentError naming it."""
+        options = _options_json(deadline_ms, timeout_ms, max_retries, idempotent,
+                                resend_after_401, pacing)
         m, p = _cstr(method, "the method"), _cstr(path, "the path")
         raw = _header_lines(headers)
         lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
@@ -529,10 +555,10 @@ class Client:
         def call(ptr: int, tok: Optional[int]) -> Response:
             out = ctypes.c_void_p()
             err = ctypes.c_void_p()
-            rc = int(lib.oauth_request_cancellable(
-                ptr, tok, m, p, lines,
+            rc = int(lib.oauth_request_ex(
+                ptr, m, p, lines,
                 ctypes.cast(buf, ctypes.c_void_p) if buf is not None else None, len(data),
-                ctypes.byref(out), ctypes.byref(err),
+                options, tok, ctypes.byref(out), ctypes.byref(err),
             ))
             if rc:
                 _raise(rc, err)

@@ -112,6 +112,16 @@ _SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "oauth_client_set_access_key": (
         u32, [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],
     ),
+    "oauth_request_ex": (
+        u32,
+        [c_void_p, c_char_p, c_char_p, POINTER(c_char_p), c_void_p, size_t, c_char_p, c_void_p,
+         POINTER(c_void_p), POINTER(c_void_p)],
+    ),
+    "oauth_request_async_ex": (
+        u32,
+        [c_void_p, c_char_p, c_char_p, POINTER(c_char_p), c_void_p, size_t, c_char_p, c_void_p,
+         c_void_p, c_void_p],
+    ),
 }
 
 

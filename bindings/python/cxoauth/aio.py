@@ -39,7 +39,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Union, cast
 
 from . import (
     BodyArg, CancelToken, Client, HeadersArg, Response, Token, _body_bytes, _cstr, _exception,
-    _header_lines, _take_response,
+    _header_lines, _options_json, _take_response,
 )
 from ._lib import lib
 from .errors import BY_CODE, ClosedError, CxOAuthError
@@ -275,10 +275,15 @@ class AsyncClient:
         return cast(Token, await _submit(self.client, start))
 
     async def request(self, method: str, path: str, headers: HeadersArg = None,
-                      body: BodyArg = None) -> Response:
+                      body: BodyArg = None, *, deadline_ms: Optional[int] = None,
+                      timeout_ms: Optional[int] = None, max_retries: Optional[int] = None,
+                      idempotent: Optional[bool] = None, resend_after_401: Optional[bool] = None,
+                      pacing: Optional[str] = None) -> Response:
         """An authenticated request; the final :class:`cxoauth.Response` for any HTTP status.
-        Arguments as for :meth:`cxoauth.Client.request` (they are copied before the call is
-        submitted)."""
+        Arguments and per-call options as for :meth:`cxoauth.Client.request` (they are copied
+        before the call is submitted)."""
+        options = _options_json(deadline_ms, timeout_ms, max_retries, idempotent,
+                                resend_after_401, pacing)
         m, p = _cstr(method, "the method"), _cstr(path, "the path")
         raw = _header_lines(headers)
         lines = (ctypes.c_char_p * (len(raw) + 1))(*raw, None)
@@ -286,9 +291,9 @@ class AsyncClient:
         buf = ctypes.create_string_buffer(data, len(data)) if data else None
 
         def start(ptr: int, cancel: Optional[int], key: int) -> int:
-            return int(lib.oauth_request_async(
+            return int(lib.oauth_request_async_ex(
                 ptr, m, p, lines, ctypes.cast(buf, ctypes.c_void_p) if buf is not None else None,
-                len(data), cancel, _REQUEST_CB, key))
+                len(data), options, cancel, _REQUEST_CB, key))
 
         return cast(Response, await _submit(self.client, start))
 

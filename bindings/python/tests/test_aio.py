@@ -46,6 +46,22 @@ def test_token_token_ex_and_request(sim):
     assert sim.counters()["token_requests"] == 1
 
 
+def test_per_call_options_pass_through(sim):
+    async def main():
+        async with AsyncClient(sim.config({"max_retries": 3})) as c:
+            await c.token()
+            sim.fault({"target": "api", "count": 1, "action": {"kind": "status", "status": 503}})
+            before = sim.counters()["api_requests"]
+            assert (await c.request("GET", "/api/v2/echo", max_retries=0)).status == 503
+            assert sim.counters()["api_requests"] - before == 1
+            # refused at submission (the async ABI call reports its code only)
+            with pytest.raises(cxoauth.InvalidArgumentError):
+                await c.request("GET", "/api/v2/echo", pacing="never")
+        assert cxoauth.aio.pending_calls() == 0
+
+    asyncio.run(main())
+
+
 def test_32_slow_requests_run_concurrently_without_threads(sim):
     async def main():
         async with AsyncClient(sim.config()) as c:

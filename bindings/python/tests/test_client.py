@@ -468,6 +468,48 @@ def test_invalidate_token(sim):
         c.invalidate_token(t2)
 
 
+# --- per-call options ----------------------------------------------------------------------------
+
+def test_per_call_options_take_effect(sim):
+    with cxoauth.Client(sim.config({"max_retries": 3})) as c:
+        c.token()
+        sim.fault({"target": "api", "count": 2, "action": {"kind": "status", "status": 503}})
+        before = sim.counters()["api_requests"]
+        assert c.request("GET", "/api/v2/echo", max_retries=0).status == 503
+        assert sim.counters()["api_requests"] - before == 1
+        # idempotent=True: a POST is retried after the (second) 503
+        before = sim.counters()["api_requests"]
+        assert c.request("POST", "/api/v2/echo", body="{}", idempotent=True).status == 200
+        assert sim.counters()["api_requests"] - before == 2
+        # resend_after_401=False: the 401 is the answer, no new token
+        sim.admin("POST", "revoke", {})
+        tokens = sim.counters()["token_requests"]
+        assert c.request("GET", "/api/v2/echo", resend_after_401=False).status == 401
+        assert sim.counters()["token_requests"] == tokens
+        # without options: one new token and a resend
+        assert c.request("GET", "/api/v2/echo").status == 200
+        assert sim.counters()["token_requests"] == tokens + 1
+        # deadline_ms, timeout_ms and pacing are passed the same way
+        assert c.request("GET", "/api/v2/echo", deadline_ms=5000, timeout_ms=2000,
+                         pacing="fail_fast").status == 200
+
+
+@pytest.mark.parametrize("kwargs,key", [
+    ({"max_retries": -1}, "max_retries"),
+    ({"deadline_ms": 0}, "deadline_ms"),
+    ({"timeout_ms": "100"}, "timeout_ms"),
+    ({"idempotent": "yes"}, "idempotent"),
+    ({"resend_after_401": 0}, "resend_after_401"),
+    ({"pacing": "later"}, "pacing"),
+])
+def test_bad_per_call_option_names_the_key(sim, kwargs, key):
+    with cxoauth.Client(sim.config()) as c:
+        with pytest.raises(cxoauth.InvalidArgumentError) as e:
+            c.request("GET", "/api/v2/echo", **kwargs)
+        assert f'"{key}"' in str(e.value)
+    assert sim.counters()["api_requests"] == 0
+
+
 # --- exceptions --------------------------------------------------------------------------------
 
 def _all_error_classes():

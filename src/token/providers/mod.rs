@@ -382,11 +382,17 @@ impl Provider {
 }
 
 pub fn deadline_error(cfg: &Config) -> Error {
+    deadline_error_after(cfg.deadline)
+}
+
+/// The error of a call whose deadline (the client's, or the call's own `deadline_ms` option)
+/// of `deadline` passed.
+pub fn deadline_error_after(deadline: std::time::Duration) -> Error {
     Error::new(
         ErrorKind::Timeout,
         format!(
             "deadline of {} ms exceeded (deadline_ms)",
-            cfg.deadline.as_millis()
+            deadline.as_millis()
         ),
     )
 }

@@ -179,12 +179,24 @@ public final class CxOAuthClient implements AutoCloseable {
      * @param body the request body, or null
      */
     public Response request(String method, String pathOrUrl, Map<String, String> headers, byte[] body) {
+        return request(method, pathOrUrl, headers, body, null);
+    }
+
+    /**
+     * {@link #request(String, String, Map, byte[])} with per-call options
+     * ({@code oauth_request_ex}): {@code options} (null: none) override the client's
+     * configuration for this call; a bad one is an {@link InvalidArgumentException} naming it.
+     */
+    public Response request(String method, String pathOrUrl, Map<String, String> headers, byte[] body,
+                            CallOptions options) {
         Args a = new Args(method, pathOrUrl, headers, body);
+        byte[] opts = CallOptions.nativeJson(options);
         Pointer c = handle.enter();
         try {
             PointerByReference out = new PointerByReference();
             PointerByReference err = new PointerByReference();
-            int rc = Lib.api().oauth_request(c, a.method, a.path, a.headers, a.body, a.bodyLen, out, err);
+            int rc = Lib.api().oauth_request_ex(c, a.method, a.path, a.headers, a.body, a.bodyLen, opts,
+                    null, out, err);
             if (rc != Codes.OK) throw CxOAuthException.fromNative(rc, err.getValue());
             return takeResponse(out.getValue());
         } finally {
@@ -197,9 +209,18 @@ public final class CxOAuthClient implements AutoCloseable {
      * call. */
     public CompletableFuture<Response> requestAsync(String method, String pathOrUrl,
                                                     Map<String, String> headers, byte[] body) {
+        return requestAsync(method, pathOrUrl, headers, body, null);
+    }
+
+    /** {@link #requestAsync(String, String, Map, byte[])} with per-call options
+     * ({@code oauth_request_async_ex}; null: none). */
+    public CompletableFuture<Response> requestAsync(String method, String pathOrUrl,
+                                                    Map<String, String> headers, byte[] body,
+                                                    CallOptions options) {
         Args a = new Args(method, pathOrUrl, headers, body);
-        return submit((c, cancel, id) -> Lib.api().oauth_request_async(c, a.method, a.path,
-                a.headers, a.body, a.bodyLen, cancel, REQUEST_DONE, id));
+        byte[] opts = CallOptions.nativeJson(options);
+        return submit((c, cancel, id) -> Lib.api().oauth_request_async_ex(c, a.method, a.path,
+                a.headers, a.body, a.bodyLen, opts, cancel, REQUEST_DONE, id));
     }
 
     /** {@link #tokenEx} on the library's completion callback (also for a cached token). */

@@ -53,12 +53,12 @@ final class Lib {
         int oauth_get_token_ex(Pointer client, Pointer cancel, PointerByReference outToken,
                                LongByReference outExpires, PointerByReference outErr);
         int oauth_invalidate_token(Pointer client, byte[] token);
-        int oauth_request(Pointer client, byte[] method, byte[] pathOrUrl, Pointer headers,
-                          byte[] body, long bodyLen, PointerByReference outResponse,
-                          PointerByReference outErr);
-        int oauth_request_async(Pointer client, byte[] method, byte[] pathOrUrl, Pointer headers,
-                                byte[] body, long bodyLen, Pointer cancel, RequestDone done,
-                                Pointer userdata);
+        int oauth_request_ex(Pointer client, byte[] method, byte[] pathOrUrl, Pointer headers,
+                             byte[] body, long bodyLen, byte[] optionsJson, Pointer cancel,
+                             PointerByReference outResponse, PointerByReference outErr);
+        int oauth_request_async_ex(Pointer client, byte[] method, byte[] pathOrUrl, Pointer headers,
+                                   byte[] body, long bodyLen, byte[] optionsJson, Pointer cancel,
+                                   RequestDone done, Pointer userdata);
         int oauth_get_token_async(Pointer client, Pointer cancel, TokenDone done, Pointer userdata);
         int oauth_cancel_token_new(PointerByReference outToken, PointerByReference outErr);
         void oauth_cancel_token_cancel(Pointer token);
