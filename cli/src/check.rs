@@ -244,7 +244,7 @@ fn probe(cfg: &Config) -> Result<Probe, Error> {
         }
         (None, None) => return Err(Error::config("no token endpoint configured")),
     };
-    let transport = Transport::new(cfg)?;
+    let transport = Transport::new(cfg, cxoauth::config::proxy::Side::Login)?;
     let method = cxoauth::client::parse_method("GET")?;
     let headers = cxoauth::client::parse_headers(&["Accept: application/json"])?;
     let (timeout, max_body) = (cfg.timeout, cfg.max_body_bytes);

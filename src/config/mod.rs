@@ -4,13 +4,16 @@
 //! `env_file` (which is read, never exported: the library never calls `setenv`, which is not
 //! thread-safe in a multi-threaded host).
 
+pub mod assertion_key;
 mod cache;
+mod client_auth;
 pub mod cxone;
 mod env;
 pub mod gateway;
 mod generic;
 pub mod genesys;
 mod json;
+pub mod proxy;
 pub mod schema;
 pub mod tls_identity;
 mod url;
@@ -41,6 +44,10 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` in the form body.
     Body,
+    /// A signed JWT assertion (RFC 7523 section 2.2) and `client_id` in the body.
+    PrivateKeyJwt,
+    /// The TLS client certificate (RFC 8705 section 2.1) and `client_id` in the body.
+    TlsClientAuth,
 }
 
 /// Which kind of server the client talks to.
@@ -143,6 +150,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub user_agent: String,
     pub proxy: Option<Url>,
+    /// Overrides `proxy` for the token endpoint and discovery (`token_proxy`).
+    pub token_proxy: Option<Url>,
+    /// Overrides `proxy` for the API requests (`api_proxy`).
+    pub api_proxy: Option<Url>,
     pub ca_file: Option<PathBuf>,
     /// Where tokens are shared between processes (`token_cache`).
     pub token_cache: CacheSetting,
@@ -155,6 +166,8 @@ pub struct Config {
     /// The client certificate presented on every TLS connection (`client_cert_file` +
     /// `client_key_file`, or `client_cert_pem` + `client_key_pem`).
     pub client_identity: Option<std::sync::Arc<crate::config::tls_identity::ClientIdentity>>,
+    /// The private_key_jwt signing key (`client_assertion_key_file`, `_alg`, `_kid`).
+    pub assertion_key: Option<std::sync::Arc<assertion_key::AssertionKey>>,
 }
 
 impl Config {
@@ -198,8 +211,10 @@ impl Drop for Config {
     /// The proxy URL may hold credentials: its text is wiped (the client secret and the other
     /// secrets are wiped by their own types).
     fn drop(&mut self) {
-        if let Some(u) = self.proxy.take() {
-            drop(zeroize::Zeroizing::new(String::from(u)));
+        for p in [&mut self.proxy, &mut self.token_proxy, &mut self.api_proxy] {
+            if let Some(u) = p.take() {
+                drop(zeroize::Zeroizing::new(String::from(u)));
+            }
         }
     }
 }
@@ -228,11 +243,14 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("user_agent", &self.user_agent)
             .field("proxy", &self.proxy.as_ref().map(redact_url))
+            .field("token_proxy", &self.token_proxy.as_ref().map(redact_url))
+            .field("api_proxy", &self.api_proxy.as_ref().map(redact_url))
             .field("ca_file", &self.ca_file)
             .field("token_cache", &self.token_cache.describe())
             .field("token_cache_prefix", &self.token_cache_prefix)
             .field("gateway", &self.gateway)
             .field("client_identity", &self.client_identity)
+            .field("assertion_key", &self.assertion_key)
             .finish()
     }
 }
@@ -277,9 +295,11 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         None => None,
         Some("basic") => Some(ClientAuth::Basic),
         Some("body") => Some(ClientAuth::Body),
+        Some("private_key_jwt") => Some(ClientAuth::PrivateKeyJwt),
+        Some("tls_client_auth") => Some(ClientAuth::TlsClientAuth),
         Some(_) => {
             return Err(Error::config(
-                "config key \"client_auth\" must be \"basic\" or \"body\"",
+                "config key \"client_auth\" must be \"basic\", \"body\", \"private_key_jwt\" or \"tls_client_auth\"",
             ))
         }
     };
@@ -327,6 +347,10 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         }
         None => None,
     };
+    let (token_proxy, api_proxy) = (
+        proxy::parse(obj, "token_proxy")?,
+        proxy::parse(obj, "api_proxy")?,
+    );
     let token_cache = match opt_string(obj, "token_cache")? {
         Some(t) => CacheSetting::parse(&t)?,
         None => match env.get("CXOAUTH_TOKEN_CACHE") {
@@ -396,6 +420,12 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
     }
     let gateway = gateway::Gateway::parse(obj)?;
     let client_identity = crate::config::tls_identity::ClientIdentity::from_config(obj)?;
+    let assertion_key = assertion_key::AssertionKey::from_config(obj, env)?;
+    let secret_needed = client_auth::secret_needed(
+        client_auth,
+        assertion_key.is_some(),
+        client_identity.is_some(),
+    )?;
     if gateway.is_some() {
         let replaced: &[&str] = match platform {
             Platform::Cxone => &["token_url", "api_base"],
@@ -451,6 +481,11 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         (
             opt_string(obj, "client_id")?.unwrap_or_default(),
             Zeroizing::new(opt_string(obj, "client_secret")?.unwrap_or_default()),
+        )
+    } else if !secret_needed {
+        (
+            credential(obj, env, "client_id", id_vars)?,
+            Zeroizing::new(client_auth::optional_secret(obj, env, secret_vars)?),
         )
     } else {
         (
@@ -508,12 +543,15 @@ fn build(obj: &Map<String, Value>, env: &dyn Env) -> Result<Config> {
         max_body_bytes,
         user_agent,
         proxy,
+        token_proxy,
+        api_proxy,
         ca_file,
         token_cache,
         token_cache_prefix,
         metrics_name,
         gateway,
         client_identity,
+        assertion_key,
     })
 }
 

@@ -6,6 +6,7 @@
 //! reply parsing and the token endpoint's retry policy. [`Provider`] holds what a client
 //! learns along the way: the discovered endpoints, the refresh token, the CXone API base.
 
+pub mod assertion;
 pub mod cxone;
 pub mod discovery;
 pub mod form;
@@ -128,7 +129,7 @@ pub async fn form_exchange(
         cfg,
         &ep.token_url,
         &secrets,
-        || form::token_request(cfg, ep.client_auth, params),
+        || form::token_request(cfg, ep.client_auth, &ep.token_url, params),
         deadline,
     )
     .await
@@ -221,7 +222,11 @@ impl Provider {
                 match (&cfg.token_url, &cfg.issuer) {
                     (Some(url), _) => Ok(Endpoints {
                         token_url: url.clone(),
-                        client_auth: cfg.client_auth.unwrap_or(ClientAuth::Basic),
+                        client_auth: cfg.client_auth.unwrap_or(if cfg.assertion_by_default() {
+                            ClientAuth::PrivateKeyJwt
+                        } else {
+                            ClientAuth::Basic
+                        }),
                         fallback_auth: None,
                     }),
                     (None, Some(issuer)) => {
