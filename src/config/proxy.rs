@@ -11,13 +11,12 @@ use crate::error::{Error, Result};
 
 /// A proxy URL under `key` (http, https or socks5), if given.
 pub(crate) fn parse(obj: &Map<String, Value>, key: &str) -> Result<Option<Url>> {
-    let Some(p) = opt_string(obj, key)? else {
+    let Some(p) = opt_string(obj, key)?.map(zeroize::Zeroizing::new) else {
         return Ok(None);
     };
     // the URL may hold a password: the parser's error text is not repeated
-    let u = Url::parse(&p).map_err(|_| Error::config(format!("config key \"{key}\" is not a URL")));
-    zeroize::Zeroize::zeroize(&mut String::from(p));
-    let u = u?;
+    let u =
+        Url::parse(&p).map_err(|_| Error::config(format!("config key \"{key}\" is not a URL")))?;
     if !matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") {
         return Err(Error::config(format!(
             "config key \"{key}\" must be an http, https or socks5 URL"

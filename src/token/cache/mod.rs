@@ -13,6 +13,7 @@
 //! cache, is logged, and is tried again after [`COOL_DOWN`] (not on every call).
 
 mod file;
+mod identity;
 mod redis_cache;
 pub mod seal;
 
@@ -85,7 +86,8 @@ pub struct SharedCache {
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
-/// key id, scope. Never the secret.
+/// key id, scope; without a client secret, the fingerprint of the public key the client
+/// authenticates with ([`identity`]). Never the secret, never a key.
 pub fn cache_key(cfg: &Config) -> String {
     let endpoint = cfg
         .token_url
@@ -99,9 +101,10 @@ pub fn cache_key(cfg: &Config) -> String {
         Grant::AccessKeyLegacy { key_id, .. } => format!("access_key:{key_id}"),
     };
     let material = format!(
-        "cxoauth-v1\0{endpoint}\0{}\0{grant}\0{}",
+        "cxoauth-v1\0{endpoint}\0{}\0{grant}\0{}{}",
         cfg.client_id,
-        cfg.scope.as_deref().unwrap_or("")
+        cfg.scope.as_deref().unwrap_or(""),
+        identity::name_part(cfg)
     );
     let d = digest::digest(&digest::SHA256, material.as_bytes());
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
@@ -125,7 +128,7 @@ impl SharedCache {
         };
         Ok(Some(SharedCache {
             backend,
-            sealer: Arc::new(Sealer::new(&cfg.secrets(), &key)),
+            sealer: Arc::new(Sealer::new(&identity::sealing_inputs(cfg), &key)),
             setting,
             down_until: AtomicU64::new(0),
             max_wait: cfg.max_retry_after,
