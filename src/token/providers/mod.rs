@@ -330,6 +330,14 @@ impl Provider {
         }
     }
 
+    /// The client authentication in use, once the token endpoint is known (configured, or
+    /// after discovery): the one remembered as working, else the configured or discovered one.
+    pub fn client_auth_in_use(&self) -> Option<ClientAuth> {
+        let ep = self.endpoints.get()?;
+        let key = (ep.token_url.to_string(), self.cfg.load().client_id.clone());
+        Some(auth_choice::get(&key).unwrap_or(ep.client_auth))
+    }
+
     /// The configuration now in use (after any credential rotation).
     pub fn config(&self) -> Arc<Config> {
         self.cfg.load_full()
