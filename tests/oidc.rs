@@ -498,3 +498,24 @@ fn assertion_key_clients_share_the_file_cache_by_key() {
         assert!(!text.contains(&ta) && !text.contains(&to));
     }
 }
+
+/// The example configurations (examples/config) use only known keys with valid values: each
+/// fails only because its key files do not exist on this machine.
+#[test]
+fn example_configurations_are_valid_but_for_their_files() {
+    for name in ["private_key_jwt.json", "gateway_mtls.json"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/config")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let e = Config::from_json(Some(&text)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Config);
+        let missing_file =
+            e.message.contains("cannot read") || e.message.contains("not a readable file");
+        assert!(
+            e.message.contains("/etc/cxoauth/") && missing_file,
+            "{name}: {}",
+            e.message
+        );
+    }
+}
