@@ -30,6 +30,9 @@ need redis-server redis-server "the token-cache tests"
 need promtool prometheus "the metrics tests (promtool check metrics)"
 need nginx nginx-light "the gateway and mTLS tests (nginx in front of the simulator)"
 need openssl openssl "the test certificates"
+# node oidc-provider (tests/oidc, npm-installed into ~/.cache/cxoauth by the tests): Node.js >= 20
+need node nodejs "the private_key_jwt / tls_client_auth tests (node oidc-provider)"
+need npm npm "installing node oidc-provider for the private_key_jwt tests"
 
 step "format"
 cargo fmt --all -- --check

@@ -356,6 +356,13 @@ namespace CxOAuth
         [ConfigKey("client_key_file")] public string ClientKeyFile { get; set; }
         [ConfigKey("client_cert_pem")] public string ClientCertPem { get; set; }
         [ConfigKey("client_key_pem")] public string ClientKeyPem { get; set; }
+        /// <summary>private_key_jwt: PEM signing key (RSA or EC P-256), RS256 (default) / PS256 / ES256, kid.</summary>
+        [ConfigKey("client_assertion_key_file")] public string ClientAssertionKeyFile { get; set; }
+        [ConfigKey("client_assertion_alg")] public string ClientAssertionAlg { get; set; }
+        [ConfigKey("client_assertion_kid")] public string ClientAssertionKid { get; set; }
+        /// <summary>Proxies for the login side and the API requests (override Proxy there).</summary>
+        [ConfigKey("token_proxy")] public string TokenProxy { get; set; }
+        [ConfigKey("api_proxy")] public string ApiProxy { get; set; }
         /// <summary>Route the token endpoint and the API through an egress gateway (null: none).</summary>
         [ConfigKey("gateway")] public GatewayConfig Gateway { get; set; }
 

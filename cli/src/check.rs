@@ -44,6 +44,14 @@ pub fn run(source: &Source, out: &mut dyn Write) -> io::Result<bool> {
     };
     report_config(&cfg, out)?;
     writeln!(out, "proxy: {}", proxy_in_use(&cfg))?;
+    for (key, p) in [
+        ("token_proxy", &cfg.token_proxy),
+        ("api_proxy", &cfg.api_proxy),
+    ] {
+        if let Some(p) = p {
+            writeln!(out, "{key}: {} (config key \"{key}\")", redact(p))?;
+        }
+    }
 
     match probe(&cfg) {
         Ok(p) => {
@@ -71,13 +79,25 @@ pub fn run(source: &Source, out: &mut dyn Write) -> io::Result<bool> {
         }
     }
 
-    let token = Client::new(cfg).and_then(|c| Arc::new(c).token_blocking(None));
+    let client = Client::new(cfg).map(Arc::new);
+    let token = match &client {
+        Ok(c) => c.token_blocking(None),
+        Err(e) => Err(e.clone()),
+    };
     let ok = token.is_ok();
     match token {
         Ok(t) => {
             writeln!(out, "credentials accepted: yes")?;
             let left = t.expires_at.saturating_duration_since(Instant::now());
             writeln!(out, "token lifetime: {} s", left.as_secs())?;
+            let used = client
+                .as_ref()
+                .ok()
+                .and_then(|c| c.tokens().live().ok())
+                .and_then(|l| l.provider.client_auth_in_use());
+            if let Some(a) = used {
+                writeln!(out, "client authentication in use: {}", a.name())?;
+            }
         }
         Err(e) => {
             let verdict = if e.kind == ErrorKind::Auth {
@@ -97,6 +117,22 @@ pub fn run(source: &Source, out: &mut dyn Write) -> io::Result<bool> {
     }
     writeln!(out, "check: {}", if ok { "OK" } else { "FAILED" })?;
     Ok(ok)
+}
+
+/// The client authentication the configuration asks for (the one in use is reported after
+/// the token fetch, as discovery may choose it).
+fn client_auth(cfg: &Config) -> String {
+    if let Grant::AccessKeyLegacy { .. } = cfg.grant {
+        return "none (the legacy access-key grant)".to_string();
+    }
+    match cfg.client_auth {
+        Some(a) => format!("{} (config key \"client_auth\")", a.name()),
+        None if cfg.assertion_by_default() => {
+            "private_key_jwt (an assertion key and no secret)".to_string()
+        }
+        None if cfg.token_url.is_none() => "chosen by discovery".to_string(),
+        None => "client_secret_basic (default)".to_string(),
+    }
 }
 
 fn set(present: bool) -> &'static str {
@@ -126,6 +162,27 @@ fn report_config(cfg: &Config, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out, "client_id: {}", cfg.client_id)?;
     writeln!(out, "client_secret: {}", set(!cfg.client_secret.is_empty()))?;
+    writeln!(out, "client authentication: {}", client_auth(cfg))?;
+    if let Some(k) = &cfg.assertion_key {
+        let kid = k.kid().map(|k| format!(", kid {k}")).unwrap_or_default();
+        writeln!(
+            out,
+            "client assertion key: {} ({}{kid})",
+            k.path().display(),
+            k.alg().name()
+        )?;
+    }
+    if let Some(id) = &cfg.client_identity {
+        writeln!(
+            out,
+            "client certificate: {} (expires {})",
+            id.subject(),
+            httpdate::fmt_http_date(id.not_after())
+        )?;
+    }
+    if let Some(g) = &cfg.gateway {
+        writeln!(out, "gateway: {}", g.describe())?;
+    }
     if let Grant::Password { username, password } = &cfg.grant {
         writeln!(out, "access_key_id: {username}")?;
         writeln!(out, "access_key_secret: {}", set(!password.is_empty()))?;
@@ -244,7 +301,7 @@ fn probe(cfg: &Config) -> Result<Probe, Error> {
         }
         (None, None) => return Err(Error::config("no token endpoint configured")),
     };
-    let transport = Transport::new(cfg)?;
+    let transport = Transport::new(cfg, cxoauth::config::proxy::Side::Login)?;
     let method = cxoauth::client::parse_method("GET")?;
     let headers = cxoauth::client::parse_headers(&["Accept: application/json"])?;
     let (timeout, max_body) = (cfg.timeout, cfg.max_body_bytes);

@@ -567,7 +567,9 @@ fn check_good_config() {
         "client_id: test-client",
         "client_secret: set",
         "proxy: none",
+        "client authentication: client_secret_basic (default)",
         "credentials accepted: yes",
+        "client authentication in use: client_secret_basic",
         "clock skew: ",
         "check: OK",
     ] {
@@ -641,6 +643,96 @@ fn check_unreachable_endpoint_and_missing_secret() {
     let text = out.text();
     assert!(text.contains("config: INVALID"), "{text}");
     assert!(text.contains("client_secret: unset"), "{text}");
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl runs")
+        .status
+        .success();
+    assert!(ok, "openssl {args:?}");
+}
+
+/// `check` reports the gateway, the client certificate's subject and expiry, the assertion
+/// key (file, alg, kid; never its content) and the client authentication asked for.
+#[test]
+fn check_reports_gateway_certificate_and_client_authentication() {
+    let sim = sim();
+    let dir = std::env::temp_dir().join(format!("cxoauth-cli-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=cxoauth cli",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.pem",
+        ],
+    );
+    let port = sim.addr().port();
+    let cfg = serde_json::json!({
+        "gateway": {"host": "127.0.0.1", "protocol": "http", "port": port,
+                    "login_path_prefix": "/login", "api_path_prefix": "/api"},
+        "client_id": CLIENT_ID,
+        "client_auth": "tls_client_auth",
+        "client_cert_file": dir.join("client.pem"),
+        "client_key_file": dir.join("client.key"),
+        "timeout_ms": 2000,
+        "max_retries": 0,
+    });
+    let text = run_args(&cfg.to_string(), &["check"]).text();
+    for line in [
+        &format!("gateway: http://127.0.0.1:{port} (login prefix \"/login\", API prefix \"/api\")"),
+        "client certificate: CN=cxoauth cli (expires ",
+        "client authentication: tls_client_auth (config key \"client_auth\")",
+        "client_secret: unset",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    let key = std::fs::read_to_string(dir.join("client.key")).unwrap();
+    let cfg = serde_json::json!({
+        "token_url": sim.token_url(),
+        "api_base": sim.base_url(),
+        "client_id": CLIENT_ID,
+        "client_assertion_key_file": dir.join("client.key"),
+        "client_assertion_alg": "ES256",
+        "client_assertion_kid": "k1",
+        "timeout_ms": 2000,
+        "max_retries": 0,
+    });
+    let out = run_args(&cfg.to_string(), &["check"]);
+    let text = out.text();
+    for line in [
+        &format!(
+            "client assertion key: {} (ES256, kid k1)",
+            dir.join("client.key").display()
+        ),
+        "client authentication: private_key_jwt (an assertion key and no secret)",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    for l in key.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(
+            !text.contains(l) && !out.stderr.contains(l),
+            "key material in:\n{text}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub struct SimOptions {
     /// Serve HTTPS instead of HTTP, with a self-signed certificate for `127.0.0.1` and
     /// `localhost` made at start-up ([`Simulator::ca_pem`] is what a client must trust).
     pub tls: bool,
+    /// Further DNS names of the HTTPS certificate (tests that reach the simulator under other
+    /// host names, through a proxy). Default none.
+    pub tls_names: Vec<String>,
     /// API requests allowed per window (`rate_limit_window_ms`) and per `rate_limit_scope`,
     /// as Genesys Cloud counts them (about 300 a minute per access token); over it the API
     /// answers 429 with `Retry-After`. With a limit every API reply of a valid token carries
@@ -95,6 +98,7 @@ impl Default for SimOptions {
             cxone_token_lifetime_s: 3600,
             keep_alive_idle_ms: 0,
             tls: false,
+            tls_names: Vec::new(),
             rate_limit: 0,
             rate_limit_window_ms: 60_000,
             rate_limit_scope: RateLimitScope::Token,
@@ -123,6 +127,7 @@ impl fmt::Debug for SimOptions {
             .field("cxone_token_lifetime_s", &self.cxone_token_lifetime_s)
             .field("keep_alive_idle_ms", &self.keep_alive_idle_ms)
             .field("tls", &self.tls)
+            .field("tls_names", &self.tls_names)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_window_ms", &self.rate_limit_window_ms)
             .field("rate_limit_scope", &self.rate_limit_scope)
@@ -283,12 +288,12 @@ pub enum Action {
     Redirect { location: String },
 }
 
-/// A TLS acceptor with a new self-signed certificate for 127.0.0.1 and localhost (ring), and
-/// that certificate as PEM.
-fn tls_acceptor() -> io::Result<(tokio_rustls::TlsAcceptor, String)> {
-    let key =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .map_err(io::Error::other)?;
+/// A TLS acceptor with a new self-signed certificate for 127.0.0.1, localhost and `names`
+/// (ring), and that certificate as PEM.
+fn tls_acceptor(names: &[String]) -> io::Result<(tokio_rustls::TlsAcceptor, String)> {
+    let mut all = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    all.extend(names.iter().cloned());
+    let key = rcgen::generate_simple_self_signed(all).map_err(io::Error::other)?;
     let pem = key.cert.pem();
     let cert = key.cert.der().clone();
     let private = rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der())
@@ -322,7 +327,7 @@ impl Simulator {
     pub fn start(opts: SimOptions) -> io::Result<Simulator> {
         let shared = Arc::new(Shared::new(&opts));
         let (acceptor, ca_pem) = if opts.tls {
-            let (a, pem) = tls_acceptor()?;
+            let (a, pem) = tls_acceptor(&opts.tls_names)?;
             (Some(a), Some(pem))
         } else {
             (None, None)

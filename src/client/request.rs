@@ -513,7 +513,7 @@ impl Client {
         let live = self.tokens().live()?;
         let base = live
             .provider
-            .api_base(&live.transport, &token.value, deadline)
+            .api_base(&live.login_transport, &token.value, deadline)
             .await?;
         let url = match &req.url {
             Some(url) if resolved_against(url, base, &req.target) => url.clone(),

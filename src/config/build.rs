@@ -24,10 +24,16 @@ pub(super) fn build(obj: &Obj, env: &dyn Env) -> Result<Config> {
     check_platform_keys(obj, platform)?;
     let gateway = gateway::Gateway::parse(obj)?;
     let client_identity = tls_identity::ClientIdentity::from_config(obj)?;
+    let assertion_key = assertion_key::AssertionKey::from_config(obj, env)?;
+    let secret_needed = client_auth::secret_needed(
+        client_auth,
+        assertion_key.is_some(),
+        client_identity.is_some(),
+    )?;
     check_gateway_keys(obj, platform, gateway.as_ref())?;
     let legacy = cxone_legacy(obj)?;
     let ep = endpoints(obj, env, platform, gateway.as_ref(), legacy)?;
-    let (client_id, client_secret) = client_credentials(obj, env, platform, legacy)?;
+    let (client_id, client_secret) = client_credentials(obj, env, platform, legacy, secret_needed)?;
     let grant = grant(obj, env, platform, legacy)?;
     Ok(Config {
         platform,
@@ -56,12 +62,15 @@ pub(super) fn build(obj: &Obj, env: &dyn Env) -> Result<Config> {
         max_body_bytes: timing.max_body_bytes,
         user_agent: net.user_agent,
         proxy: net.proxy,
+        token_proxy: net.token_proxy,
+        api_proxy: net.api_proxy,
         ca_file: net.ca_file,
         token_cache: sharing.token_cache,
         token_cache_prefix: sharing.token_cache_prefix,
         metrics_name: sharing.metrics_name,
         gateway,
         client_identity,
+        assertion_key,
     })
 }
 
@@ -70,8 +79,10 @@ fn client_auth(obj: &Obj) -> Result<Option<ClientAuth>> {
         None => Ok(None),
         Some("basic") => Ok(Some(ClientAuth::Basic)),
         Some("body") => Ok(Some(ClientAuth::Body)),
+        Some("private_key_jwt") => Ok(Some(ClientAuth::PrivateKeyJwt)),
+        Some("tls_client_auth") => Ok(Some(ClientAuth::TlsClientAuth)),
         Some(_) => Err(Error::config(
-            "config key \"client_auth\" must be \"basic\" or \"body\"",
+            "config key \"client_auth\" must be \"basic\", \"body\", \"private_key_jwt\" or \"tls_client_auth\"",
         )),
     }
 }
@@ -139,6 +150,9 @@ impl Timing {
 struct Network {
     user_agent: String,
     proxy: Option<Url>,
+    /// Override `proxy` for the login and discovery requests, and for the API requests.
+    token_proxy: Option<Url>,
+    api_proxy: Option<Url>,
     ca_file: Option<PathBuf>,
 }
 
@@ -154,6 +168,10 @@ impl Network {
         let proxy = opt_string(obj, "proxy")?
             .map(|p| proxy_url(&p))
             .transpose()?;
+        let (token_proxy, api_proxy) = (
+            proxy::parse(obj, "token_proxy")?,
+            proxy::parse(obj, "api_proxy")?,
+        );
         let ca_file = opt_string(obj, "ca_file")?.map(PathBuf::from);
         if let Some(p) = &ca_file {
             if !p.is_file() {
@@ -166,6 +184,8 @@ impl Network {
         Ok(Network {
             user_agent,
             proxy,
+            token_proxy,
+            api_proxy,
             ca_file,
         })
     }
@@ -335,17 +355,24 @@ fn client_credentials(
     env: &dyn Env,
     platform: Platform,
     legacy: bool,
+    secret_needed: bool,
 ) -> Result<(String, Zeroizing<String>)> {
     let (id_vars, secret_vars): (&[&str], &[&str]) = match platform {
         Platform::Genesys => (genesys::ID_VARS, genesys::SECRET_VARS),
         Platform::Cxone => (cxone::ID_VARS, cxone::SECRET_VARS),
         Platform::Generic => (&[], &[]),
     };
-    // The legacy access-key grant authenticates no client: id and secret are optional there.
+    // The legacy access-key grant authenticates no client: id and secret are optional there;
+    // a client authenticating with a key or a certificate may have no secret.
     let (client_id, client_secret) = if legacy {
         (
             opt_string(obj, "client_id")?.unwrap_or_default(),
             Zeroizing::new(opt_string(obj, "client_secret")?.unwrap_or_default()),
+        )
+    } else if !secret_needed {
+        (
+            credential(obj, env, "client_id", id_vars)?,
+            Zeroizing::new(client_auth::optional_secret(obj, env, secret_vars)?),
         )
     } else {
         (

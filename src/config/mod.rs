@@ -4,8 +4,10 @@
 //! `env_file` (which is read, never exported: the library never calls `setenv`, which is not
 //! thread-safe in a multi-threaded host).
 
+pub mod assertion_key;
 mod build;
 mod cache;
+mod client_auth;
 mod credentials;
 pub mod cxone;
 mod env;
@@ -13,6 +15,7 @@ pub mod gateway;
 mod generic;
 pub mod genesys;
 mod json;
+pub mod proxy;
 pub mod schema;
 pub mod tls_identity;
 mod url;
@@ -44,6 +47,10 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` in the form body.
     Body,
+    /// A signed JWT assertion (RFC 7523 section 2.2) and `client_id` in the body.
+    PrivateKeyJwt,
+    /// The TLS client certificate (RFC 8705 section 2.1) and `client_id` in the body.
+    TlsClientAuth,
 }
 
 /// Which kind of server the client talks to.
@@ -153,6 +160,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub user_agent: String,
     pub proxy: Option<Url>,
+    /// Overrides `proxy` for the token endpoint and discovery (`token_proxy`).
+    pub token_proxy: Option<Url>,
+    /// Overrides `proxy` for the API requests (`api_proxy`).
+    pub api_proxy: Option<Url>,
     pub ca_file: Option<PathBuf>,
     /// Where tokens are shared between processes (`token_cache`).
     pub token_cache: CacheSetting,
@@ -165,6 +176,8 @@ pub struct Config {
     /// The client certificate presented on every TLS connection (`client_cert_file` +
     /// `client_key_file`, or `client_cert_pem` + `client_key_pem`).
     pub client_identity: Option<std::sync::Arc<crate::config::tls_identity::ClientIdentity>>,
+    /// The private_key_jwt signing key (`client_assertion_key_file`, `_alg`, `_kid`).
+    pub assertion_key: Option<std::sync::Arc<assertion_key::AssertionKey>>,
 }
 
 impl Config {
@@ -208,8 +221,10 @@ impl Drop for Config {
     /// The proxy URL may hold credentials: its text is wiped (the client secret and the other
     /// secrets are wiped by their own types).
     fn drop(&mut self) {
-        if let Some(u) = self.proxy.take() {
-            drop(zeroize::Zeroizing::new(String::from(u)));
+        for p in [&mut self.proxy, &mut self.token_proxy, &mut self.api_proxy] {
+            if let Some(u) = p.take() {
+                drop(zeroize::Zeroizing::new(String::from(u)));
+            }
         }
     }
 }
@@ -238,11 +253,14 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("user_agent", &self.user_agent)
             .field("proxy", &self.proxy.as_ref().map(redact_url))
+            .field("token_proxy", &self.token_proxy.as_ref().map(redact_url))
+            .field("api_proxy", &self.api_proxy.as_ref().map(redact_url))
             .field("ca_file", &self.ca_file)
             .field("token_cache", &self.token_cache.describe())
             .field("token_cache_prefix", &self.token_cache_prefix)
             .field("gateway", &self.gateway)
             .field("client_identity", &self.client_identity)
+            .field("assertion_key", &self.assertion_key)
             .finish()
     }
 }

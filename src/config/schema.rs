@@ -109,8 +109,8 @@ pub const SCHEMA: &[Key] = &[
     },
     key("cxone_area", Str, "CXone area (na1, eu1, au1, ...) for the legacy access-key endpoint"),
     Key {
-        values: &["basic", "body"],
-        ..key("client_auth", Str, "client authentication; default basic, or from discovery (basic, then post on invalid_client)")
+        values: &["basic", "body", "private_key_jwt", "tls_client_auth"],
+        ..key("client_auth", Str, "client authentication; default basic, or from discovery (basic, then post on invalid_client); private_key_jwt when client_assertion_key_file is set and no client_secret")
     },
     key("scope", Str, "sent as scope"),
     int("refresh_margin_s", "60", 0, 86_400, "refresh this long before expiry (at most half the lifetime)"),
@@ -139,6 +139,8 @@ pub const SCHEMA: &[Key] = &[
     int("max_body_bytes", "16777216", 1024, 1 << 32, "larger replies are OAUTH_ERR_PROTOCOL"),
     key("user_agent", Str, "User-Agent; default cxoauth/<version>"),
     key("proxy", Str, "http://, https:// or socks5:// proxy URL; default the system proxy variables"),
+    key("token_proxy", Str, "proxy URL for the login side (token endpoint, discovery); overrides proxy there"),
+    key("api_proxy", Str, "proxy URL for the API requests; overrides proxy there"),
     key("ca_file", Str, "extra PEM CA certificates, added to the OS trust store"),
     key("env_file", Str, "a .env file read for the environment variables (never exported)"),
     Key {
@@ -159,6 +161,20 @@ pub const SCHEMA: &[Key] = &[
     Key {
         secret: true,
         ..key("client_key_pem", Str, "the client certificate's private key as inline PEM text (instead of client_key_file)")
+    },
+    Key {
+        env: &["CXOAUTH_CLIENT_ASSERTION_KEY_FILE"],
+        ..key("client_assertion_key_file", Str, "PEM private key (RSA, or EC P-256; PKCS#8, PKCS#1 or SEC1) signing the private_key_jwt client assertions; re-read when it changes (checked at most once a minute)")
+    },
+    Key {
+        default: Some("\"RS256\""),
+        values: &["RS256", "PS256", "ES256"],
+        env: &["CXOAUTH_CLIENT_ASSERTION_ALG"],
+        ..key("client_assertion_alg", Str, "JWS algorithm of the client assertion (RS256/PS256: RSA key, ES256: EC P-256 key)")
+    },
+    Key {
+        env: &["CXOAUTH_CLIENT_ASSERTION_KID"],
+        ..key("client_assertion_kid", Str, "kid header of the client assertion (the key's id in the client's registered JWKS)")
     },
     Key {
         fields: GATEWAY_FIELDS,

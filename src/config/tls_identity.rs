@@ -34,6 +34,11 @@ pub fn set_recheck_interval_for_tests(d: std::time::Duration) {
     RECHECK_MS.store(d.as_millis() as u64, Ordering::Relaxed);
 }
 
+/// How often key and certificate files are looked at (also the assertion key's).
+pub(crate) fn recheck_interval() -> std::time::Duration {
+    std::time::Duration::from_millis(RECHECK_MS.load(Ordering::Relaxed))
+}
+
 /// Where the identity comes from.
 #[derive(Clone)]
 enum Source {
@@ -53,6 +58,9 @@ struct Loaded {
 
 type Stamp = (Option<SystemTime>, u64);
 
+/// The public key's fingerprint and the private key's derived secret.
+type Fingerprints = ([u8; 32], Zeroizing<[u8; 32]>);
+
 fn stamp(p: &Path) -> Stamp {
     match std::fs::metadata(p) {
         Ok(m) => (m.modified().ok(), m.len()),
@@ -67,6 +75,9 @@ pub struct ClientIdentity {
     /// Derived from the public key: a stable, non-secret fingerprint (SHA-256 of the
     /// certificate's SubjectPublicKeyInfo), for shared-cache keys without a client secret.
     spki_sha256: [u8; 32],
+    /// SHA-256 over a label and the private key (at configuration time, wiped): input of the
+    /// shared cache's sealing key when the client has no secret.
+    key_secret: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for ClientIdentity {
@@ -93,7 +104,7 @@ fn read(key: &str, path: &Path) -> Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Parses and checks a certificate chain and its key. `ck`/`kk` name the keys in errors.
-fn load(cert_pem: &[u8], key_pem: &[u8], ck: &str, kk: &str) -> Result<(Loaded, [u8; 32])> {
+fn load(cert_pem: &[u8], key_pem: &[u8], ck: &str, kk: &str) -> Result<(Loaded, Fingerprints)> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| Error::config(format!("config key \"{ck}\" is not a PEM certificate")))?;
@@ -138,6 +149,13 @@ fn load(cert_pem: &[u8], key_pem: &[u8], ck: &str, kk: &str) -> Result<(Loaded, 
         ))
     })?;
     let signing = rustls::crypto::ring::sign::any_supported_type(&der);
+    let mut key_secret = Zeroizing::new([0u8; 32]);
+    {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"cxoauth client key\0");
+        ctx.update(der.secret_der());
+        key_secret.copy_from_slice(ctx.finish().as_ref());
+    }
     der.zeroize();
     let signing = signing.map_err(|_| {
         Error::config(format!(
@@ -164,7 +182,7 @@ fn load(cert_pem: &[u8], key_pem: &[u8], ck: &str, kk: &str) -> Result<(Loaded, 
             stamps: None,
             checked: Instant::now(),
         },
-        fp,
+        (fp, key_secret),
     ))
 }
 
@@ -193,17 +211,18 @@ impl ClientIdentity {
                 let stamps = (stamp(&cert), stamp(&key));
                 let cert_pem = read("client_cert_file", &cert)?;
                 let key_pem = read("client_key_file", &key)?;
-                let (mut loaded, fp) =
+                let (mut loaded, (fp, ks)) =
                     load(&cert_pem, &key_pem, "client_cert_file", "client_key_file")?;
                 loaded.stamps = Some(stamps);
                 Ok(Some(Arc::new(ClientIdentity {
                     source: Source::Files { cert, key },
                     state: Mutex::new(loaded),
                     spki_sha256: fp,
+                    key_secret: ks,
                 })))
             }
             (None, None, Some(c), Some(k)) => {
-                let (loaded, fp) = load(
+                let (loaded, (fp, ks)) = load(
                     c.as_bytes(),
                     k.as_bytes(),
                     "client_cert_pem",
@@ -213,6 +232,7 @@ impl ClientIdentity {
                     source: Source::Inline,
                     state: Mutex::new(loaded),
                     spki_sha256: fp,
+                    key_secret: ks,
                 })))
             }
             (c, k, cp, kp) => {
@@ -239,7 +259,7 @@ impl ClientIdentity {
     fn current(&self) -> Arc<CertifiedKey> {
         let mut st = self.lock();
         if let Source::Files { cert, key } = &self.source {
-            let every = std::time::Duration::from_millis(RECHECK_MS.load(Ordering::Relaxed));
+            let every = recheck_interval();
             if st.checked.elapsed() >= every {
                 st.checked = Instant::now();
                 let stamps = (stamp(cert), stamp(key));
@@ -281,6 +301,12 @@ impl ClientIdentity {
     /// SHA-256 of the certificate's public key (SubjectPublicKeyInfo) at configuration time.
     pub fn public_key_fingerprint(&self) -> &[u8; 32] {
         &self.spki_sha256
+    }
+
+    /// A value only the private key's holder can derive (configuration time): the shared
+    /// cache's sealing input when the client has no secret.
+    pub fn cache_secret(&self) -> &[u8; 32] {
+        &self.key_secret
     }
 }
 

@@ -151,7 +151,7 @@ fn shared_client(
     tls: rustls::ClientConfig,
     user_agent: &str,
     connect_timeout: Duration,
-    proxy: Option<&Url>,
+    proxy: Option<(&Url, &'static str)>,
     direct: bool,
 ) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
@@ -166,9 +166,9 @@ fn shared_client(
         .tcp_nodelay(true);
     if direct {
         b = b.no_proxy();
-    } else if let Some(p) = proxy {
+    } else if let Some((p, key)) = proxy {
         let proxy = reqwest::Proxy::all(p.as_str())
-            .map_err(|_| Error::config("config key \"proxy\" is not usable"))?;
+            .map_err(|_| Error::config(format!("config key \"{key}\" is not usable")))?;
         b = b.proxy(proxy);
     }
     b.build().map_err(|e| {
@@ -231,10 +231,12 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 impl Transport {
-    pub fn new(cfg: &Config) -> Result<Transport> {
+    /// The connections of one side of the client (its proxy: see [`Config::proxy_for`]).
+    pub fn new(cfg: &Config, side: crate::config::proxy::Side) -> Result<Transport> {
         let tls = tls_config(cfg.ca_file.as_deref(), cfg.client_identity.as_ref())?;
         let connect_timeout = cfg.timeout.min(Duration::from_secs(10));
-        let proxied = cfg.proxy.is_some() || proxy_in_environment();
+        let proxy = cfg.proxy_for(side);
+        let proxied = proxy.is_some() || proxy_in_environment();
         let dialer = if proxied {
             None
         } else {
@@ -252,13 +254,7 @@ impl Transport {
             None
         };
         Ok(Transport {
-            http: shared_client(
-                tls,
-                &cfg.user_agent,
-                connect_timeout,
-                cfg.proxy.as_ref(),
-                false,
-            )?,
+            http: shared_client(tls, &cfg.user_agent, connect_timeout, proxy, false)?,
             dialer,
             direct,
         })

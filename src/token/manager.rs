@@ -200,7 +200,11 @@ struct Inner {
 /// the parent goes on using its own.
 pub struct Live {
     epoch: u64,
+    /// API requests.
     pub transport: Arc<Transport>,
+    /// Token endpoint and discovery: the same as `transport` unless `token_proxy` /
+    /// `api_proxy` give the two sides different proxies.
+    pub login_transport: Arc<Transport>,
     pub provider: Provider,
     inflight: Mutex<Option<watch::Receiver<FetchResult>>>,
     failure: Mutex<Option<FailureState>>,
@@ -210,9 +214,17 @@ pub struct Live {
 
 impl Live {
     fn new(cfg: &Arc<Config>, provider: Provider) -> Result<Live> {
+        use crate::config::proxy::Side;
+        let transport = Arc::new(Transport::new(cfg, Side::Api)?);
+        let login_transport = if cfg.split_proxies() {
+            Arc::new(Transport::new(cfg, Side::Login)?)
+        } else {
+            Arc::clone(&transport)
+        };
         Ok(Live {
             epoch: crate::rt::process::epoch(),
-            transport: Arc::new(Transport::new(cfg)?),
+            transport,
+            login_transport,
             provider,
             inflight: Mutex::new(None),
             failure: Mutex::new(None),
@@ -655,7 +667,7 @@ impl Inner {
         replacing: Option<Zeroizing<String>>,
     ) -> Result<TokenGrant> {
         let Some(cache) = self.shared.load_full() else {
-            return live.provider.fetch(&live.transport, deadline).await;
+            return live.provider.fetch(&live.login_transport, deadline).await;
         };
         let wait_until = lock_wait_until(&self.cfg, deadline);
         let rejected = self
@@ -710,7 +722,7 @@ impl Inner {
                 );
                 self.fetch_and_share(&cache, live, deadline, &seen).await
             }
-            Acquired::Unavailable => live.provider.fetch(&live.transport, deadline).await,
+            Acquired::Unavailable => live.provider.fetch(&live.login_transport, deadline).await,
         }
     }
 
@@ -723,7 +735,7 @@ impl Inner {
         deadline: Instant,
         seen: &Seen,
     ) -> Result<TokenGrant> {
-        let r = live.provider.fetch(&live.transport, deadline).await;
+        let r = live.provider.fetch(&live.login_transport, deadline).await;
         match &r {
             Ok(g) => cache.store(&self.entry_of(g), seen).await,
             Err(e) => {

@@ -127,7 +127,7 @@ pub fn make_leaf(dir: &Path, ca: &str, name: &str, key: &str, leaf: Leaf) {
 }
 
 /// A free loopback port (bound and released: nginx has no port 0).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -153,9 +153,18 @@ impl Nginx {
     /// (`keepalive_timeout 0`), so every request shows the certificate of its own handshake.
     /// The access log records each request's URI and its Authorization kind (none, basic, bearer).
     pub fn start(upstream: u16, mtls: Option<Mtls<'_>>) -> Nginx {
+        let locations = format!(
+            "location /login/ {{ proxy_pass http://127.0.0.1:{upstream}/; }}\n\
+             location /api/ {{ proxy_pass http://127.0.0.1:{upstream}/; }}\n\
+             location / {{ return 404; }}\n"
+        );
+        Nginx::start_on(free_port(), &locations, mtls)
+    }
+
+    /// nginx on 127.0.0.1:`port` with these `location` blocks (see [`Nginx::start`]).
+    pub fn start_on(port: u16, locations: &str, mtls: Option<Mtls<'_>>) -> Nginx {
         let bin = nginx_bin();
         let dir = TempDir::new("nginx");
-        let port = free_port();
         let tls = match &mtls {
             Some(m) => format!(
                 "listen 127.0.0.1:{port} ssl;\n ssl_certificate {d}/server.pem;\n ssl_certificate_key {d}/server.key;\n ssl_client_certificate {d}/{ca}.pem;\n ssl_verify_client on;\n",
@@ -172,10 +181,7 @@ impl Nginx {
               fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
               map $http_authorization $auth {{ \"\" none; \"~^Bearer \" bearer; default basic; }}\n\
               log_format gw '$uri $auth $status';\n access_log {d}/access.log gw;\n\
-              server {{\n {tls} keepalive_timeout 0;\n\
-               location /login/ {{ proxy_pass http://127.0.0.1:{upstream}/; }}\n\
-               location /api/ {{ proxy_pass http://127.0.0.1:{upstream}/; }}\n\
-               location / {{ return 404; }}\n }}\n}}\n"
+              server {{\n {tls} keepalive_timeout 0;\n {locations} }}\n}}\n"
         );
         std::fs::write(dir.path("nginx.conf"), conf).unwrap();
         let mut child = Command::new(bin)

@@ -133,6 +133,16 @@ type Config struct {
 	ClientCertPEM  string `json:"client_cert_pem,omitempty"`
 	ClientKeyPEM   string `json:"client_key_pem,omitempty"`
 
+	// private_key_jwt: the PEM signing key (RSA or EC P-256), "RS256" (default), "PS256" or
+	// "ES256", and the optional kid header.
+	ClientAssertionKeyFile string `json:"client_assertion_key_file,omitempty"`
+	ClientAssertionAlg     string `json:"client_assertion_alg,omitempty"`
+	ClientAssertionKid     string `json:"client_assertion_kid,omitempty"`
+
+	// TokenProxy and APIProxy override Proxy for the login side and the API requests.
+	TokenProxy string `json:"token_proxy,omitempty"`
+	APIProxy   string `json:"api_proxy,omitempty"`
+
 	// Gateway routes the token endpoint and the API through an egress gateway (nil: none).
 	Gateway *Gateway `json:"gateway,omitempty"`
 

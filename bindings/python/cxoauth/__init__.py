@@ -405,6 +405,11 @@ class Client:
         client_key_file: Optional[str] = None,
         client_cert_pem: Optional[str] = None,
         client_key_pem: Optional[str] = None,
+        client_assertion_key_file: Optional[str] = None,
+        client_assertion_alg: Optional[str] = None,
+        client_assertion_kid: Optional[str] = None,
+        token_proxy: Optional[str] = None,
+        api_proxy: Optional[str] = None,
         gateway: Optional[Dict[str, Any]] = None,
     ) -> None:
         overrides: Dict[str, Optional[ConfigValue]] = {
@@ -427,6 +432,10 @@ class Client:
             "metrics_name": metrics_name,
             "client_cert_file": client_cert_file, "client_key_file": client_key_file,
             "client_cert_pem": client_cert_pem, "client_key_pem": client_key_pem,
+            "client_assertion_key_file": client_assertion_key_file,
+            "client_assertion_alg": client_assertion_alg,
+            "client_assertion_kid": client_assertion_kid,
+            "token_proxy": token_proxy, "api_proxy": api_proxy,
             "gateway": gateway,
         }
         # The JSON text (with its secrets) goes to oauth_client_new and is not kept: the

@@ -62,6 +62,11 @@ class ClientConfig(TypedDict, total=False):
     client_key_file: str
     client_cert_pem: str
     client_key_pem: str
+    client_assertion_key_file: str
+    client_assertion_alg: str
+    client_assertion_kid: str
+    token_proxy: str
+    api_proxy: str
     gateway: Dict[str, Any]
 
 

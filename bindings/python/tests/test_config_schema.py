@@ -4,6 +4,7 @@ A key added to the core fails these tests until the binding has it: in ClientCon
 TypedDict) and as a keyword argument of Client (with the matching Python type)."""
 import inspect
 import json
+import subprocess
 import typing
 
 import pytest
@@ -92,8 +93,35 @@ def test_core_accepts_every_integer_number_and_boolean_key_at_its_default(schema
         assert c.token()
 
 
-@pytest.mark.parametrize("key", ["client_auth", "cxone_grant", "platform"])
-def test_core_accepts_every_enum_value(schema, key, sim):
+@pytest.fixture(scope="module")
+def key_material(tmp_path_factory):
+    """An RSA and an EC P-256 key, and a self-signed client certificate (openssl)."""
+    d = tmp_path_factory.mktemp("keys")
+
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    ssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem")
+    ssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem")
+    ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-days", "2", "-subj", "/CN=cxoauth py", "-keyout", "client.key", "-out", "client.pem")
+    return d
+
+
+def needs(key, value, keys):
+    """What an enum value needs besides itself (key files for the key-based methods)."""
+    if (key, value) == ("client_auth", "private_key_jwt"):
+        return {"client_assertion_key_file": str(keys / "rsa.pem")}
+    if (key, value) == ("client_auth", "tls_client_auth"):
+        return {"client_cert_file": str(keys / "client.pem"),
+                "client_key_file": str(keys / "client.key")}
+    if key == "client_assertion_alg":
+        return {"client_assertion_key_file": str(keys / ("ec.pem" if value == "ES256" else "rsa.pem"))}
+    return {}
+
+
+@pytest.mark.parametrize("key", ["client_auth", "cxone_grant", "platform", "client_assertion_alg"])
+def test_core_accepts_every_enum_value(schema, key, sim, key_material):
     spec = next(k for k in schema["keys"] if k["name"] == key)
     cxone = {"platform": "cxone", "issuer": sim.base, "client_id": "a", "client_secret": "b",
              "access_key_id": "k", "access_key_secret": "s"}
@@ -104,7 +132,7 @@ def test_core_accepts_every_enum_value(schema, key, sim):
             base = cxone if key == "cxone_grant" else sim.config()
             if value == "access_key_legacy":
                 base = {**cxone, "cxone_area": "na1"}
-        cxoauth.Client(base, **{key: value}).close()
+        cxoauth.Client({**base, **needs(key, value, key_material)}, **{key: value}).close()
 
 
 def test_keywords_override_the_mapping_and_none_means_unset(sim, monkeypatch):

@@ -15,6 +15,7 @@
 //! Redis is used again within about a second while one that stays down costs a try every 30 s.
 
 mod file;
+mod identity;
 mod redis_cache;
 pub mod seal;
 
@@ -98,8 +99,9 @@ pub struct SharedCache {
 }
 
 /// The hashed name of a client's entry: token endpoint (or issuer), client id, grant and access
-/// key id, scope and, past the first, the token's place in the client's pool (processes with
-/// the same configuration share each pool token). Never the secret.
+/// key id, scope; without a client secret, the fingerprint of the public key the client
+/// authenticates with ([`identity`]); past the first, the token's place in the client's pool
+/// (processes with the same configuration share each pool token). Never the secret, never a key.
 pub fn cache_key(cfg: &Config) -> String {
     let endpoint = cfg
         .token_url
@@ -113,9 +115,10 @@ pub fn cache_key(cfg: &Config) -> String {
         Grant::AccessKeyLegacy { key_id, .. } => format!("access_key:{key_id}"),
     };
     let mut material = format!(
-        "cxoauth-v1\0{endpoint}\0{}\0{grant}\0{}",
+        "cxoauth-v1\0{endpoint}\0{}\0{grant}\0{}{}",
         cfg.client_id,
-        cfg.scope.as_deref().unwrap_or("")
+        cfg.scope.as_deref().unwrap_or(""),
+        identity::name_part(cfg)
     );
     if cfg.pool_slot > 0 {
         material.push_str(&format!("\0pool-slot:{}", cfg.pool_slot));
@@ -142,7 +145,7 @@ impl SharedCache {
         };
         Ok(Some(SharedCache {
             backend,
-            sealer: Arc::new(Sealer::new(&cfg.secrets(), &key)),
+            sealer: Arc::new(Sealer::new(&identity::sealing_inputs(cfg), &key)),
             setting,
             down_until: AtomicU64::new(0),
             max_wait: cfg.max_retry_after,

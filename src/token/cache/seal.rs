@@ -1,6 +1,8 @@
 //! Sealing cache entries: the token is stored encrypted (AES-256-GCM) under a key derived
 //! with HKDF-SHA256 from the client's secrets, bound to the entry's cache key, so someone who
 //! can read the cache but lacks the secret gets nothing usable. The secret is never stored.
+//! A client without a secret (private_key_jwt, tls_client_auth) seals under a value derived
+//! from its private key instead (`identity.rs`).
 
 use base64::Engine as _;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -43,14 +45,15 @@ pub struct Sealer {
 }
 
 impl Sealer {
-    /// `secrets`: the client secret and, for access-key grants, the access-key secret;
+    /// `secrets`: the client secret and, for access-key grants, the access-key secret; for a
+    /// client without a secret, a value derived from its private key (see `identity.rs`);
     /// `cache_key`: the entry's (hashed) name, bound into the key (as HKDF salt and info) and
     /// the AAD.
-    pub fn new(secrets: &[&str], cache_key: &str) -> Sealer {
+    pub fn new(secrets: &[&[u8]], cache_key: &str) -> Sealer {
         let mut ikm = Zeroizing::new(Vec::new());
         for s in secrets {
             ikm.extend_from_slice(&(s.len() as u64).to_be_bytes());
-            ikm.extend_from_slice(s.as_bytes());
+            ikm.extend_from_slice(s);
         }
         let salt_text = format!("cxoauth token cache v1\0{cache_key}");
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, salt_text.as_bytes());
@@ -168,7 +171,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_nothing_in_clear() {
-        let s = Sealer::new(&["sekret"], "k1");
+        let s = Sealer::new(&[b"sekret"], "k1");
         let text = s.seal(&entry()).unwrap();
         assert!(!text.contains("tok-abc") && !text.contains("sekret"));
         let e = s.open(&text).unwrap();
@@ -180,10 +183,10 @@ mod tests {
 
     #[test]
     fn foreign_corrupt_and_other_keys_are_not_opened() {
-        let s = Sealer::new(&["sekret"], "k1");
+        let s = Sealer::new(&[b"sekret"], "k1");
         let text = s.seal(&entry()).unwrap();
-        assert!(Sealer::new(&["other"], "k1").open(&text).is_none());
-        assert!(Sealer::new(&["sekret"], "k2").open(&text).is_none());
+        assert!(Sealer::new(&[b"other"], "k1").open(&text).is_none());
+        assert!(Sealer::new(&[b"sekret"], "k2").open(&text).is_none());
         let mut bad = text.clone();
         bad.pop();
         bad.push(if text.ends_with('A') { 'B' } else { 'A' });
@@ -195,7 +198,7 @@ mod tests {
 
     #[test]
     fn numbers_are_sealed_apart_from_entries() {
-        let s = Sealer::new(&["sekret"], "k1");
+        let s = Sealer::new(&[b"sekret"], "k1");
         let n = s.seal_number(1_900_000_000_000).unwrap();
         assert_eq!(s.open_number(&n), Some(1_900_000_000_000));
         assert!(s.open(&n).is_none());
@@ -205,6 +208,6 @@ mod tests {
             s.open_number("1900000000000").is_none(),
             "a plain number is refused"
         );
-        assert!(Sealer::new(&["other"], "k1").open_number(&n).is_none());
+        assert!(Sealer::new(&[b"other"], "k1").open_number(&n).is_none());
     }
 }

@@ -191,6 +191,20 @@ pub fn endpoints_from(cfg: &Config, issuer: &Url, doc_url: &Url, doc: &Value) ->
     };
     let (client_auth, fallback_auth) = match cfg.client_auth {
         Some(a) => (a, None),
+        None if cfg.assertion_by_default() => {
+            // an assertion key and no secret: private_key_jwt, when the server offers it (or
+            // lists no methods)
+            match doc.get("token_endpoint_auth_methods_supported") {
+                Some(Value::Array(m))
+                    if !m.iter().any(|v| v.as_str() == Some("private_key_jwt")) =>
+                {
+                    return Err(protocol(
+                        "token_endpoint_auth_methods_supported does not list private_key_jwt (an assertion key and no client secret are configured)".into(),
+                    ));
+                }
+                _ => (ClientAuth::PrivateKeyJwt, None),
+            }
+        }
         None => match doc.get("token_endpoint_auth_methods_supported") {
             // absent: RFC 8414 says the default is client_secret_basic
             None => (ClientAuth::Basic, None),

@@ -24,13 +24,32 @@ fn push_encoded(buf: &mut SecretBuf, s: &str) {
 }
 
 /// Headers and body of a token request: the grant's `params`, then `scope`, then the client's
-/// authentication (Basic header or body parameters). The body and the Basic header value are
+/// authentication (Basic header or body parameters; private_key_jwt: a fresh assertion for
+/// `token_url`; tls_client_auth: the client id alone). The body and the Basic header value are
 /// [`SecretBuf`]s shared (not copied) by the request, wiped when it is dropped.
 pub fn token_request(
     cfg: &Config,
     client_auth: ClientAuth,
+    token_url: &url::Url,
     params: &[(&str, &str)],
 ) -> Result<(HeaderMap, bytes::Bytes)> {
+    let assertion = match client_auth {
+        ClientAuth::PrivateKeyJwt => {
+            let key = cfg.assertion_key.as_deref().ok_or_else(|| {
+                crate::error::Error::config("private_key_jwt needs \"client_assertion_key_file\"")
+            })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Some(super::assertion::client_assertion(
+                key,
+                &cfg.client_id,
+                token_url,
+                now,
+            )?)
+        }
+        _ => None,
+    };
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
@@ -43,8 +62,9 @@ pub fn token_request(
         .map(|(k, v)| k.len() + 2 + encoded_max(v))
         .sum::<usize>()
         + scope.map_or(0, |s| 7 + encoded_max(s));
-    if client_auth == ClientAuth::Body {
-        cap += 30 + encoded_max(&cfg.client_id) + encoded_max(&cfg.client_secret);
+    cap += 30 + encoded_max(&cfg.client_id) + encoded_max(&cfg.client_secret);
+    if let Some(a) = &assertion {
+        cap += 100 + encoded_max(a);
     }
     let mut body = SecretBuf::with_capacity(cap);
     for (k, v) in params {
@@ -84,6 +104,16 @@ pub fn token_request(
             body.push_str("&client_secret=");
             push_encoded(&mut body, &cfg.client_secret);
         }
+        ClientAuth::PrivateKeyJwt | ClientAuth::TlsClientAuth => {
+            body.push_str("&client_id=");
+            push_encoded(&mut body, &cfg.client_id);
+            if let Some(a) = &assertion {
+                body.push_str("&client_assertion_type=");
+                push_encoded(&mut body, super::assertion::ASSERTION_TYPE);
+                body.push_str("&client_assertion=");
+                push_encoded(&mut body, a);
+            }
+        }
     }
     Ok((headers, secret::body(body)))
 }
@@ -107,9 +137,11 @@ mod tests {
             r#"{"token_url":"https://login.example/oauth/token","api_base":"https://api.example","client_id":"id:1","client_secret":"s e/c","scope":"a b"}"#,
         ))
         .unwrap();
+        let url = cfg.token_url.clone().unwrap();
         let (h, body) = token_request(
             &cfg,
             ClientAuth::Basic,
+            &url,
             &[("grant_type", "client_credentials")],
         )
         .unwrap();
@@ -123,6 +155,7 @@ mod tests {
         let (h, body) = token_request(
             &cfg,
             ClientAuth::Body,
+            &url,
             &[("grant_type", "client_credentials")],
         )
         .unwrap();

@@ -6,6 +6,7 @@
 //! reply parsing and the token endpoint's retry policy. [`Provider`] holds what a client
 //! learns along the way: the discovered endpoints, the refresh token, the CXone API base.
 
+pub mod assertion;
 pub mod cxone;
 pub mod discovery;
 pub mod form;
@@ -129,7 +130,7 @@ pub async fn form_exchange(
         cfg,
         &ep.token_url,
         &secrets,
-        || form::token_request(cfg, ep.client_auth, params),
+        || form::token_request(cfg, ep.client_auth, &ep.token_url, params),
         deadline,
     )
     .await
@@ -222,7 +223,11 @@ impl Provider {
                 match (&cfg.token_url, &cfg.issuer) {
                     (Some(url), _) => Ok(Endpoints {
                         token_url: url.clone(),
-                        client_auth: cfg.client_auth.unwrap_or(ClientAuth::Basic),
+                        client_auth: cfg.client_auth.unwrap_or(if cfg.assertion_by_default() {
+                            ClientAuth::PrivateKeyJwt
+                        } else {
+                            ClientAuth::Basic
+                        }),
                         fallback_auth: None,
                     }),
                     (None, Some(issuer)) => {
@@ -324,6 +329,14 @@ impl Provider {
             }
             (r, _) => r,
         }
+    }
+
+    /// The client authentication in use, once the token endpoint is known (configured, or
+    /// after discovery): the one remembered as working, else the configured or discovered one.
+    pub fn client_auth_in_use(&self) -> Option<ClientAuth> {
+        let ep = self.endpoints.get()?;
+        let key = (ep.token_url.to_string(), self.cfg.load().client_id.clone());
+        Some(auth_choice::get(&key).unwrap_or(ep.client_auth))
     }
 
     /// The configuration now in use (after any credential rotation).

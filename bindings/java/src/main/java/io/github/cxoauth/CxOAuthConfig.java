@@ -202,6 +202,16 @@ public final class CxOAuthConfig {
         public Builder clientCertPem(String value) { return put("client_cert_pem", value); }
         /** {@code client_key_pem}: the client certificate's private key as inline PEM text (instead of client_key_file); secret Null: not set. */
         public Builder clientKeyPem(String value) { return put("client_key_pem", value); }
+        /** {@code client_assertion_key_file}: PEM private key (RSA or EC P-256) signing the private_key_jwt client assertions Null: not set. */
+        public Builder clientAssertionKeyFile(String value) { return put("client_assertion_key_file", value); }
+        /** {@code client_assertion_alg}: RS256 (default), PS256 or ES256 Null: not set. */
+        public Builder clientAssertionAlg(String value) { return put("client_assertion_alg", value); }
+        /** {@code client_assertion_kid}: kid header of the client assertion Null: not set. */
+        public Builder clientAssertionKid(String value) { return put("client_assertion_kid", value); }
+        /** {@code token_proxy}: proxy URL for the login side (token endpoint, discovery) Null: not set. */
+        public Builder tokenProxy(String value) { return put("token_proxy", value); }
+        /** {@code api_proxy}: proxy URL for the API requests Null: not set. */
+        public Builder apiProxy(String value) { return put("api_proxy", value); }
         /** {@code gateway}: route the token endpoint and the API through an egress gateway (see {@link Gateway}) Null: not set. */
         public Builder gateway(Gateway value) { return put("gateway", value == null ? null : value.toMap()); }
 

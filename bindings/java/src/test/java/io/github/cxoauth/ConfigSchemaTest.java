@@ -220,8 +220,23 @@ class ConfigSchemaTest {
                 .toString().indexOf("Canary") < 0);
     }
 
+    /** Runs openssl in {@code dir} (the key files some enum values need). */
+    private static void openssl(java.nio.file.Path dir, String... args) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add("openssl");
+        cmd.addAll(java.util.Arrays.asList(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertEquals(0, p.waitFor(), String.join(" ", cmd));
+    }
+
     @Test
-    void theCoreAcceptsEveryEnumValue(Sim sim) {
+    void theCoreAcceptsEveryEnumValue(Sim sim) throws Exception {
+        java.nio.file.Path keys = java.nio.file.Files.createTempDirectory("cxoauth-keys");
+        openssl(keys, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem");
+        openssl(keys, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem");
+        openssl(keys, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-days", "2", "-subj", "/CN=cxoauth java", "-keyout", "client.key", "-out", "client.pem");
         Map<String, Object> cxone = Map.of("platform", "cxone", "issuer", sim.base, "client_id", "a",
                 "client_secret", "b", "access_key_id", "k", "access_key_secret", "s");
         for (Map<String, Object> k : keys()) {
@@ -239,6 +254,15 @@ class ConfigSchemaTest {
                 }
                 b.set(key, value);
                 if (key.equals("platform") && value.equals("generic")) b.set("token_url", sim.base + "/oauth/token");
+                // the key-based client authentications and the assertion algs need their keys
+                if (key.equals("client_auth") && value.equals("private_key_jwt"))
+                    b.clientAssertionKeyFile(keys.resolve("rsa.pem").toString());
+                if (key.equals("client_auth") && value.equals("tls_client_auth")) {
+                    b.clientCertFile(keys.resolve("client.pem").toString());
+                    b.clientKeyFile(keys.resolve("client.key").toString());
+                }
+                if (key.equals("client_assertion_alg"))
+                    b.clientAssertionKeyFile(keys.resolve(value.equals("ES256") ? "ec.pem" : "rsa.pem").toString());
                 CxOAuthClient.create(b.build()).close();
             }
         }
