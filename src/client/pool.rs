@@ -11,7 +11,7 @@
 //! cannot trip the token endpoint's own limit. With one slot (the default) this is the client
 //! as it always was.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -35,8 +35,10 @@ pub struct TokenPool {
     /// Slots open (at least 1); only grows.
     open: AtomicUsize,
     /// When the last slot was opened (the client's creation for the first), under which lock
-    /// a slot is opened.
+    /// a slot is opened, the credentials are rotated and the pool is shut down.
     last_open: Mutex<Instant>,
+    /// Shut down (the client is closed): no slot is opened any more.
+    closed: AtomicBool,
     cfg: Arc<Config>,
     stats: Arc<Stats>,
 }
@@ -51,6 +53,7 @@ impl TokenPool {
             slots,
             open: AtomicUsize::new(1),
             last_open: Mutex::new(Instant::now()),
+            closed: AtomicBool::new(false),
             cfg: Arc::clone(cfg),
             stats: Arc::clone(stats),
         })
@@ -69,8 +72,12 @@ impl TokenPool {
         self.slots[..n].iter().filter_map(OnceLock::get)
     }
 
-    /// The open slot with the most headroom (ties: the first), for a token handed out.
+    /// The open slot with the most headroom (ties: the first), for a token handed out. Reads
+    /// no lock (it is on `oauth_get_token`'s hot path); a pool of one is its first slot.
     pub fn best(&self) -> &Slot {
+        if self.open.load(Ordering::Acquire) == 1 {
+            return self.first();
+        }
         self.open()
             .enumerate()
             .max_by_key(|(i, s)| (headroom(s), std::cmp::Reverse(*i)))
@@ -89,12 +96,20 @@ impl TokenPool {
         best
     }
 
-    /// Opens the next slot if the fill interval allows; `None` otherwise (or when its token
-    /// manager cannot be made).
+    /// Opens the next slot if the fill interval allows; `None` otherwise, while another call
+    /// is opening one (no call waits for that), after shutdown, or when the slot's token
+    /// manager cannot be made.
     fn open_next(&self) -> Option<&Slot> {
-        let mut last = self.last_open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = match self.last_open.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
         let n = self.open.load(Ordering::Acquire);
-        if n >= self.slots.len() || last.elapsed() < self.cfg.token_pool_fill_interval {
+        if n >= self.slots.len()
+            || self.closed.load(Ordering::Acquire)
+            || last.elapsed() < self.cfg.token_pool_fill_interval
+        {
             return None;
         }
         // The credentials now in use (after any rotation), this slot's shared-cache entry.
@@ -116,6 +131,7 @@ impl TokenPool {
     /// Rotates the credentials of every open slot (slots opened later take them from the
     /// first).
     pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
+        let _opening = self.last_open.lock().unwrap_or_else(|p| p.into_inner());
         self.open()
             .try_for_each(|s| s.tokens.set_credentials(creds))
     }
@@ -129,6 +145,8 @@ impl TokenPool {
 
     /// Stops every slot's refresh timer and fetch in flight (the client is closed).
     pub fn shutdown(&self) {
+        let _opening = self.last_open.lock().unwrap_or_else(|p| p.into_inner());
+        self.closed.store(true, Ordering::Release);
         for s in self.open() {
             s.tokens.shutdown();
         }
@@ -171,9 +189,9 @@ impl Slot {
     }
 }
 
-/// What is left of the slot's window; an unknown window counts as full.
+/// What is left of the slot's window (lock-free); an unknown window counts as full.
 fn headroom(s: &Slot) -> u64 {
-    s.pacer.left().map_or(u64::MAX, |(remaining, _)| remaining)
+    s.pacer.remaining().unwrap_or(u64::MAX)
 }
 
 /// Below half of its window: where pacing starts spreading calls.
