@@ -16,7 +16,7 @@ use url::Url;
 use crate::config::{parse_url, ClientAuth, Config};
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::outgoing::Outgoing;
-use crate::http::transport::Transport;
+use crate::http::transport::{HttpResponse, Transport};
 
 use super::deadline_error;
 use crate::error::scrub;
@@ -84,67 +84,69 @@ pub async fn get_json(
                 max_body: MAX_DOCUMENT_BYTES,
             })
             .await;
-        let r = match sent {
-            Ok(r) => r,
-            Err(se) => {
-                return Attempt {
-                    verdict: if se.retryable {
-                        Verdict::Backoff
-                    } else {
-                        Verdict::Final
-                    },
-                    value: Err(se.error),
-                }
-            }
-        };
-        let retry_after = r
-            .header("Retry-After")
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let after = |d: Option<std::time::Duration>| d.map_or(Verdict::Backoff, Verdict::After);
-        match r.status {
-            404 | 410 => Attempt::done(Ok(None)),
-            200..=299 => Attempt::done(
-                serde_json::from_slice::<Value>(&r.body)
-                    .ok()
-                    .filter(Value::is_object)
-                    .map(Some)
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Protocol,
-                            format!("{url} did not return a JSON object"),
-                        )
-                        .with_status(r.status)
-                    }),
-            ),
-            429 => Attempt {
-                value: Err(Error::new(
-                    ErrorKind::RateLimited,
-                    format!("{url} answered HTTP 429 (rate limited)"),
-                )
-                .with_status(429)
-                .with_retry_after(retry_after)),
-                verdict: after(retry_after),
+        match sent {
+            Ok(r) => judge_document(cfg, url, &r),
+            Err(se) => Attempt {
+                verdict: if se.retryable {
+                    Verdict::Backoff
+                } else {
+                    Verdict::Final
+                },
+                value: Err(se.error),
             },
-            500..=599 => Attempt {
-                value: Err(Error::new(
-                    ErrorKind::Server,
-                    format!("{url} answered HTTP {}", r.status),
-                )
-                .with_status(r.status)
-                .with_retry_after(retry_after)),
-                verdict: after(retry_after),
-            },
-            status => Attempt::done(Err(Error::new(
-                ErrorKind::Protocol,
-                format!(
-                    "{url} answered HTTP {status}: {}",
-                    scrub(&String::from_utf8_lossy(&r.body), &cfg.secrets())
-                ),
-            )
-            .with_status(status))),
         }
     })
     .await
+}
+
+/// A document reply: the JSON object, none (404, 410), or the error and whether to retry.
+fn judge_document(cfg: &Config, url: &Url, r: &HttpResponse) -> Attempt<Result<Option<Value>>> {
+    let retry_after = r
+        .header("Retry-After")
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let after = |d: Option<std::time::Duration>| d.map_or(Verdict::Backoff, Verdict::After);
+    match r.status {
+        404 | 410 => Attempt::done(Ok(None)),
+        200..=299 => Attempt::done(
+            serde_json::from_slice::<Value>(&r.body)
+                .ok()
+                .filter(Value::is_object)
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Protocol,
+                        format!("{url} did not return a JSON object"),
+                    )
+                    .with_status(r.status)
+                }),
+        ),
+        429 => Attempt {
+            value: Err(Error::new(
+                ErrorKind::RateLimited,
+                format!("{url} answered HTTP 429 (rate limited)"),
+            )
+            .with_status(429)
+            .with_retry_after(retry_after)),
+            verdict: after(retry_after),
+        },
+        500..=599 => Attempt {
+            value: Err(Error::new(
+                ErrorKind::Server,
+                format!("{url} answered HTTP {}", r.status),
+            )
+            .with_status(r.status)
+            .with_retry_after(retry_after)),
+            verdict: after(retry_after),
+        },
+        status => Attempt::done(Err(Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "{url} answered HTTP {status}: {}",
+                scrub(&String::from_utf8_lossy(&r.body), &cfg.secrets())
+            ),
+        )
+        .with_status(status))),
+    }
 }
 
 /// Reads the issuer's metadata and picks the token endpoint and client authentication.
