@@ -291,6 +291,7 @@ int main(int argc, char **argv) {
       {"one_shared_client", one_shared_client},
       {"sequential_states_share_one_client", sequential_states_share_one_client},
   };
+  int rc;
   if (argc < 3) {
     fprintf(stderr, "usage: %s '<dir>/?.so' <multi_state.lua> [filter]\n", argv[0]);
     return 2;
@@ -304,5 +305,7 @@ int main(int argc, char **argv) {
   }
   sim_port_from_env();
   printf("Lua states on threads (%s, %d workers x %d rounds)\n", LUA_VERSION, WORKERS, ROUNDS);
-  return run_tests(tests, sizeof tests / sizeof tests[0], argc > 3 ? argv[3] : NULL);
+  rc = run_tests(tests, sizeof tests / sizeof tests[0], argc > 3 ? argv[3] : NULL);
+  fflush(stdout); /* LeakSanitizer's report ends the process without stdio's own flush */
+  return rc;
 }
