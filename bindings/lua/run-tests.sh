@@ -3,12 +3,14 @@
 # headers are installed; 5.1 and 5.4 are required), installs it with `luarocks make` into a
 # temporary tree for 5.1 and 5.4 (the rockspec's path), and runs the busted spec against the
 # simulator on every version built, and tests/multi_state.c (several Lua states on threads in one
-# process) on every version and under AddressSanitizer. Ends with `N passed, N failed` (all together);
+# process) on every version, under AddressSanitizer and under valgrind. Ends with
+# `N passed, N failed` (all together);
 # non-zero exit on any failure. A version that cannot run is a failure, never a skip.
 #
 # Env: CXOAUTH_LIB_DIR (default <root>/target/debug), CXOAUTH_INCLUDE_DIR (default
 # <root>/include), CXOAUTH_SIM_BIN (default <root>/target/debug/cxoauth-sim).
-# Needs (Debian): lua5.1 liblua5.1-0-dev lua5.4 liblua5.4-dev luarocks lua-busted; optional
+# Needs (Debian): lua5.1 liblua5.1-0-dev lua5.4 liblua5.4-dev luarocks lua-busted curl gcc
+# valgrind (libasan with gcc); optional
 # luajit libluajit-5.1-dev lua5.3 liblua5.3-dev. Installed with apt-get when missing and root.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -30,6 +32,7 @@ command -v luarocks >/dev/null || need+=(luarocks)
 [ -e /usr/share/lua/5.1/busted/runner.lua ] || need+=(lua-busted)
 command -v curl >/dev/null || need+=(curl)
 command -v cc >/dev/null || need+=(gcc)
+command -v valgrind >/dev/null || need+=(valgrind)
 if [ "${#need[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -98,14 +101,16 @@ for entry in "${VERSIONS[@]}"; do
 done
 # Several Lua states in one process: tests/multi_state.c embeds each version's Lua, one state
 # per OS thread (and states closed while others work, and opened after all were closed),
-# against the same module; for 5.4 also with the host and the module under AddressSanitizer.
+# against the same module; for 5.4 also with the host and the module under AddressSanitizer,
+# and under valgrind.
 # Its `N passed, N failed` line counts into ours; a build failure or a non-zero exit (e.g.
 # LeakSanitizer at exit) with no failure counted is one failure.
-run_multi_state() { # label, ASAN_OPTIONS or "", host binary, module dir
+run_multi_state() { # label, ASAN_OPTIONS or "", host binary, module dir [, filter]
   local label="$1" asan="$2" bin="$3" mdir="$4" out="$WORK/multi-$1.txt" rc line
   echo "--- several Lua states on threads: $label"
   set +e
-  ASAN_OPTIONS="$asan" "$bin" "$mdir/?.so" "$ROOT/bindings/lua/tests/multi_state.lua" >"$out" 2>&1
+  ASAN_OPTIONS="$asan" "${PRE[@]}" "$bin" "$mdir/?.so" "$ROOT/bindings/lua/tests/multi_state.lua" \
+    ${5:+"$5"} >"$out" 2>&1
   rc=$?
   set -e
   grep -vF "$TEST_SECRET" "$out" || true
@@ -117,6 +122,7 @@ run_multi_state() { # label, ASAN_OPTIONS or "", host binary, module dir
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); fi
 }
+PRE=()
 MS_SRC="$ROOT/bindings/lua/tests/multi_state.c"
 MS_CFLAGS=(-O1 -g -Wall -Wextra -Werror -I"$ROOT/tests/c")
 for entry in "${VERSIONS[@]}"; do
@@ -143,6 +149,13 @@ if make -s -C "$ROOT/bindings/lua" BUILD="$WORK/build/asan-5.4" LUA_INCDIR=/usr/
 else
   echo "multi_state with AddressSanitizer did not build" >&2; failed=$((failed + 1))
 fi
+
+# valgrind memcheck too, as the C tests (the file cache left out, as test_cache is there: the
+# library's sealing code gives memcheck reports ASan does not)
+PRE=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+     --show-leak-kinds=definite)
+run_multi_state "5.4 valgrind" "" "$WORK/multi_state-5.4" "$WORK/rocks/lib/lua/5.4" '!file_cache'
+PRE=()
 
 echo "Lua binding: ${#VERSIONS[@]} Lua versions"
 echo "$passed passed, $failed failed"
