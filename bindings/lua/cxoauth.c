@@ -23,7 +23,19 @@
  *   string keys as a nested JSON object, e.g. `gateway`): every key of the schema works, and a
  *   key the module has never heard of is passed through verbatim for the library to accept or
  *   refuse (OAUTH_ERR_CONFIG naming it).
+ * - Several Lua states: everything per state (metatables, cxoauth.null, the clients' userdata)
+ *   lives in that state's registry; what is process-wide (the `shared` names, the log queue and
+ *   the sink the library calls, the fork handler) is in this file's statics, under mutexes.
+ *   Those statics must outlive every Lua state, so the module pins itself in memory on the
+ *   first `require`: Lua dlcloses a C module when the state that loaded it closes, and a host
+ *   that makes and closes a state per script (FreeSWITCH, Asterisk) would otherwise unload it
+ *   whenever no state is open, losing the shared clients (leaked, threads running) and the
+ *   queued lines, and leaving the library a log sink in unmapped code.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr */
+#endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -1063,8 +1075,19 @@ static const luaL_Reg module_functions[] = {
     {"take_log", l_take_log},
     {NULL, NULL}};
 
+/* Keeps this module loaded for the life of the process (see the top of the file): one more
+ * reference to it that is never dropped, with RTLD_NODELETE so that no dlclose unloads it. */
+static void pin_module(void) {
+  Dl_info info;
+  if (dladdr((void *)&pin_module, &info) && info.dli_fname)
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static void once_init(void) { pthread_atfork(NULL, NULL, log_atfork_child); }
+static void once_init(void) {
+  pin_module();
+  pthread_atfork(NULL, NULL, log_atfork_child);
+}
 
 int luaopen_cxoauth(lua_State *L) {
   pthread_once(&g_once, once_init);

@@ -2,12 +2,15 @@
 # Lua binding: builds the C module for each Lua version (5.1, LuaJIT, 5.3, 5.4: those whose
 # headers are installed; 5.1 and 5.4 are required), installs it with `luarocks make` into a
 # temporary tree for 5.1 and 5.4 (the rockspec's path), and runs the busted spec against the
-# simulator on every version built. Ends with `N passed, N failed` (all versions together);
+# simulator on every version built, and tests/multi_state.c (several Lua states on threads in one
+# process) on every version, under AddressSanitizer and under valgrind. Ends with
+# `N passed, N failed` (all together);
 # non-zero exit on any failure. A version that cannot run is a failure, never a skip.
 #
 # Env: CXOAUTH_LIB_DIR (default <root>/target/debug), CXOAUTH_INCLUDE_DIR (default
 # <root>/include), CXOAUTH_SIM_BIN (default <root>/target/debug/cxoauth-sim).
-# Needs (Debian): lua5.1 liblua5.1-0-dev lua5.4 liblua5.4-dev luarocks lua-busted; optional
+# Needs (Debian): lua5.1 liblua5.1-0-dev lua5.4 liblua5.4-dev luarocks lua-busted curl gcc
+# valgrind (libasan with gcc); optional
 # luajit libluajit-5.1-dev lua5.3 liblua5.3-dev. Installed with apt-get when missing and root.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -28,6 +31,8 @@ done
 command -v luarocks >/dev/null || need+=(luarocks)
 [ -e /usr/share/lua/5.1/busted/runner.lua ] || need+=(lua-busted)
 command -v curl >/dev/null || need+=(curl)
+command -v cc >/dev/null || need+=(gcc)
+command -v valgrind >/dev/null || need+=(valgrind)
 if [ "${#need[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -94,6 +99,64 @@ for entry in "${VERSIONS[@]}"; do
   passed=$((passed + s)); failed=$((failed + nf + ne + ${pend:-0}))
   if [ "$rc" != 0 ] && [ $((nf + ne)) = 0 ]; then failed=$((failed + 1)); fi
 done
+# Several Lua states in one process: tests/multi_state.c embeds each version's Lua, one state
+# per OS thread (and states closed while others work, and opened after all were closed),
+# against the same module; for 5.4 also with the host and the module under AddressSanitizer,
+# and under valgrind.
+# Its `N passed, N failed` line counts into ours; a build failure or a non-zero exit (e.g.
+# LeakSanitizer at exit) with no failure counted is one failure.
+run_multi_state() { # label, ASAN_OPTIONS or "", host binary, module dir [, filter]
+  local label="$1" asan="$2" bin="$3" mdir="$4" out="$WORK/multi-$1.txt" rc line
+  echo "--- several Lua states on threads: $label"
+  set +e
+  ASAN_OPTIONS="$asan" "${PRE[@]}" "$bin" "$mdir/?.so" "$ROOT/bindings/lua/tests/multi_state.lua" \
+    ${5:+"$5"} >"$out" 2>&1
+  rc=$?
+  set -e
+  grep -vF "$TEST_SECRET" "$out" || true
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1 || true)"
+  if [ -z "$line" ]; then
+    echo "multi_state ($label) gave no summary (exit $rc)" >&2; failed=$((failed + 1)); return
+  fi
+  read -r p _ f _ <<<"$line"
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); fi
+}
+PRE=()
+MS_SRC="$ROOT/bindings/lua/tests/multi_state.c"
+MS_CFLAGS=(-O1 -g -Wall -Wextra -Werror -I"$ROOT/tests/c")
+for entry in "${VERSIONS[@]}"; do
+  read -r name interp incdir <<<"$entry"
+  case "$name" in
+    5.1|5.4) dir="$WORK/rocks/lib/lua/$name"; lib="lua$name" ;;
+    luajit) dir="$WORK/build/$name"; lib="luajit-5.1" ;;
+    *) dir="$WORK/build/$name"; lib="lua$name" ;;
+  esac
+  if cc "${MS_CFLAGS[@]}" -I"$incdir" -o "$WORK/multi_state-$name" "$MS_SRC" -l"$lib" -lpthread; then
+    run_multi_state "$name" "" "$WORK/multi_state-$name" "$dir"
+  else
+    echo "multi_state for $name did not build" >&2; failed=$((failed + 1))
+  fi
+done
+ASAN=(-fsanitize=address -fno-omit-frame-pointer)
+mkdir -p "$WORK/build/asan-5.4"
+if make -s -C "$ROOT/bindings/lua" BUILD="$WORK/build/asan-5.4" LUA_INCDIR=/usr/include/lua5.4 \
+     CXOAUTH_INCDIR="$INC_DIR" CXOAUTH_LIBDIR="$LIB_DIR" CFLAGS="-O1 -g ${ASAN[*]} -Werror" \
+   && cc "${MS_CFLAGS[@]}" "${ASAN[@]}" -I/usr/include/lua5.4 -o "$WORK/multi_state-asan" "$MS_SRC" \
+        -llua5.4 -lpthread; then
+  run_multi_state "5.4 AddressSanitizer" "detect_leaks=1:abort_on_error=0:halt_on_error=1" \
+    "$WORK/multi_state-asan" "$WORK/build/asan-5.4"
+else
+  echo "multi_state with AddressSanitizer did not build" >&2; failed=$((failed + 1))
+fi
+
+# valgrind memcheck too, as the C tests (the file cache left out, as test_cache is there: the
+# library's sealing code gives memcheck reports ASan does not)
+PRE=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+     --show-leak-kinds=definite)
+run_multi_state "5.4 valgrind" "" "$WORK/multi_state-5.4" "$WORK/rocks/lib/lua/5.4" '!file_cache'
+PRE=()
+
 echo "Lua binding: ${#VERSIONS[@]} Lua versions"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
