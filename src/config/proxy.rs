@@ -1,7 +1,8 @@
 //! Per-endpoint proxies: `token_proxy` (token endpoint and discovery) and `api_proxy` (API
-//! requests) override `proxy` on their side. Loopback targets bypass every proxy, and a
-//! proxy from the environment (`HTTPS_PROXY`, with `NO_PROXY`) applies where none is
-//! configured, as for `proxy`.
+//! requests) override `proxy` on their side. Loopback targets bypass every proxy, and so do
+//! the hosts `NO_PROXY` / `no_proxy` name (read when the client is made), configured proxies
+//! included; a proxy from the environment (`HTTPS_PROXY`) applies where none is configured,
+//! as for `proxy`.
 
 use serde_json::{Map, Value};
 use url::Url;

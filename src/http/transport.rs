@@ -167,8 +167,11 @@ fn shared_client(
     if direct {
         b = b.no_proxy();
     } else if let Some((p, key)) = proxy {
+        // NO_PROXY / no_proxy (read when the client is made) exempt hosts from a configured
+        // proxy too, as from one named in the environment (curl does the same).
         let proxy = reqwest::Proxy::all(p.as_str())
-            .map_err(|_| Error::config(format!("config key \"{key}\" is not usable")))?;
+            .map_err(|_| Error::config(format!("config key \"{key}\" is not usable")))?
+            .no_proxy(reqwest::NoProxy::from_env());
         b = b.proxy(proxy);
     }
     b.build().map_err(|e| {
