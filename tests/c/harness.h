@@ -51,6 +51,13 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Wall-clock Unix time in ms (as the library's expiry times are). */
+__attribute__((unused)) static double wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 /* The number of threads of this process. */
 __attribute__((unused)) static int thread_count(void) {
     FILE *f = fopen("/proc/self/status", "r");
