@@ -30,9 +30,11 @@ pub struct Slot {
 }
 
 pub struct TokenPool {
-    /// `token_pool_size` places; the first is made with the client, the others when opened.
-    slots: Vec<OnceLock<Slot>>,
-    /// Slots open (at least 1); only grows.
+    /// The first slot, made with the client (all there is of a pool of one).
+    first: Slot,
+    /// The other `token_pool_size - 1` places, filled when opened.
+    more: Vec<OnceLock<Slot>>,
+    /// Slots open, the first included (at least 1); only grows.
     open: AtomicUsize,
     /// When the last slot was opened (the client's creation for the first), under which lock
     /// a slot is opened, the credentials are rotated and the pool is shut down.
@@ -45,12 +47,11 @@ pub struct TokenPool {
 
 impl TokenPool {
     pub fn new(cfg: &Arc<Config>, stats: &Arc<Stats>) -> Result<TokenPool> {
-        let slots: Vec<OnceLock<Slot>> = (0..cfg.token_pool_size.max(1))
-            .map(|_| OnceLock::new())
-            .collect();
-        let _ = slots[0].set(Slot::new(Arc::clone(cfg), stats)?);
         Ok(TokenPool {
-            slots,
+            first: Slot::new(Arc::clone(cfg), stats)?,
+            more: (1..cfg.token_pool_size.max(1))
+                .map(|_| OnceLock::new())
+                .collect(),
             open: AtomicUsize::new(1),
             last_open: Mutex::new(Instant::now()),
             closed: AtomicBool::new(false),
@@ -61,22 +62,25 @@ impl TokenPool {
 
     /// The first slot: the one a pool of one is, and the one diagnostics describe.
     pub fn first(&self) -> &Slot {
-        self.slots[0]
-            .get()
-            .expect("the first slot is made with the pool")
+        &self.first
+    }
+
+    /// Places in the pool (`token_pool_size`).
+    fn size(&self) -> usize {
+        1 + self.more.len()
     }
 
     /// The open slots, in order.
     pub fn open(&self) -> impl Iterator<Item = &Slot> {
         let n = self.open.load(Ordering::Acquire);
-        self.slots[..n].iter().filter_map(OnceLock::get)
+        std::iter::once(&self.first).chain(self.more[..n - 1].iter().filter_map(OnceLock::get))
     }
 
     /// The open slot with the most headroom (ties: the first), for a token handed out. Reads
     /// no lock (it is on `oauth_get_token`'s hot path); a pool of one is its first slot.
     pub fn best(&self) -> &Slot {
-        if self.open.load(Ordering::Acquire) == 1 {
-            return self.first();
+        if self.more.is_empty() || self.open.load(Ordering::Acquire) == 1 {
+            return &self.first;
         }
         self.open()
             .enumerate()
@@ -88,7 +92,7 @@ impl TokenPool {
     /// all open slots are below half of their window and the fill interval has passed.
     pub fn for_call(&self) -> &Slot {
         let best = self.best();
-        if self.open.load(Ordering::Acquire) < self.slots.len() && is_low(best) {
+        if self.open.load(Ordering::Acquire) < self.size() && is_low(best) {
             if let Some(s) = self.open_next() {
                 return s;
             }
@@ -106,7 +110,7 @@ impl TokenPool {
             Err(std::sync::TryLockError::WouldBlock) => return None,
         };
         let n = self.open.load(Ordering::Acquire);
-        if n >= self.slots.len()
+        if n >= self.size()
             || self.closed.load(Ordering::Acquire)
             || last.elapsed() < self.cfg.token_pool_fill_interval
         {
@@ -116,16 +120,16 @@ impl TokenPool {
         let mut cfg = (*self.first().tokens.live().ok()?.provider.config()).clone();
         cfg.pool_slot = n;
         let slot = Slot::new(Arc::new(cfg), &self.stats).ok()?;
-        let _ = self.slots[n].set(slot);
+        let _ = self.more[n - 1].set(slot);
         *last = Instant::now();
         self.open.store(n + 1, Ordering::Release);
         crate::log_line!(
             crate::logging::Level::Info,
             "token pool: every token is past half of its API quota window: token {} of {} opened",
             n + 1,
-            self.slots.len()
+            self.size()
         );
-        self.slots[n].get()
+        self.more[n - 1].get()
     }
 
     /// Rotates the credentials of every open slot (slots opened later take them from the
@@ -164,7 +168,7 @@ impl TokenPool {
 
     /// One entry per open slot, for `oauth_client_stats` (`null` with a pool of one).
     pub fn stats_json(&self) -> serde_json::Value {
-        if self.slots.len() == 1 {
+        if self.more.is_empty() {
             return serde_json::Value::Null;
         }
         self.open()
