@@ -123,6 +123,7 @@ impl TokenPool {
         let _ = self.more[n - 1].set(slot);
         *last = Instant::now();
         self.open.store(n + 1, Ordering::Release);
+        drop(last); // no lock held while logging (the host's callback)
         crate::log_line!(
             crate::logging::Level::Info,
             "token pool: every token is past half of its API quota window: token {} of {} opened",
@@ -135,6 +136,9 @@ impl TokenPool {
     /// Rotates the credentials of every open slot (slots opened later take them from the
     /// first).
     pub fn set_credentials(&self, creds: &Credentials) -> Result<()> {
+        if self.more.is_empty() {
+            return self.first.tokens.set_credentials(creds); // nothing to open: no lock
+        }
         let _opening = self.last_open.lock().unwrap_or_else(|p| p.into_inner());
         self.open()
             .try_for_each(|s| s.tokens.set_credentials(creds))
