@@ -193,6 +193,12 @@ static void run_states(const char *cache, const char *shared) {
   pthread_t tw[WORKERS], tc;
   int i;
   gate_reset();
+  /* the log sink on before any state makes a client (otherwise a worker may start the shared
+   * client's only token fetch before the closing state turns the sink on: nothing logged) */
+  memset(&drain, 0, sizeof drain);
+  drain.role = "log_on";
+  state_job(&drain);
+  check_job(&drain);
   memset(&closer, 0, sizeof closer);
   closer.role = "closer";
   closer.id = WORKERS;

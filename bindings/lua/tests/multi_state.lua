@@ -71,7 +71,14 @@ function roles.worker(p)
   return answered
 end
 
--- A state that turns the log sink on, uses its clients, waits until every worker is halfway,
+-- The log sink on (process-wide), before any state of a scenario makes a client: a shared
+-- client's one token fetch is logged whichever state starts it.
+function roles.log_on()
+  cxoauth.set_log_level(4)
+  return 0, 0
+end
+
+-- A state that turns the log sink on (again), uses its clients, waits until every worker is halfway,
 -- then closes one client (not a shared one: the others use it); the host then lua_closes this
 -- state, whose __gc drops the other (or its references to the shared client).
 function roles.closer(p)
