@@ -198,6 +198,19 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The state, locked, of the token of `generation`: a new token starts afresh (its own
+    /// quota, unknown until its first reply).
+    fn lock_for(&self, generation: u64) -> std::sync::MutexGuard<'_, State> {
+        let mut st = self.lock();
+        if st.generation != generation {
+            *st = State {
+                generation,
+                ..State::default()
+            };
+        }
+        st
+    }
+
     /// Waits for this call's slot with the token of `generation`. `Err`: the slot comes after
     /// the deadline or later than `max_retry_after_s` — or, with `fail_fast` (the call's
     /// `pacing` option), later than now: the 429 to end the call with, unsent.
@@ -209,14 +222,7 @@ impl Pacer {
         fail_fast: bool,
     ) -> Result<Permit<'_>, HttpResponse> {
         let slot = {
-            let mut st = self.lock();
-            if st.generation != generation {
-                // a new token: its own quota, unknown until its first reply
-                *st = State {
-                    generation,
-                    ..State::default()
-                };
-            }
+            let mut st = self.lock_for(generation);
             let now = Instant::now();
             let slot = match st.window.as_mut() {
                 Some(w) if now < w.reset_at => {
@@ -274,13 +280,7 @@ impl Pacer {
     /// Counts a call sent without pacing (`rate_limit_pacing` off): never waits, but the
     /// window is still followed, so that a token pool knows each token's headroom.
     pub fn track(&self, generation: u64) -> Permit<'_> {
-        let mut st = self.lock();
-        if st.generation != generation {
-            *st = State {
-                generation,
-                ..State::default()
-            };
-        }
+        let mut st = self.lock_for(generation);
         let now = Instant::now();
         if let Some(w) = st.window.as_mut().filter(|w| now < w.reset_at) {
             w.remaining = w.remaining.saturating_sub(1);
